@@ -1,0 +1,352 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Blik.Testing;
+
+/// <summary>
+/// A private Azurite (Blob, Queue, Table) on free loopback ports with in-memory persistence.
+/// <see cref="RestartAsync"/> keeps the ports but loses all data (in-memory persistence), which is what
+/// outage tests want. Dispose (or test-process exit) kills the whole process tree.
+/// </summary>
+public sealed class AzuriteInstance : IAsyncDisposable
+{
+    /// <summary>Azurite's well-known development account.</summary>
+    public const string AccountName = "devstoreaccount1";
+
+    /// <summary>Azurite's well-known development account key (public, emulator-only).</summary>
+    public const string AccountKey =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _repoRoot;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly StringBuilder _stderr = new();
+    private Process? _process;
+    private bool _disposed;
+
+    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort)
+    {
+        _repoRoot = repoRoot;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+    }
+
+    /// <summary>Blob service port on 127.0.0.1.</summary>
+    public int BlobPort { get; }
+
+    /// <summary>Queue service port on 127.0.0.1.</summary>
+    public int QueuePort { get; }
+
+    /// <summary>Table service port on 127.0.0.1.</summary>
+    public int TablePort { get; }
+
+    /// <summary>True while the Azurite process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>A connection string with explicit endpoints for this instance.</summary>
+    public string ConnectionString =>
+        "DefaultEndpointsProtocol=http;" +
+        $"AccountName={AccountName};AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};";
+
+    /// <summary>Installs Azurite if needed (scripts/install-tools.sh), starts it on free ports and waits until it listens.</summary>
+    public static async Task<AzuriteInstance> StartAsync(CancellationToken cancellationToken = default)
+    {
+        var root = FindRepoRoot();
+        await EnsureInstalledAsync(root, cancellationToken);
+        var ports = FreePort.Next(3);
+        var instance = new AzuriteInstance(root, ports[0], ports[1], ports[2]);
+        try
+        {
+            await instance.StartProcessAsync(cancellationToken);
+        }
+        catch
+        {
+            await instance.DisposeAsync();
+            throw;
+        }
+
+        return instance;
+    }
+
+    /// <summary>Stops Azurite (the ports stop accepting connections). All data is lost.</summary>
+    public async Task StopAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await KillAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stops Azurite if running and starts it again on the same ports, empty.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await KillAsync();
+            await StartCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+        await _gate.WaitAsync();
+        try
+        {
+            await KillAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        _gate.Dispose();
+    }
+
+    /// <summary>The repository root: the folder holding BlikFunctions.sln, else the one holding tools/package.json.</summary>
+    public static string FindRepoRoot()
+    {
+        string? fallback = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "BlikFunctions.sln")))
+            {
+                return dir.FullName;
+            }
+
+            if (fallback is null && File.Exists(Path.Combine(dir.FullName, "tools", "package.json")))
+            {
+                fallback = dir.FullName;
+            }
+        }
+
+        return fallback ?? throw new InvalidOperationException(
+            $"Cannot find the repository root above {AppContext.BaseDirectory} (looked for BlikFunctions.sln and tools/package.json).");
+    }
+
+    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await StartCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        var script = Path.Combine(_repoRoot, "tools", "node_modules", "azurite", "dist", "src", "azurite.js");
+        var info = new ProcessStartInfo("node")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var arg in new[]
+                 {
+                     script, "--silent", "--inMemoryPersistence", "--disableTelemetry",
+                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+                     "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        lock (_stderr)
+        {
+            _stderr.Clear();
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (_stderr)
+            {
+                if (_stderr.Length < 16_000)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        if (!process.Start())
+        {
+            throw new InvalidOperationException("Could not start node for Azurite.");
+        }
+
+        _process = process;
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException(
+                    $"Azurite exited with code {process.ExitCode} during start-up. stderr:\n{StandardError()}");
+            }
+
+            if (await FreePort.IsListeningAsync(TablePort, cancellationToken) &&
+                await FreePort.IsListeningAsync(QueuePort, cancellationToken) &&
+                await FreePort.IsListeningAsync(BlobPort, cancellationToken))
+            {
+                return;
+            }
+
+            if (deadline.Elapsed > StartTimeout)
+            {
+                await KillAsync();
+                throw new TimeoutException(
+                    $"Azurite did not listen on ports {QueuePort}/{TablePort} within {StartTimeout.TotalSeconds:0} s. stderr:\n{StandardError()}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private string StandardError()
+    {
+        lock (_stderr)
+        {
+            return _stderr.Length == 0 ? "(empty)" : _stderr.ToString();
+        }
+    }
+
+    private async Task KillAsync()
+    {
+        var process = _process;
+        _process = null;
+        if (process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        catch (OperationCanceledException)
+        {
+            // Did not exit in time; nothing more we can do.
+        }
+        finally
+        {
+            process.Dispose();
+        }
+
+        // Make sure the ports are released before a restart binds them again.
+        var wait = Stopwatch.StartNew();
+        while (wait.Elapsed < TimeSpan.FromSeconds(5) &&
+               (await FreePort.IsListeningAsync(TablePort) || await FreePort.IsListeningAsync(QueuePort)))
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            var process = _process;
+            if (process is { HasExited: false })
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private static async Task EnsureInstalledAsync(string root, CancellationToken cancellationToken)
+    {
+        var shim = Path.Combine(root, "tools", "node_modules", ".bin", "azurite");
+        var script = Path.Combine(root, "tools", "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (File.Exists(shim) && File.Exists(script))
+        {
+            return;
+        }
+
+        await InstallLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (File.Exists(shim) && File.Exists(script))
+            {
+                return;
+            }
+
+            var info = new ProcessStartInfo("bash")
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+                WorkingDirectory = root,
+            };
+            info.ArgumentList.Add(Path.Combine(root, "scripts", "install-tools.sh"));
+            using var install = Process.Start(info) ?? throw new InvalidOperationException("Could not run scripts/install-tools.sh.");
+            var stdout = install.StandardOutput.ReadToEndAsync(cancellationToken);
+            var stderr = install.StandardError.ReadToEndAsync(cancellationToken);
+            await install.WaitForExitAsync(cancellationToken);
+            if (install.ExitCode != 0 || !File.Exists(script))
+            {
+                throw new InvalidOperationException(
+                    $"scripts/install-tools.sh failed with exit code {install.ExitCode}.\n{await stdout}\n{await stderr}");
+            }
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+    }
+
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+}
