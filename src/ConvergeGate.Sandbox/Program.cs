@@ -1,0 +1,71 @@
+using ConvergeGate.Sandbox;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+var switchMappings = new Dictionary<string, string>
+{
+    ["--port"] = "Sandbox:Port",
+    ["--secret-key"] = "Sandbox:SecretKey",
+    ["--confirmation-delay"] = "Sandbox:ConfirmationDelay",
+    ["--bank-app-window"] = "Sandbox:BankAppWindow",
+    ["--seed"] = "Sandbox:Seed",
+    ["--manual-clock"] = "Sandbox:ManualClock",
+    ["--public-base-url"] = "Sandbox:PublicBaseUrl",
+};
+
+var configuration = new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .AddEnvironmentVariables()
+    .AddCommandLine(args, switchMappings)
+    .Build();
+
+var options = new SandboxOptions
+{
+    ConfigureLogging = logging => logging
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        })
+        .AddConfiguration(configuration.GetSection("Logging"))
+        .SetMinimumLevel(LogLevel.Information)
+        .AddFilter("Microsoft", LogLevel.Warning),
+};
+configuration.GetSection("Sandbox").Bind(options);
+
+using var shutdown = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    shutdown.Cancel();
+};
+AppDomain.CurrentDomain.ProcessExit += (_, _) => shutdown.Cancel();
+
+SandboxServer sandbox;
+try
+{
+    sandbox = await SandboxServer.StartAsync(options, shutdown.Token);
+}
+catch (IOException ex)
+{
+    Console.Error.WriteLine($"Could not start the sandbox on port {options.Port}: {ex.Message}");
+    return 1;
+}
+
+await using var running = sandbox;
+Console.WriteLine($"Converge Gate sandbox listening on {sandbox.BaseAddress}");
+Console.WriteLine($"Secret key (test key): {sandbox.SecretKey}");
+Console.WriteLine($"Clock: {(sandbox.Clock.IsManual ? "manual" : "real time")}; confirmation delay {options.ConfirmationDelay}; seed {(options.Seed?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "random")}");
+Console.WriteLine("BLIK codes: 777xxx/any=success after delay, 000000=instant, 111111 invalid, 222222 expired, 333333 used, 444444 declined, 555555 funds, 666666 limit, 888888 bank, 999999 timeout. Admin: /_sandbox/");
+
+try
+{
+    await Task.Delay(Timeout.Infinite, shutdown.Token);
+}
+catch (OperationCanceledException)
+{
+    Console.WriteLine("Stopping.");
+}
+
+return 0;

@@ -1,0 +1,220 @@
+using Microsoft.Extensions.Logging;
+
+namespace ConvergeGate.Sandbox;
+
+/// <summary>
+/// The sandbox's time source and scheduler. In real mode it follows the system clock (plus any offset added by
+/// <see cref="AdvanceAsync"/>); in manual mode it stands still until advanced. All sandbox timers (BLIK
+/// confirmations, expiries, refund settlement, webhook retries) run on this clock.
+/// </summary>
+public sealed class SandboxClock : TimeProvider, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly SortedSet<WorkItem> _queue = new(WorkItem.Comparer);
+    private readonly SemaphoreSlim _runLock = new(1, 1);
+    private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private DateTimeOffset _manualNow;
+    private TimeSpan _offset;
+    private long _sequence;
+    private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    internal SandboxClock(bool manual, DateTimeOffset? start)
+    {
+        IsManual = manual;
+        var now = start ?? System.GetUtcNow();
+        _manualNow = start ?? DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
+    }
+
+    /// <summary>True when time only moves on <see cref="AdvanceAsync"/>.</summary>
+    public bool IsManual { get; }
+
+    /// <summary>Number of scheduled work items not yet run.</summary>
+    public int PendingWorkCount
+    {
+        get { lock (_gate) { return _queue.Count; } }
+    }
+
+    /// <summary>When the next scheduled work item is due, if any.</summary>
+    public DateTimeOffset? NextDueAt
+    {
+        get { lock (_gate) { return _queue.Count == 0 ? null : _queue.Min!.Due; } }
+    }
+
+    /// <inheritdoc />
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_gate)
+        {
+            return IsManual ? _manualNow : System.GetUtcNow() + _offset;
+        }
+    }
+
+    /// <summary>Current sandbox time as Unix seconds.</summary>
+    public long UnixNow => GetUtcNow().ToUnixTimeSeconds();
+
+    /// <summary>
+    /// Moves the clock forward and runs, in due order and at their due times, all work that becomes due
+    /// (including webhook HTTP calls). Returns when that work has finished.
+    /// </summary>
+    public async Task AdvanceAsync(TimeSpan by, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        await _runLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!IsManual)
+            {
+                lock (_gate) { _offset += by; }
+                await RunDueLockedAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            DateTimeOffset target;
+            lock (_gate) { target = _manualNow + by; }
+            while (true)
+            {
+                WorkItem? item;
+                lock (_gate)
+                {
+                    item = _queue.Count > 0 && _queue.Min!.Due <= target ? _queue.Min : null;
+                    if (item is null)
+                    {
+                        _manualNow = target;
+                        break;
+                    }
+
+                    _queue.Remove(item);
+                    if (item.Due > _manualNow)
+                    {
+                        _manualNow = item.Due;
+                    }
+                }
+
+                await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _runLock.Release();
+        }
+    }
+
+    /// <summary>Synchronous form of <see cref="AdvanceAsync"/>.</summary>
+    public void Advance(TimeSpan by) => Task.Run(() => AdvanceAsync(by)).GetAwaiter().GetResult();
+
+    /// <summary>Runs everything already due (e.g. the first attempt of a webhook just queued) and returns when done.</summary>
+    public Task RunDueWorkAsync(CancellationToken cancellationToken = default) => AdvanceAsync(TimeSpan.Zero, cancellationToken);
+
+    internal void AttachLogger(ILogger logger) => _logger = logger;
+
+    internal void Schedule(DateTimeOffset due, string description, Func<CancellationToken, Task> work)
+    {
+        lock (_gate)
+        {
+            _queue.Add(new WorkItem(due, ++_sequence, description, work));
+        }
+
+        _signal.Release();
+    }
+
+    internal void ClearScheduledWork()
+    {
+        lock (_gate) { _queue.Clear(); }
+    }
+
+    internal async Task PumpAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var wait = Timeout.InfiniteTimeSpan;
+            if (!IsManual)
+            {
+                var next = NextDueAt;
+                wait = next is null ? TimeSpan.FromSeconds(1) : next.Value - GetUtcNow();
+                if (wait < TimeSpan.Zero)
+                {
+                    wait = TimeSpan.Zero;
+                }
+                else if (wait > TimeSpan.FromSeconds(1))
+                {
+                    wait = TimeSpan.FromSeconds(1);
+                }
+            }
+
+            try
+            {
+                if (wait != TimeSpan.Zero)
+                {
+                    await _signal.WaitAsync(wait, stopping).ConfigureAwait(false);
+                }
+
+                await _runLock.WaitAsync(stopping).ConfigureAwait(false);
+                try
+                {
+                    await RunDueLockedAsync(stopping).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _runLock.Release();
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunDueLockedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            WorkItem? item;
+            lock (_gate)
+            {
+                var now = IsManual ? _manualNow : System.GetUtcNow() + _offset;
+                item = _queue.Count > 0 && _queue.Min!.Due <= now ? _queue.Min : null;
+                if (item is null)
+                {
+                    return;
+                }
+
+                _queue.Remove(item);
+            }
+
+            await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunItemAsync(WorkItem item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await item.Work(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Scheduled work {Work} failed", item.Description);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _runLock.Dispose();
+        _signal.Dispose();
+    }
+
+    private sealed record WorkItem(DateTimeOffset Due, long Sequence, string Description, Func<CancellationToken, Task> Work)
+    {
+        public static readonly IComparer<WorkItem> Comparer = Comparer<WorkItem>.Create((a, b) =>
+        {
+            var c = a.Due.CompareTo(b.Due);
+            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
+        });
+    }
+}
