@@ -49,7 +49,7 @@ try
 }
 catch (IOException ex)
 {
-    Console.Error.WriteLine($"Could not start the sandbox on port {options.Port}: {ex.Message}");
+    await Console.Error.WriteLineAsync($"Could not start the sandbox on port {options.Port}: {ex.Message}");
     return 1;
 }
 
