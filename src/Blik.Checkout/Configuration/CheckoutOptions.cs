@@ -1,0 +1,106 @@
+
+namespace Blik.Checkout.Configuration;
+
+/// <summary>How we reach Converge Gate. Section <c>ConvergeGate</c>.</summary>
+public sealed class ConvergeGateOptions
+{
+    public const string Section = "ConvergeGate";
+
+    /// <summary>The merchant-specific API host handed out by Converge Gate ("{provided url}").</summary>
+    public Uri? BaseUrl { get; set; }
+
+    /// <summary>The secret API key (<c>sk_test_…</c> / <c>sk_live_…</c>). In Azure: a Key Vault reference.</summary>
+    public string? SecretKey { get; set; }
+
+    /// <summary>
+    /// The key being rotated out. While set, webhook signatures and client secrets made with it still verify.
+    /// Never used to call the gateway.
+    /// </summary>
+    public string? PreviousSecretKey { get; set; }
+
+    /// <summary>Timeout of one gateway call (connect + response).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retries of idempotent gateway reads (GET) after a timeout, 429 or 5xx. Creates and pays are never retried.</summary>
+    public int ReadRetries { get; set; } = 2;
+
+    public IEnumerable<string> VerificationKeys()
+    {
+        if (!string.IsNullOrEmpty(SecretKey))
+        {
+            yield return SecretKey;
+        }
+
+        if (!string.IsNullOrEmpty(PreviousSecretKey))
+        {
+            yield return PreviousSecretKey;
+        }
+    }
+}
+
+/// <summary>Merchant-facing behaviour. Section <c>Checkout</c>.</summary>
+public sealed class CheckoutOptions
+{
+    public const string Section = "Checkout";
+
+    /// <summary>
+    /// The public base URL of this app (e.g. <c>https://blik-prod.azurewebsites.net</c>). The webhook URL sent to the
+    /// gateway as <c>notification_url</c> is this + <c>/api/webhooks/convergegate</c>.
+    /// </summary>
+    public Uri? PublicBaseUrl { get; set; }
+
+    /// <summary>Accepted ISO 4217 currencies, lower case. BLIK is a PLN-only method.</summary>
+    public string[] Currencies { get; set; } = ["pln"];
+
+    /// <summary>Largest amount accepted, in minor units (default 50,000.00 PLN, the BLIK scheme maximum).</summary>
+    public long MaxAmount { get; set; } = 5_000_000;
+
+    /// <summary>
+    /// How long after a code is submitted the shopper should be asked for a new one if no result has arrived
+    /// (BLIK confirmations take 40–90 s). Also when the sweep first re-checks the session at the gateway.
+    /// </summary>
+    public TimeSpan ConfirmationWindow { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>Code submissions allowed per session within <see cref="CodeAttemptWindow"/>.</summary>
+    public int MaxCodeAttempts { get; set; } = 5;
+
+    public TimeSpan CodeAttemptWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long an <c>Idempotency-Key</c> whose first request never finished blocks a repeat (then it is taken over).</summary>
+    public TimeSpan IdempotencyLease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Origins allowed to call the browser-facing endpoints (pay, get). Empty: no CORS headers.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+}
+
+/// <summary>Webhook intake. Section <c>Webhooks</c>.</summary>
+public sealed class WebhookOptions
+{
+    public const string Section = "Webhooks";
+
+    /// <summary>
+    /// Reject notifications whose <c>Sec-Timestamp</c> is further than this from our clock. 0 turns the check off
+    /// (the default): Converge Gate does not document whether retries are re-signed, and replays are harmless because
+    /// every event is re-fetched from the gateway before anything changes.
+    /// </summary>
+    public TimeSpan TimestampTolerance { get; set; } = TimeSpan.Zero;
+
+    public int MaxBodyBytes { get; set; } = 256 * 1024;
+}
+
+/// <summary>The sweep. Section <c>Sweep</c>.</summary>
+public sealed class SweepOptions
+{
+    public const string Section = "Sweep";
+
+    /// <summary>How often a session with a code in flight is re-checked after its first re-check.</summary>
+    public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>After this long past <c>expires_at</c>, a session the gateway still calls open is expired locally.</summary>
+    public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most due entries handled by one run; the rest wait for the next run.</summary>
+    public int MaxPerRun { get; set; } = 1000;
+
+    public int Parallelism { get; set; } = 8;
+}

@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Configuration;
+
+/// <summary>
+/// Start-up validation with messages that name the setting as ops write it (app setting <c>Section__Name</c>),
+/// so a missing or wrong value is fixed from the log line alone.
+/// </summary>
+internal sealed class SettingsValidator :
+    IValidateOptions<ConvergeGateOptions>,
+    IValidateOptions<CheckoutOptions>,
+    IValidateOptions<WebhookOptions>,
+    IValidateOptions<SweepOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ConvergeGateOptions options)
+    {
+        var failures = new List<string>();
+        const string S = ConvergeGateOptions.Section;
+        if (options.BaseUrl is null)
+        {
+            failures.Add(Missing(S, "BaseUrl", "the API base URL Converge Gate gave you, e.g. https://api.example.com/"));
+        }
+        else if (!options.BaseUrl.IsAbsoluteUri || (options.BaseUrl.Scheme != Uri.UriSchemeHttps && !options.BaseUrl.IsLoopback))
+        {
+            failures.Add($"Setting {S}__BaseUrl must be an absolute https URL (plain http is allowed only for loopback).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.SecretKey))
+        {
+            failures.Add(Missing(S, "SecretKey", "the Converge Gate secret API key (sk_live_… or sk_test_…); in Azure a Key Vault reference"));
+        }
+        else if (options.SecretKey.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"Setting {S}__SecretKey is an unresolved Key Vault reference: check the app's identity has Key Vault Secrets User on the vault and keyVaultReferenceIdentity is set.");
+        }
+
+        if (options.PreviousSecretKey is { Length: > 0 } previous && previous == options.SecretKey)
+        {
+            failures.Add($"Setting {S}__PreviousSecretKey equals {S}__SecretKey; clear it or set the key being rotated out.");
+        }
+
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(2))
+        {
+            failures.Add($"Setting {S}__Timeout must be between 00:00:00.001 and 00:02:00.");
+        }
+
+        if (options.ReadRetries is < 0 or > 5)
+        {
+            failures.Add($"Setting {S}__ReadRetries must be between 0 and 5.");
+        }
+
+        return Result(failures);
+    }
+
+    public ValidateOptionsResult Validate(string? name, CheckoutOptions options)
+    {
+        var failures = new List<string>();
+        const string S = CheckoutOptions.Section;
+        if (options.PublicBaseUrl is null)
+        {
+            failures.Add(Missing(S, "PublicBaseUrl", "the public https base URL of this app; the webhook URL sent to Converge Gate is built from it"));
+        }
+        else if (!options.PublicBaseUrl.IsAbsoluteUri || (options.PublicBaseUrl.Scheme != Uri.UriSchemeHttps && !options.PublicBaseUrl.IsLoopback))
+        {
+            failures.Add($"Setting {S}__PublicBaseUrl must be an absolute https URL (plain http is allowed only for loopback).");
+        }
+
+        if (options.Currencies.Length == 0 || options.Currencies.Any(c => c is null || c.Length != 3 || !c.All(char.IsAsciiLetter)))
+        {
+            failures.Add($"Setting {S}__Currencies must list ISO 4217 codes, e.g. {S}__Currencies__0=pln.");
+        }
+
+        if (options.MaxAmount < 1)
+        {
+            failures.Add($"Setting {S}__MaxAmount must be at least 1.");
+        }
+
+        if (options.ConfirmationWindow < TimeSpan.FromSeconds(1) || options.ConfirmationWindow > TimeSpan.FromMinutes(30))
+        {
+            failures.Add($"Setting {S}__ConfirmationWindow must be between 00:00:01 and 00:30:00.");
+        }
+
+        if (options.MaxCodeAttempts is < 1 or > 100)
+        {
+            failures.Add($"Setting {S}__MaxCodeAttempts must be between 1 and 100.");
+        }
+
+        if (options.CodeAttemptWindow < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"Setting {S}__CodeAttemptWindow must be at least 00:00:01.");
+        }
+
+        if (options.IdempotencyLease < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"Setting {S}__IdempotencyLease must be at least 00:00:01.");
+        }
+
+        return Result(failures);
+    }
+
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        var failures = new List<string>();
+        if (options.TimestampTolerance < TimeSpan.Zero)
+        {
+            failures.Add($"Setting {WebhookOptions.Section}__TimestampTolerance must be 0 (off) or positive.");
+        }
+
+        if (options.MaxBodyBytes is < 1024 or > 1024 * 1024)
+        {
+            failures.Add($"Setting {WebhookOptions.Section}__MaxBodyBytes must be between 1024 and 1048576.");
+        }
+
+        return Result(failures);
+    }
+
+    public ValidateOptionsResult Validate(string? name, SweepOptions options)
+    {
+        var failures = new List<string>();
+        const string S = SweepOptions.Section;
+        if (options.RecheckInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"Setting {S}__RecheckInterval must be at least 00:00:01.");
+        }
+
+        if (options.ExpiryGrace < TimeSpan.Zero)
+        {
+            failures.Add($"Setting {S}__ExpiryGrace must not be negative.");
+        }
+
+        if (options.MaxPerRun < 1 || options.Parallelism is < 1 or > 64)
+        {
+            failures.Add($"Settings {S}__MaxPerRun (≥ 1) and {S}__Parallelism (1–64) are out of range.");
+        }
+
+        return Result(failures);
+    }
+
+    private static string Missing(string section, string key, string what) =>
+        $"Setting {section}__{key} is missing: set it to {what}.";
+
+    private static ValidateOptionsResult Result(List<string> failures) =>
+        failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+}

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Checkout.Diagnostics;
+
+// Source-generated log messages. Identifiers only: never a BLIK code, a key, a client secret, a signature,
+// an e-mail address or a phone number.
+
+internal static partial class GatewayLog
+{
+    [LoggerMessage(1001, LogLevel.Warning, "Converge Gate {Operation} failed with HTTP {Status}")]
+    public static partial void GatewayFailed(ILogger logger, string operation, int status);
+
+    [LoggerMessage(1002, LogLevel.Information, "Converge Gate refused {Operation}: HTTP {Status}, type {ErrorType}, code {ErrorCode}, param {Param}")]
+    public static partial void GatewayRejected(ILogger logger, string operation, int status, string? errorType, string? errorCode, string? param);
+
+    [LoggerMessage(1003, LogLevel.Information, "Retrying the read of session {SessionId} (attempt {Attempt}): {Reason}")]
+    public static partial void RetryingRead(ILogger logger, string sessionId, int attempt, string reason);
+}
+
+internal static partial class SessionLog
+{
+    [LoggerMessage(2001, LogLevel.Information, "Session {SessionId} created for order {OrderId}, amount {Amount} {Currency}")]
+    public static partial void Created(ILogger logger, string sessionId, string? orderId, long amount, string currency);
+
+    [LoggerMessage(2002, LogLevel.Information, "Code submitted for session {SessionId} (attempt {Attempt}); gateway status {Status}")]
+    public static partial void CodeSubmitted(ILogger logger, string sessionId, int attempt, string status);
+
+    [LoggerMessage(2003, LogLevel.Information, "Code for session {SessionId} refused by the gateway: {ErrorCode}")]
+    public static partial void CodeRefused(ILogger logger, string sessionId, string errorCode);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Outcome of the code for session {SessionId} is unknown ({Reason}); the sweep will re-check it")]
+    public static partial void CodeOutcomeUnknown(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(2005, LogLevel.Information, "Session {SessionId}: {From} -> {To} ({Operation})")]
+    public static partial void Transition(ILogger logger, string sessionId, string from, string to, string operation);
+
+    [LoggerMessage(2006, LogLevel.Critical, "Session {SessionId} was completed at the gateway after it had expired here: reconcile or refund it")]
+    public static partial void LateCompletion(ILogger logger, string sessionId);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Session {SessionId}: the gateway reports {GatewayAmount} {GatewayCurrency}, we created {Amount} {Currency}")]
+    public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
+
+    [LoggerMessage(2008, LogLevel.Warning, "Session {SessionId} is unknown to the gateway")]
+    public static partial void UnknownAtGateway(ILogger logger, string sessionId);
+
+    [LoggerMessage(2009, LogLevel.Warning, "The gateway reported an unknown status {Status} for session {SessionId}; left unchanged")]
+    public static partial void UnknownStatus(ILogger logger, string sessionId, string? status);
+}
+
+internal static partial class WebhookLog
+{
+    [LoggerMessage(3001, LogLevel.Information, "Webhook event {EventId} ({EventType}) for session {SessionId} queued")]
+    public static partial void Accepted(ILogger logger, string eventId, string eventType, string sessionId);
+
+    [LoggerMessage(3002, LogLevel.Warning, "Webhook rejected: {Reason}")]
+    public static partial void Rejected(ILogger logger, string reason);
+
+    [LoggerMessage(3003, LogLevel.Information, "Event {EventId} ({EventType}) for session {SessionId}: {Outcome}")]
+    public static partial void Processed(ILogger logger, string eventId, string eventType, string sessionId, string outcome);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Event for session {SessionId} that this service does not know; ignored")]
+    public static partial void UnknownSession(ILogger logger, string sessionId);
+}
+
+internal static partial class SweepLog
+{
+    [LoggerMessage(4001, LogLevel.Information, "Sweep read {Read} due entries: {Reconciled} reconciled, {Expired} expired, {Rescheduled} rescheduled, {Removed} removed, {Failed} failed")]
+    public static partial void Completed(ILogger logger, int read, int reconciled, int expired, int rescheduled, int removed, int failed);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Sweep could not reconcile session {SessionId}; it stays due")]
+    public static partial void EntryFailed(ILogger logger, Exception exception, string sessionId);
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(5001, LogLevel.Error, "Unhandled error in {Operation}")]
+    public static partial void Unhandled(ILogger logger, Exception exception, string operation);
+
+    [LoggerMessage(5002, LogLevel.Warning, "Storage unavailable during {Operation}")]
+    public static partial void StorageUnavailable(ILogger logger, Exception exception, string operation);
+}

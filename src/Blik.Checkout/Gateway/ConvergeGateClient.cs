@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Sessions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Gateway;
+
+/// <summary>
+/// HTTP adapter for Converge Gate's checkout-session API. Basic auth with the secret key, form-encoded bodies as the
+/// documented curl examples send, a timeout on every call, and retries only for reads (a create or a pay is never
+/// repeated blindly: the gateway documents no idempotency keys, so a repeat could create or charge twice).
+/// </summary>
+public sealed class ConvergeGateClient : IConvergeGate
+{
+    private const int MaxErrorMessageLength = 300;
+
+    private readonly HttpClient _http;
+    private readonly ConvergeGateOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ConvergeGateClient> _logger;
+    private readonly CheckoutMetrics _metrics;
+
+    public ConvergeGateClient(
+        HttpClient http,
+        IOptions<ConvergeGateOptions> options,
+        TimeProvider time,
+        ILogger<ConvergeGateClient> logger,
+        CheckoutMetrics metrics)
+    {
+        _http = http;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _http.BaseAddress ??= _options.BaseUrl;
+        _http.Timeout = Timeout.InfiniteTimeSpan; // per-call timeouts below, so a caller's token and ours stay distinct
+    }
+
+    public async Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken)
+    {
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new("amount", request.Amount.ToString(CultureInfo.InvariantCulture)),
+            new("currency", request.Currency),
+            new("customer_email", request.CustomerEmail),
+            new("customer_firstname", request.CustomerFirstname),
+            new("customer_lastname", request.CustomerLastname),
+            new("customer_phone", request.CustomerPhone),
+            new("success_url", request.SuccessUrl),
+            new("notification_url", request.NotificationUrl),
+            new("payment_method", "blik"),
+        };
+        AddIfPresent(form, "cancel_url", request.CancelUrl);
+        AddIfPresent(form, "customer_ip", request.CustomerIp);
+        AddIfPresent(form, "customer_country", request.CustomerCountry);
+        AddIfPresent(form, "locale", request.Locale);
+        if (request.ExpiresAt is { } expiresAt)
+        {
+            form.Add(new("expires_at", expiresAt.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        if (request.Metadata is not null)
+        {
+            foreach (var (key, value) in request.Metadata)
+            {
+                form.Add(new($"metadata[{key}]", value));
+            }
+        }
+
+        using var response = await SendOnceAsync("create", () => new HttpRequestMessage(HttpMethod.Post, "v1/checkout/sessions")
+        {
+            Content = new FormUrlEncodedContent(form),
+        }, cancellationToken);
+        return await ReadSessionAsync(response, cancellationToken);
+    }
+
+    public async Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var path = "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var response = await SendOnceAsync("get", () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+                return await ReadSessionAsync(response, cancellationToken);
+            }
+            catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
+            {
+                var delay = e.RetryAfter is { } ra && ra <= TimeSpan.FromSeconds(2)
+                    ? ra
+                    : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
+                GatewayLog.RetryingRead(_logger, sessionId, attempt + 1, e.Reason);
+                await Task.Delay(delay, _time, cancellationToken);
+            }
+        }
+    }
+
+    public async Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken)
+    {
+        var path = "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId) + "/pay";
+        using var response = await SendOnceAsync("pay", () => new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new FormUrlEncodedContent([new("blik_code", code.Reveal())]),
+        }, cancellationToken);
+        return await ReadSessionAsync(response, cancellationToken);
+    }
+
+    private static void AddIfPresent(List<KeyValuePair<string, string>> form, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            form.Add(new(name, value));
+        }
+    }
+
+    /// <summary>One HTTP exchange with a timeout; maps failures to the two gateway exceptions. Never retries.</summary>
+    private async Task<HttpResponseMessage> SendOnceAsync(string operation, Func<HttpRequestMessage> build, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        using var request = build();
+        request.Headers.Authorization = new AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.SecretKey + ":")));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _metrics.GatewayCall(operation, "timeout", Stopwatch.GetElapsedTime(started));
+            throw new GatewayUnavailableException("the request timed out", null, e);
+        }
+        catch (HttpRequestException e)
+        {
+            _metrics.GatewayCall(operation, "unreachable", Stopwatch.GetElapsedTime(started));
+            throw new GatewayUnavailableException("the connection failed", null, e);
+        }
+
+        var status = (int)response.StatusCode;
+        _metrics.GatewayCall(operation, status.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started));
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            if (status is 429 or >= 500)
+            {
+                var retryAfter = response.Headers.RetryAfter?.Delta
+                    ?? (response.Headers.RetryAfter?.Date is { } date ? date - _time.GetUtcNow() : null);
+                GatewayLog.GatewayFailed(_logger, operation, status);
+                throw new GatewayUnavailableException(
+                    status == 429 ? "it is throttling requests (429)" : $"it answered {status}", retryAfter);
+            }
+
+            var error = await ReadErrorAsync(response, status, timeout.Token);
+            GatewayLog.GatewayRejected(_logger, operation, status, error.Type, error.Code ?? error.DeclineCode, error.Param);
+            throw new GatewayRejectedException(error);
+        }
+    }
+
+    private static async Task<GatewaySession> ReadSessionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var document = await JsonDocument.ParseAsync(stream, default, cancellationToken);
+            return GatewayJson.ReadSession(document.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new GatewayUnavailableException("it answered with a body that is not a session object", null, e);
+        }
+        catch (FormatException e)
+        {
+            throw new GatewayUnavailableException("it answered with a body that is not a session object", null, e);
+        }
+    }
+
+    private async Task<GatewayError> ReadErrorAsync(HttpResponseMessage response, int status, CancellationToken cancellationToken)
+    {
+        string? type = null, code = null, decline = null, param = null, message = null;
+        try
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error)
+                && error.ValueKind == JsonValueKind.Object)
+            {
+                type = GatewayJson.String(error, "type");
+                code = GatewayJson.String(error, "code");
+                decline = GatewayJson.String(error, "decline_code");
+                param = GatewayJson.String(error, "param");
+                message = GatewayJson.String(error, "message");
+            }
+        }
+        catch (JsonException)
+        {
+            // Not the documented error object; the status code alone has to do.
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return new GatewayError(status, type, code, decline, param, Scrub(message));
+    }
+
+    /// <summary>Gateway messages are passed on to callers: cut them short and make sure no key rides along.</summary>
+    private string? Scrub(string? message)
+    {
+        if (message is null)
+        {
+            return null;
+        }
+
+        foreach (var key in _options.VerificationKeys())
+        {
+            message = message.Replace(key, "[redacted]", StringComparison.Ordinal);
+        }
+
+        return message.Length <= MaxErrorMessageLength ? message : message[..MaxErrorMessageLength] + "…";
+    }
+}

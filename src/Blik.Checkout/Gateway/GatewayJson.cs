@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Blik.Checkout.Gateway;
+
+/// <summary>Reads the gateway's JSON the way the documentation's inconsistencies require.</summary>
+internal static class GatewayJson
+{
+    public static GatewaySession ReadSession(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("The session is not a JSON object.");
+        }
+
+        var id = String(root, "id");
+        if (string.IsNullOrEmpty(id))
+        {
+            throw new FormatException("The session has no id.");
+        }
+
+        return new GatewaySession
+        {
+            Id = id,
+            RawStatus = String(root, "status"),
+            AmountTotal = Int64(root, "amount_total") ?? Int64(root, "amount"),
+            AmountSubtotal = Int64(root, "amount_subtotal") ?? Int64(root, "amount_sub_total"),
+            AmountRefunded = Int64(root, "amount_refunded"),
+            Currency = String(root, "currency")?.ToLowerInvariant(),
+            Url = String(root, "url"),
+            ExpiresAt = Int64(root, "expires_at") ?? Int64(root, "expire_at"),
+            CreatedAt = Int64(root, "created_at"),
+            Livemode = Boolean(root, "livemode") ?? false,
+            PaymentMethodTypes = Strings(root, "payment_method_types") ?? Strings(root, "payment_method") ?? [],
+            LastPaymentError = root.TryGetProperty("last_payment_error", out var lpe) && lpe.ValueKind == JsonValueKind.Object
+                ? new GatewayPaymentError(String(lpe, "decline_code") ?? String(lpe, "code"), String(lpe, "message"))
+                : null,
+        };
+    }
+
+    public static string? String(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        } : null;
+
+    /// <summary>An integer given as a JSON number or a numeric string; null when absent, null or not an integer.</summary>
+    public static long? Int64(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.Number when value.TryGetInt64(out var n) => n,
+            JsonValueKind.Number when value.TryGetDecimal(out var d) && d == decimal.Truncate(d)
+                && d is >= long.MinValue and <= long.MaxValue => (long)d,
+            JsonValueKind.String when long.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var s) => s,
+            _ => null,
+        };
+    }
+
+    public static bool? Boolean(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String when bool.TryParse(value.GetString(), out var b) => b,
+            _ => null,
+        } : null;
+
+    /// <summary>A list of strings, or a single string (the create call's <c>payment_method=blik</c> shape).</summary>
+    public static IReadOnlyList<string>? Strings(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => [value.GetString()!],
+            JsonValueKind.Array => value.EnumerateArray()
+                .Where(e => e.ValueKind == JsonValueKind.String)
+                .Select(e => e.GetString()!)
+                .ToArray(),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,79 @@
+using Blik.Checkout.Sessions;
+
+namespace Blik.Checkout.Gateway;
+
+/// <summary>What we ask Converge Gate to create (<c>POST /v1/checkout/sessions</c>).</summary>
+public sealed record GatewayCreateRequest
+{
+    public required long Amount { get; init; }
+    public required string Currency { get; init; }
+    public required string CustomerEmail { get; init; }
+    public required string CustomerFirstname { get; init; }
+    public required string CustomerLastname { get; init; }
+    public required string CustomerPhone { get; init; }
+    public required string SuccessUrl { get; init; }
+    public string? CancelUrl { get; init; }
+    public required string NotificationUrl { get; init; }
+    public string? CustomerIp { get; init; }
+    public string? CustomerCountry { get; init; }
+    public long? ExpiresAt { get; init; }
+    public string? Locale { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
+
+/// <summary>
+/// The gateway's session object, read tolerantly: both documented spellings of the disputed fields are accepted,
+/// numbers may arrive as strings, and everything except <c>id</c> is optional.
+/// </summary>
+public sealed record GatewaySession
+{
+    public required string Id { get; init; }
+    public string? RawStatus { get; init; }
+    public SessionStatus? Status => SessionStatusNames.Parse(RawStatus);
+    public long? AmountTotal { get; init; }
+    public long? AmountSubtotal { get; init; }
+    public long? AmountRefunded { get; init; }
+    public string? Currency { get; init; }
+    public string? Url { get; init; }
+    public long? ExpiresAt { get; init; }
+    public long? CreatedAt { get; init; }
+    public bool Livemode { get; init; }
+    public IReadOnlyList<string> PaymentMethodTypes { get; init; } = [];
+
+    /// <summary>Why the last attempt failed, where the gateway says so (not documented; read when present).</summary>
+    public GatewayPaymentError? LastPaymentError { get; init; }
+}
+
+public sealed record GatewayPaymentError(string? DeclineCode, string? Message);
+
+/// <summary>The documented error object <c>{"error":{type,message,param,decline_code,…}}</c> plus the HTTP status.</summary>
+public sealed record GatewayError(int HttpStatus, string? Type, string? Code, string? DeclineCode, string? Param, string? Message);
+
+/// <summary>The gateway answered, with an error: our request or the payment was refused.</summary>
+public sealed class GatewayRejectedException(GatewayError error)
+    : Exception($"Converge Gate answered {error.HttpStatus} ({error.Type ?? "no type"}).")
+{
+    public GatewayError Error { get; } = error;
+}
+
+/// <summary>
+/// The gateway could not be reached, timed out, throttled us or failed on its side. For a pay call the outcome is
+/// then unknown: the code may have reached the bank.
+/// </summary>
+public sealed class GatewayUnavailableException(string reason, TimeSpan? retryAfter = null, Exception? inner = null)
+    : Exception($"Converge Gate is unavailable: {reason}.", inner)
+{
+    public string Reason { get; } = reason;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>The port the application owns; <see cref="ConvergeGateClient"/> is its HTTP adapter.</summary>
+public interface IConvergeGate
+{
+    Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken);
+
+    /// <returns>The session, or null when the gateway does not know the id (404).</returns>
+    Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken);
+
+    Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken);
+}

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Gateway;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Blik.Checkout.Webhooks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Http;
+
+/// <summary>
+/// The HTTP endpoints, shaped like minimal-API handlers: read and validate the request, call one service, map the
+/// result. The Functions app's HTTP functions and the local runner's routes both call these methods, unchanged.
+/// Every failure leaves as problem details; nothing a caller sends produces a 500.
+/// </summary>
+public sealed class CheckoutHandlers(
+    SessionService sessions,
+    ClientSecrets clientSecrets,
+    WebhookIntake webhooks,
+    StorageBootstrap storage,
+    IOptions<CheckoutOptions> checkoutOptions,
+    TimeProvider time,
+    ILogger<CheckoutHandlers> logger)
+{
+    public const string ClientSecretHeader = "X-Client-Secret";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    private const int MaxCreateBodyBytes = 64 * 1024;
+    private const int MaxPayBodyBytes = 1024;
+
+    private readonly CheckoutOptions _options = checkoutOptions.Value;
+
+    /// <summary><c>POST /api/checkout/sessions</c></summary>
+    public Task<IResult> CreateSessionAsync(HttpRequest request) => Run(request, "create", async ct =>
+    {
+        var idempotencyKey = ReadIdempotencyKey(request);
+        var body = await RequestBodies.ReadAsync(request, MaxCreateBodyBytes, "application/json", ct);
+        using var document = RequestBodies.ParseJson(body);
+        var errors = new ValidationErrors();
+        var input = CreateSessionValidator.Validate(document.RootElement, _options, time.GetUtcNow(), errors)
+            ?? throw Problems.Validation(errors.ToDictionary());
+
+        var outcome = await sessions.CreateAsync(input, idempotencyKey, ct);
+        var view = SessionView.From(outcome.Session, clientSecrets.Issue(outcome.Session.Id));
+        return HttpResults.Json(
+            StatusCodes.Status201Created,
+            view,
+            location: Routes.SessionPath(outcome.Session.Id),
+            headers: outcome.Replayed ? new Dictionary<string, string> { ["Idempotent-Replayed"] = "true" } : null);
+    });
+
+    /// <summary><c>GET /api/checkout/sessions/{id}</c> — from storage only, cheap to poll.</summary>
+    public Task<IResult> GetSessionAsync(HttpRequest request, string id) => Run(request, "get", async ct =>
+    {
+        Authorize(request, id);
+        var session = await sessions.GetAsync(id, ct);
+        return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session));
+    });
+
+    /// <summary><c>POST /api/checkout/sessions/{id}/pay</c> with <c>{"blik_code":"123456"}</c>.</summary>
+    public Task<IResult> PaySessionAsync(HttpRequest request, string id) => Run(request, "pay", async ct =>
+    {
+        Authorize(request, id);
+        var body = await RequestBodies.ReadAsync(request, MaxPayBodyBytes, "application/json", ct);
+        using var document = RequestBodies.ParseJson(body);
+        var code = ReadBlikCode(document.RootElement);
+        var session = await sessions.PayAsync(id, code, ct);
+        return HttpResults.Json(StatusCodes.Status202Accepted, SessionView.From(session));
+    });
+
+    /// <summary><c>POST /api/webhooks/convergegate</c></summary>
+    public Task<IResult> WebhookAsync(HttpRequest request) => Run(request, "webhook", async ct =>
+    {
+        var body = await RequestBodies.ReadAsync(request, webhooks.MaxBodyBytes, null, ct);
+        var message = await webhooks.AcceptAsync(
+            request.Headers["Sec-Timestamp"].ToString(),
+            request.Headers["Sec-Signature"].ToString(),
+            body,
+            ct);
+        return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, object> { ["received"] = true, ["event_id"] = message.EventId });
+    });
+
+    /// <summary><c>GET /api/health</c>: 200 when configuration loaded and storage answers.</summary>
+    public Task<IResult> HealthAsync(HttpRequest request) => Run(request, "health", async ct =>
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            var table = await storage.TableAsync(TableNames.Sessions, timeout.Token);
+            await table.GetEntityAsync("health-check", "", timeout.Token);
+            var queue = await storage.QueueAsync(QueueNames.Events, timeout.Token);
+            await queue.GetApproximateMessageCountAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw Problems.StorageUnavailable();
+        }
+
+        return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, string> { ["status"] = "healthy" });
+    });
+
+    private void Authorize(HttpRequest request, string id)
+    {
+        var presented = request.Headers[ClientSecretHeader].ToString();
+        if (string.IsNullOrEmpty(presented))
+        {
+            throw Problems.MissingClientSecret();
+        }
+
+        // The secret is derived from the id, so it is checked before any lookup: no existence oracle for strangers.
+        if (!SessionIds.IsValid(id) || !clientSecrets.Verify(id, presented))
+        {
+            throw Problems.WrongClientSecret();
+        }
+    }
+
+    private static string? ReadIdempotencyKey(HttpRequest request)
+    {
+        if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var values))
+        {
+            return null;
+        }
+
+        var key = values.ToString();
+        if (values.Count != 1 || key.Length is 0 or > 255 || key.Any(c => c is < (char)0x21 or > (char)0x7e))
+        {
+            throw Problems.IdempotencyKeyInvalid();
+        }
+
+        return key;
+    }
+
+    private static BlikCode ReadBlikCode(JsonElement root)
+    {
+        const string Field = "blik_code";
+        var errors = new ValidationErrors();
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("$", "The body must be a JSON object.");
+            throw Problems.Validation(errors.ToDictionary());
+        }
+
+        JsonElement? value = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.Name != Field)
+            {
+                errors.Add(property.Name, "Unknown field.");
+            }
+            else if (value is not null)
+            {
+                errors.Add(Field, "The field appears more than once.");
+            }
+            else
+            {
+                value = property.Value;
+            }
+        }
+
+        BlikCode? code = null;
+        if (value is null)
+        {
+            errors.Add(Field, "Required.");
+        }
+        else if (value.Value.ValueKind != JsonValueKind.String || !BlikCode.TryParse(value.Value.GetString(), out code))
+        {
+            errors.Add(Field, "Must be a string of exactly six digits (0-9).");
+        }
+
+        if (errors.Count > 0 || code is null)
+        {
+            throw Problems.Validation(errors.ToDictionary());
+        }
+
+        return code.Value;
+    }
+
+    /// <summary>The one place failures become responses.</summary>
+    private async Task<IResult> Run(HttpRequest request, string operation, Func<CancellationToken, Task<IResult>> handler)
+    {
+        var ct = request.HttpContext.RequestAborted;
+        try
+        {
+            return await handler(ct);
+        }
+        catch (CheckoutProblemException problem)
+        {
+            return Problem(request, problem);
+        }
+        catch (GatewayUnavailableException e)
+        {
+            return Problem(request, Problems.GatewayUnavailable(e.RetryAfter));
+        }
+        catch (GatewayRejectedException e)
+        {
+            return Problem(request, Problems.GatewayRefused(e.Error));
+        }
+        catch (Exception e) when (e is Blik.Storage.StorageUnavailableException
+                                  || e is Blik.Storage.StorageRequestException { Status: >= 500 or 0 }
+                                  || e is ConcurrencyConflictException)
+        {
+            HostLog.StorageUnavailable(logger, e, operation);
+            return Problem(request, Problems.StorageUnavailable());
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return Results.StatusCode(499); // the caller went away; nothing is written to it
+        }
+        catch (Exception e)
+        {
+            HostLog.Unhandled(logger, e, operation);
+            return Problem(request, Problems.Unexpected());
+        }
+    }
+
+    private static IResult Problem(HttpRequest request, CheckoutProblemException problem) =>
+        HttpResults.Problem(problem, request.Path.Value, Activity.Current?.TraceId.ToString() ?? request.HttpContext.TraceIdentifier);
+}

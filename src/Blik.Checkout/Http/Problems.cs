@@ -1,0 +1,119 @@
+using System.Globalization;
+using Blik.Checkout.Gateway;
+
+namespace Blik.Checkout.Http;
+
+/// <summary>
+/// A request that cannot be served, as an RFC 9457 problem. Thrown by the services, turned into
+/// <c>application/problem+json</c> in one place (<see cref="HttpResults.Problem"/>).
+/// </summary>
+public sealed class CheckoutProblemException : Exception
+{
+    public CheckoutProblemException(int status, string code, string title, string detail)
+        : base($"{status} {code}: {detail}")
+    {
+        Status = status;
+        Code = code;
+        Title = title;
+        Detail = detail;
+    }
+
+    public int Status { get; }
+
+    /// <summary>Short machine-readable reason; also the last segment of the problem <c>type</c>.</summary>
+    public string Code { get; }
+    public string Title { get; }
+    public string Detail { get; }
+    public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
+    public TimeSpan? RetryAfter { get; init; }
+    public IReadOnlyDictionary<string, object?>? Extensions { get; init; }
+
+    public string Type => "urn:blik-checkout:problem:" + Code;
+}
+
+/// <summary>Every problem the API can answer with, in one list.</summary>
+public static class Problems
+{
+    public static CheckoutProblemException Validation(IReadOnlyDictionary<string, string[]> errors) =>
+        new(400, "validation", "The request is not valid.", "One or more fields are not valid; see errors.") { Errors = errors };
+
+    public static CheckoutProblemException MalformedJson(string detail) =>
+        new(400, "malformed-json", "The body is not valid JSON.", detail) { Errors = new Dictionary<string, string[]> { ["$"] = [detail] } };
+
+    public static CheckoutProblemException MissingClientSecret() =>
+        new(401, "client-secret-required", "Client secret required.", "Send the session's client_secret in the X-Client-Secret header.");
+
+    public static CheckoutProblemException WrongClientSecret() =>
+        new(401, "client-secret-invalid", "Client secret not valid.", "The X-Client-Secret header does not match this session.");
+
+    public static CheckoutProblemException BadSignature(string detail) =>
+        new(401, "signature-invalid", "Signature not valid.", detail);
+
+    public static CheckoutProblemException SessionNotFound() =>
+        new(404, "session-not-found", "Session not found.", "There is no checkout session with this id.");
+
+    public static CheckoutProblemException SessionNotPayable(string status) =>
+        new(409, "session-not-payable", "The session cannot be paid now.", $"The session is {status}.")
+        {
+            Extensions = new Dictionary<string, object?> { ["session_status"] = status },
+        };
+
+    public static CheckoutProblemException PayloadTooLarge(int limit) =>
+        new(413, "payload-too-large", "The body is too large.", $"Send at most {limit.ToString(CultureInfo.InvariantCulture)} bytes.");
+
+    public static CheckoutProblemException UnsupportedMediaType(string expected) =>
+        new(415, "unsupported-media-type", "Unsupported content type.", $"Send Content-Type: {expected}.");
+
+    public static CheckoutProblemException IdempotencyKeyInvalid() =>
+        new(400, "validation", "The request is not valid.", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        {
+            Errors = new Dictionary<string, string[]> { ["Idempotency-Key"] = ["Must be 1 to 255 printable ASCII characters."] },
+        };
+
+    public static CheckoutProblemException IdempotencyMismatch() =>
+        new(422, "idempotency-key-reused", "Idempotency key reused.", "This Idempotency-Key was used with a different request body.");
+
+    public static CheckoutProblemException IdempotencyInFlight() =>
+        new(409, "idempotency-key-in-flight", "Request in progress.", "A request with this Idempotency-Key is still being processed; retry shortly.")
+        {
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
+
+    public static CheckoutProblemException TooManyAttempts(TimeSpan retryAfter) =>
+        new(429, "too-many-attempts", "Too many BLIK codes for this session.", "Wait before submitting another code.")
+        {
+            RetryAfter = retryAfter,
+        };
+
+    public static CheckoutProblemException GatewayRefused(GatewayError error) =>
+        new(502, "gateway-refused", "The payment gateway refused the request.", error.Message ?? "Converge Gate answered with an error.")
+        {
+            Extensions = new Dictionary<string, object?>
+            {
+                ["gateway_error"] = new Dictionary<string, object?>
+                {
+                    ["status"] = error.HttpStatus,
+                    ["type"] = error.Type,
+                    ["code"] = error.Code,
+                    ["decline_code"] = error.DeclineCode,
+                    ["param"] = error.Param,
+                    ["message"] = error.Message,
+                },
+            },
+        };
+
+    public static CheckoutProblemException GatewayUnavailable(TimeSpan? retryAfter) =>
+        new(503, "gateway-unavailable", "The payment gateway is unavailable.", "Converge Gate did not answer in time; retry shortly.")
+        {
+            RetryAfter = retryAfter is { } r && r > TimeSpan.Zero && r < TimeSpan.FromMinutes(5) ? r : TimeSpan.FromSeconds(5),
+        };
+
+    public static CheckoutProblemException StorageUnavailable() =>
+        new(503, "storage-unavailable", "Temporarily unavailable.", "Session storage is unavailable; retry shortly.")
+        {
+            RetryAfter = TimeSpan.FromSeconds(5),
+        };
+
+    public static CheckoutProblemException Unexpected() =>
+        new(500, "internal", "Unexpected error.", "The request failed unexpectedly; it has been logged.");
+}

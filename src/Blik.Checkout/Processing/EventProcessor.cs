@@ -1,0 +1,52 @@
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Blik.Checkout.Webhooks;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Checkout.Processing;
+
+/// <summary>
+/// Handles one message from <c>checkout-events</c>. Throws when it could not finish (gateway or storage
+/// unavailable): the message then becomes visible again and is retried, and after the host's
+/// <c>maxDequeueCount</c> attempts it moves to <c>checkout-events-poison</c>, while the sweep still reconciles the
+/// session on its own schedule, so a poisoned message loses nothing.
+/// </summary>
+public sealed class EventProcessor(
+    SessionStore sessions,
+    SessionReconciler reconciler,
+    CheckoutMetrics metrics,
+    ILogger<EventProcessor> logger)
+{
+    public async Task<ReconcileOutcome> ProcessAsync(string messageText, CancellationToken cancellationToken)
+    {
+        var message = EventMessage.Parse(messageText);
+        var stored = await sessions.GetAsync(message.SessionId, cancellationToken);
+        if (stored is null)
+        {
+            WebhookLog.UnknownSession(logger, message.SessionId);
+            metrics.Event("unknown_session");
+            return ReconcileOutcome.UnknownSession;
+        }
+
+        // A completed session cannot change any more. An expired one still can learn of a late payment.
+        if (stored.Status == SessionStatus.Completed || stored.LateCompletion)
+        {
+            WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already final");
+            metrics.Event("unchanged");
+            return ReconcileOutcome.Unchanged;
+        }
+
+        var result = await reconciler.ReconcileAsync(message.SessionId, "event " + message.Type, cancellationToken);
+        var outcome = result.Outcome switch
+        {
+            ReconcileOutcome.Applied => "applied",
+            ReconcileOutcome.Unchanged => "unchanged",
+            ReconcileOutcome.UnknownAtGateway => "unknown_at_gateway",
+            _ => "unknown_session",
+        };
+        metrics.Event(outcome);
+        WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, outcome);
+        return result.Outcome;
+    }
+}

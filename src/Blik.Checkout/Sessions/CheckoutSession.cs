@@ -1,0 +1,84 @@
+namespace Blik.Checkout.Sessions;
+
+public enum SessionStatus
+{
+    Open,
+    Pending,
+    Completed,
+    Expired,
+}
+
+public static class SessionStatusNames
+{
+    public static string ToWire(this SessionStatus status) => status switch
+    {
+        SessionStatus.Open => "open",
+        SessionStatus.Pending => "pending",
+        SessionStatus.Completed => "completed",
+        SessionStatus.Expired => "expired",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    /// <summary>Reads a status as Converge Gate spells it (any case; <c>complete</c> tolerated).</summary>
+    public static SessionStatus? Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "open" => SessionStatus.Open,
+        "pending" => SessionStatus.Pending,
+        "completed" or "complete" => SessionStatus.Completed,
+        "expired" => SessionStatus.Expired,
+        _ => null,
+    };
+
+    /// <summary>Final states are absorbing: nothing moves a session out of them.</summary>
+    public static bool IsFinal(this SessionStatus status) => status is SessionStatus.Completed or SessionStatus.Expired;
+}
+
+/// <summary>Why the last payment attempt did not succeed, in words a shop can show.</summary>
+public sealed record SessionError(string Code, string Message);
+
+/// <summary>
+/// A checkout session as we keep it in Table Storage. Shopper personal data (name, e-mail, phone) is sent to the
+/// gateway and not kept here; neither is the client secret (it is derived) nor any BLIK code.
+/// </summary>
+public sealed record CheckoutSession
+{
+    public required string Id { get; init; }
+    public required SessionStatus Status { get; init; }
+    public required long Amount { get; init; }
+    public required string Currency { get; init; }
+    public string? Url { get; init; }
+    public required string SuccessUrl { get; init; }
+    public string? CancelUrl { get; init; }
+    public string? OrderId { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Unix seconds.</summary>
+    public required long CreatedAt { get; init; }
+    public required long UpdatedAt { get; init; }
+    public required long ExpiresAt { get; init; }
+    public long? CodeSubmittedAt { get; init; }
+    public long? RetryCodeAfter { get; init; }
+    public long? CompletedAt { get; init; }
+
+    /// <summary>Codes submitted over the session's life.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Start (Unix seconds) of the current attempt-limit window and the attempts counted in it.</summary>
+    public long AttemptWindowStart { get; init; }
+    public int AttemptsInWindow { get; init; }
+
+    public SessionError? LastError { get; init; }
+    public bool Livemode { get; init; }
+
+    /// <summary>
+    /// When (Unix milliseconds, our clock, taken before the request) the gateway state last applied was read.
+    /// A read that started earlier than this is stale and is not applied.
+    /// </summary>
+    public long GatewayObservedAtMs { get; init; }
+
+    /// <summary>The gateway reported <c>completed</c> after we had expired the session: money to reconcile.</summary>
+    public bool LateCompletion { get; init; }
+
+    /// <summary>Storage concurrency token of the row this was read from.</summary>
+    public string? ETag { get; init; }
+}

@@ -1,0 +1,344 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Mail;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Blik.Checkout.Configuration;
+
+namespace Blik.Checkout.Sessions;
+
+/// <summary>A validated create request, normalised (currency lower case, country upper case).</summary>
+public sealed record CreateSessionRequest
+{
+    public required long Amount { get; init; }
+    public required string Currency { get; init; }
+    public required string CustomerEmail { get; init; }
+    public required string CustomerFirstname { get; init; }
+    public required string CustomerLastname { get; init; }
+    public required string CustomerPhone { get; init; }
+    public required string SuccessUrl { get; init; }
+    public string? CancelUrl { get; init; }
+    public string? CustomerIp { get; init; }
+    public string? CustomerCountry { get; init; }
+    public long? ExpiresAt { get; init; }
+    public string? Locale { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    public string? OrderId { get; init; }
+
+    /// <summary>SHA-256 of the normalised request: what an <c>Idempotency-Key</c> is bound to.</summary>
+    public string Fingerprint()
+    {
+        var canonical = JsonSerializer.Serialize(new object?[]
+        {
+            Amount, Currency, CustomerEmail, CustomerFirstname, CustomerLastname, CustomerPhone, SuccessUrl, CancelUrl,
+            CustomerIp, CustomerCountry, ExpiresAt, Locale, OrderId,
+            Metadata is null ? null : new SortedDictionary<string, string>(Metadata.ToDictionary(), StringComparer.Ordinal),
+        });
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+}
+
+/// <summary>
+/// Parses and validates the create body field by field, so every problem names its field. Unknown fields are
+/// refused (a caller cannot set status, notification_url or anything else we own), as are duplicate fields.
+/// </summary>
+public static partial class CreateSessionValidator
+{
+    public const int MaxMetadataKeys = 50;
+    public const int MaxMetadataKeyLength = 50;
+    public const int MaxMetadataValueLength = 500;
+    public static readonly TimeSpan MinExpiry = TimeSpan.FromHours(2.5);
+    public static readonly TimeSpan MaxExpiry = TimeSpan.FromHours(24);
+
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
+    {
+        "amount", "currency", "customer_email", "customer_firstname", "customer_lastname", "customer_phone",
+        "success_url", "cancel_url", "customer_ip", "customer_country", "expires_at", "locale", "metadata", "order_id",
+    };
+
+    public static CreateSessionRequest? Validate(JsonElement root, CheckoutOptions options, DateTimeOffset now, ValidationErrors errors)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("$", "The body must be a JSON object.");
+            return null;
+        }
+
+        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!Known.Contains(property.Name))
+            {
+                errors.Add(property.Name, "Unknown field.");
+            }
+            else if (!fields.TryAdd(property.Name, property.Value))
+            {
+                errors.Add(property.Name, "The field appears more than once.");
+            }
+        }
+
+        var amount = RequiredInteger(fields, "amount", errors);
+        if (amount is { } a && (a < 1 || a > options.MaxAmount))
+        {
+            errors.Add("amount", $"Must be between 1 and {options.MaxAmount.ToString(CultureInfo.InvariantCulture)} (minor units).");
+        }
+
+        var currency = RequiredString(fields, "currency", 3, errors)?.ToLowerInvariant();
+        if (currency is not null && !options.Currencies.Contains(currency, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add("currency", $"Must be one of: {string.Join(", ", options.Currencies)}.");
+        }
+
+        var email = RequiredString(fields, "customer_email", 254, errors);
+        if (email is not null && !IsEmail(email))
+        {
+            errors.Add("customer_email", "Must be an e-mail address.");
+        }
+
+        var firstname = RequiredName(fields, "customer_firstname", errors);
+        var lastname = RequiredName(fields, "customer_lastname", errors);
+
+        var phone = RequiredString(fields, "customer_phone", 16, errors);
+        if (phone is not null && !E164().IsMatch(phone))
+        {
+            errors.Add("customer_phone", "Must be in E.164 format, e.g. +48123456789.");
+        }
+
+        var successUrl = RequiredString(fields, "success_url", 2048, errors);
+        if (successUrl is not null && !IsHttpUrl(successUrl))
+        {
+            errors.Add("success_url", "Must be an absolute http(s) URL.");
+        }
+
+        var cancelUrl = OptionalString(fields, "cancel_url", 2048, errors);
+        if (cancelUrl is not null && !IsHttpUrl(cancelUrl))
+        {
+            errors.Add("cancel_url", "Must be an absolute http(s) URL.");
+        }
+
+        var ip = OptionalString(fields, "customer_ip", 45, errors);
+        if (ip is not null && !IPAddress.TryParse(ip, out _))
+        {
+            errors.Add("customer_ip", "Must be an IPv4 or IPv6 address.");
+        }
+
+        var country = OptionalString(fields, "customer_country", 2, errors)?.ToUpperInvariant();
+        if (country is not null && !(country.Length == 2 && country.All(char.IsAsciiLetterUpper)))
+        {
+            errors.Add("customer_country", "Must be an ISO 3166-1 alpha-2 code, e.g. PL.");
+        }
+
+        long? expiresAt = null;
+        if (fields.TryGetValue("expires_at", out var expiresField) && expiresField.ValueKind != JsonValueKind.Null)
+        {
+            expiresAt = RequiredInteger(fields, "expires_at", errors);
+            var nowSeconds = now.ToUnixTimeSeconds();
+            if (expiresAt is { } e && (e < nowSeconds + (long)MinExpiry.TotalSeconds || e > nowSeconds + (long)MaxExpiry.TotalSeconds))
+            {
+                errors.Add("expires_at", "Must be Unix seconds between 2.5 and 24 hours from now.");
+            }
+        }
+
+        var locale = OptionalString(fields, "locale", 35, errors);
+        if (locale is not null && !Locale().IsMatch(locale))
+        {
+            errors.Add("locale", "Must be an IETF language tag, e.g. pl or pl-PL.");
+        }
+
+        var orderId = OptionalString(fields, "order_id", 64, errors);
+        if (orderId is not null && (orderId.Length == 0 || orderId.Any(char.IsControl)))
+        {
+            errors.Add("order_id", "Must be 1 to 64 characters without control characters.");
+        }
+
+        var metadata = Metadata(fields, errors);
+
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+
+        return new CreateSessionRequest
+        {
+            Amount = amount!.Value,
+            Currency = currency!,
+            CustomerEmail = email!,
+            CustomerFirstname = firstname!,
+            CustomerLastname = lastname!,
+            CustomerPhone = phone!,
+            SuccessUrl = successUrl!,
+            CancelUrl = cancelUrl,
+            CustomerIp = ip,
+            CustomerCountry = country,
+            ExpiresAt = expiresAt,
+            Locale = locale,
+            Metadata = metadata,
+            OrderId = orderId,
+        };
+    }
+
+    private static long? RequiredInteger(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
+    {
+        if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            errors.Add(name, "Required.");
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var n) || value.GetRawText().Contains('.', StringComparison.Ordinal)
+            || value.GetRawText().Contains('e', StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add(name, "Must be an integer.");
+            return null;
+        }
+
+        return n;
+    }
+
+    private static string? RequiredString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors)
+    {
+        if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            errors.Add(name, "Required.");
+            return null;
+        }
+
+        var s = AsString(value, name, maxLength, errors);
+        if (s is { Length: 0 })
+        {
+            errors.Add(name, "Required.");
+            return null;
+        }
+
+        return s;
+    }
+
+    private static string? OptionalString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors) =>
+        !fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null
+            ? null
+            : AsString(value, name, maxLength, errors);
+
+    private static string? AsString(JsonElement value, string name, int maxLength, ValidationErrors errors)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(name, "Must be a string.");
+            return null;
+        }
+
+        var s = value.GetString()!;
+        if (s.Length > maxLength)
+        {
+            errors.Add(name, $"Must be at most {maxLength.ToString(CultureInfo.InvariantCulture)} characters.");
+            return null;
+        }
+
+        return s;
+    }
+
+    private static string? RequiredName(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
+    {
+        var s = RequiredString(fields, name, 100, errors);
+        if (s is not null && (string.IsNullOrWhiteSpace(s) || s.Any(char.IsControl)))
+        {
+            errors.Add(name, "Must contain letters and no control characters.");
+            return null;
+        }
+
+        return s?.Trim();
+    }
+
+    private static Dictionary<string, string>? Metadata(Dictionary<string, JsonElement> fields, ValidationErrors errors)
+    {
+        if (!fields.TryGetValue("metadata", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("metadata", "Must be an object of string values.");
+            return null;
+        }
+
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = "metadata." + property.Name;
+            if (property.Name.Length is 0 or > MaxMetadataKeyLength || property.Name.Any(char.IsControl)
+                || property.Name.Contains('[', StringComparison.Ordinal) || property.Name.Contains(']', StringComparison.Ordinal))
+            {
+                errors.Add("metadata", $"Keys must be 1 to {MaxMetadataKeyLength} characters, without brackets or control characters.");
+                continue;
+            }
+
+            if (property.Value.ValueKind != JsonValueKind.String)
+            {
+                errors.Add(field, "Must be a string.");
+                continue;
+            }
+
+            var s = property.Value.GetString()!;
+            if (s.Length > MaxMetadataValueLength)
+            {
+                errors.Add(field, $"Must be at most {MaxMetadataValueLength} characters.");
+                continue;
+            }
+
+            if (!result.TryAdd(property.Name, s))
+            {
+                errors.Add(field, "The key appears more than once.");
+            }
+        }
+
+        if (result.Count > MaxMetadataKeys)
+        {
+            errors.Add("metadata", $"At most {MaxMetadataKeys} keys.");
+        }
+
+        return result.Count == 0 ? null : result;
+    }
+
+    private static bool IsEmail(string value) =>
+        !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
+        && MailAddress.TryCreate(value, out var address)
+        && string.Equals(address.Address, value, StringComparison.Ordinal)
+        && address.Host.Contains('.', StringComparison.Ordinal);
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+        && !string.IsNullOrEmpty(uri.Host)
+        && !value.Any(char.IsWhiteSpace);
+
+    [GeneratedRegex(@"^\+[1-9][0-9]{1,14}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex E164();
+
+    [GeneratedRegex(@"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Locale();
+}
+
+/// <summary>Field → messages, in the order found; the <c>errors</c> member of a validation problem.</summary>
+public sealed class ValidationErrors
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public int Count => _errors.Count;
+
+    public void Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list))
+        {
+            _errors[field] = list = [];
+        }
+
+        if (!list.Contains(message))
+        {
+            list.Add(message);
+        }
+    }
+
+    public IReadOnlyDictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+}

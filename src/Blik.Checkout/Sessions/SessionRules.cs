@@ -1,0 +1,162 @@
+using Blik.Checkout.Gateway;
+
+namespace Blik.Checkout.Sessions;
+
+/// <summary>
+/// The session state machine, as pure functions of (stored session, new information, time). Every path that changes
+/// a session — pay, webhook processing, the sweep — goes through here, so the rules hold whoever applies them:
+/// <list type="bullet">
+/// <item>final states (completed, expired) are absorbing;</item>
+/// <item>a gateway read that started before the one already applied is stale and changes nothing;</item>
+/// <item>a functions returns null when nothing would change, so callers skip the write.</item>
+/// </list>
+/// </summary>
+public static class SessionRules
+{
+    public static readonly SessionError NotConfirmed = new(
+        "not_confirmed",
+        "The payment was not confirmed in the banking app in time. Ask the shopper for a new BLIK code.");
+
+    public static readonly SessionError OutcomeUnknown = new(
+        "gateway_unavailable",
+        "The payment gateway did not answer; the result of this code is being checked.");
+
+    /// <summary>Applies an authoritative gateway snapshot read at <paramref name="observedAt"/> (taken before the read).</summary>
+    public static CheckoutSession? ApplyGatewayState(CheckoutSession s, GatewaySession g, DateTimeOffset observedAt, DateTimeOffset now)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var gatewayStatus = g.Status;
+        if (s.Status.IsFinal())
+        {
+            // The one fact that must not be lost after we gave up on a session: the shopper paid anyway.
+            if (s.Status == SessionStatus.Expired && gatewayStatus == SessionStatus.Completed && !s.LateCompletion)
+            {
+                return s with { LateCompletion = true, UpdatedAt = nowSeconds };
+            }
+
+            return null;
+        }
+
+        var observedMs = observedAt.ToUnixTimeMilliseconds();
+        if (observedMs < s.GatewayObservedAtMs || gatewayStatus is null)
+        {
+            return null;
+        }
+
+        var next = s with
+        {
+            Status = gatewayStatus.Value,
+            Url = g.Url ?? s.Url,
+            ExpiresAt = g.ExpiresAt is > 0 ? g.ExpiresAt.Value : s.ExpiresAt,
+            Livemode = g.Livemode,
+        };
+
+        switch (gatewayStatus.Value)
+        {
+            case SessionStatus.Completed:
+                next = next with { CompletedAt = nowSeconds, RetryCodeAfter = null, LastError = null };
+                break;
+            case SessionStatus.Expired:
+                next = next with { RetryCodeAfter = null };
+                break;
+            case SessionStatus.Open when s.CodeSubmittedAt is not null:
+                // Back to open after a code: the attempt failed if the gateway says so, or if it was pending and no longer is.
+                if (g.LastPaymentError is { } failure)
+                {
+                    next = next with
+                    {
+                        LastError = new SessionError(failure.DeclineCode ?? "declined", failure.Message ?? NotConfirmed.Message),
+                        RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds),
+                    };
+                }
+                else if (s.Status == SessionStatus.Pending)
+                {
+                    next = next with { LastError = NotConfirmed, RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds) };
+                }
+
+                break;
+        }
+
+        if (Same(next, s))
+        {
+            return null;
+        }
+
+        return next with { UpdatedAt = nowSeconds, GatewayObservedAtMs = observedMs };
+    }
+
+    /// <summary>Expires a session locally (the gateway agreed, or it is past expiry plus grace).</summary>
+    public static CheckoutSession? Expire(CheckoutSession s, DateTimeOffset now) =>
+        s.Status.IsFinal()
+            ? null
+            : s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now.ToUnixTimeSeconds() };
+
+    /// <summary>Counts a code attempt against the per-session limit, or says how long to wait.</summary>
+    public static (CheckoutSession? Reserved, TimeSpan RetryAfter) ReserveAttempt(CheckoutSession s, DateTimeOffset now, int maxAttempts, TimeSpan window)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var windowSeconds = Math.Max(1, (long)window.TotalSeconds);
+        var (windowStart, inWindow) = nowSeconds - s.AttemptWindowStart >= windowSeconds
+            ? (nowSeconds, 0)
+            : (s.AttemptWindowStart, s.AttemptsInWindow);
+
+        if (inWindow >= maxAttempts)
+        {
+            return (null, TimeSpan.FromSeconds(Math.Max(1, windowStart + windowSeconds - nowSeconds)));
+        }
+
+        return (s with
+        {
+            Attempts = s.Attempts + 1,
+            AttemptWindowStart = windowStart,
+            AttemptsInWindow = inWindow + 1,
+            UpdatedAt = nowSeconds,
+        }, TimeSpan.Zero);
+    }
+
+    /// <summary>The gateway accepted a code: the shopper now confirms in the banking app (or it already completed).</summary>
+    public static CheckoutSession CodeAccepted(CheckoutSession s, GatewaySession g, DateTimeOffset observedAt, DateTimeOffset now, TimeSpan confirmationWindow)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var submitted = s with
+        {
+            // A code accepted without a status is in flight: pending.
+            Status = s.Status.IsFinal() ? s.Status : SessionStatus.Pending,
+            CodeSubmittedAt = nowSeconds,
+            RetryCodeAfter = nowSeconds + (long)confirmationWindow.TotalSeconds,
+            LastError = null,
+            UpdatedAt = nowSeconds,
+        };
+
+        // Completed straight away (or any other news in the answer) goes through the ordinary rules.
+        return g.Status == SessionStatus.Open
+            ? submitted with { GatewayObservedAtMs = Math.Max(s.GatewayObservedAtMs, observedAt.ToUnixTimeMilliseconds()) }
+            : ApplyGatewayState(submitted, g, observedAt, now) ?? submitted;
+    }
+
+    /// <summary>The gateway refused the code at once (invalid, expired, used, declined): ask for another now.</summary>
+    public static CheckoutSession CodeRefused(CheckoutSession s, SessionError error, DateTimeOffset now)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        return s with { LastError = error, RetryCodeAfter = nowSeconds, UpdatedAt = nowSeconds };
+    }
+
+    /// <summary>The pay call timed out or failed on the gateway's side: the code may have reached the bank.</summary>
+    public static CheckoutSession CodeOutcomeUnknown(CheckoutSession s, DateTimeOffset now, TimeSpan confirmationWindow)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        return s.Status.IsFinal()
+            ? s
+            : s with
+            {
+                CodeSubmittedAt = nowSeconds,
+                RetryCodeAfter = nowSeconds + (long)confirmationWindow.TotalSeconds,
+                LastError = OutcomeUnknown,
+                UpdatedAt = nowSeconds,
+            };
+    }
+
+    private static bool Same(CheckoutSession a, CheckoutSession b) =>
+        a.Status == b.Status && a.Url == b.Url && a.ExpiresAt == b.ExpiresAt && a.Livemode == b.Livemode
+        && a.LastError == b.LastError && a.RetryCodeAfter == b.RetryCodeAfter && a.CompletedAt == b.CompletedAt;
+}

@@ -1,0 +1,212 @@
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Gateway;
+using Blik.Checkout.Http;
+using Blik.Checkout.Processing;
+using Blik.Checkout.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Sessions;
+
+public sealed record CreateOutcome(CheckoutSession Session, bool Replayed);
+
+/// <summary>Creating sessions and taking BLIK codes: the merchant-facing operations.</summary>
+public sealed class SessionService(
+    IConvergeGate gateway,
+    SessionStore sessions,
+    DueIndex due,
+    IdempotencyStore idempotency,
+    SessionReconciler reconciler,
+    IOptions<CheckoutOptions> checkoutOptions,
+    TimeProvider time,
+    CheckoutMetrics metrics,
+    ILogger<SessionService> logger)
+{
+    private readonly CheckoutOptions _options = checkoutOptions.Value;
+
+    public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var fingerprint = request.Fingerprint();
+        string? lease = null;
+        if (idempotencyKey is not null)
+        {
+            var begin = await idempotency.BeginAsync(idempotencyKey, fingerprint, _options.IdempotencyLease, cancellationToken);
+            switch (begin.Outcome)
+            {
+                case IdempotencyOutcome.Mismatch:
+                    throw Problems.IdempotencyMismatch();
+                case IdempotencyOutcome.InFlight:
+                    throw Problems.IdempotencyInFlight();
+                case IdempotencyOutcome.Replay:
+                    var earlier = begin.SessionId is null ? null : await sessions.GetAsync(begin.SessionId, cancellationToken);
+                    return earlier is null ? throw Problems.IdempotencyInFlight() : new CreateOutcome(earlier, Replayed: true);
+            }
+
+            lease = begin.Lease;
+        }
+
+        try
+        {
+            var session = await CreateAtGatewayAndStoreAsync(request, cancellationToken);
+            if (idempotencyKey is not null)
+            {
+                await idempotency.CompleteAsync(idempotencyKey, lease!, fingerprint, session.Id, cancellationToken);
+            }
+
+            return new CreateOutcome(session, Replayed: false);
+        }
+        catch when (idempotencyKey is not null)
+        {
+            // Nothing usable was created for this key: free it so the caller's retry can go ahead.
+            await TryAbandonAsync(idempotencyKey, lease!);
+            throw;
+        }
+    }
+
+    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, CancellationToken cancellationToken)
+    {
+        var observed = time.GetUtcNow();
+        var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
+        {
+            Amount = request.Amount,
+            Currency = request.Currency,
+            CustomerEmail = request.CustomerEmail,
+            CustomerFirstname = request.CustomerFirstname,
+            CustomerLastname = request.CustomerLastname,
+            CustomerPhone = request.CustomerPhone,
+            SuccessUrl = request.SuccessUrl,
+            CancelUrl = request.CancelUrl,
+            NotificationUrl = NotificationUrl(),
+            CustomerIp = request.CustomerIp,
+            CustomerCountry = request.CustomerCountry,
+            ExpiresAt = request.ExpiresAt,
+            Locale = request.Locale,
+            Metadata = request.Metadata,
+        }, cancellationToken);
+
+        if (!SessionIds.IsValid(created.Id))
+        {
+            throw new GatewayUnavailableException("it returned a session id this service cannot store");
+        }
+
+        var now = time.GetUtcNow();
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var session = new CheckoutSession
+        {
+            Id = created.Id,
+            Status = created.Status is { } s && !s.IsFinal() ? s : SessionStatus.Open,
+            Amount = request.Amount,
+            Currency = request.Currency,
+            Url = created.Url,
+            SuccessUrl = request.SuccessUrl,
+            CancelUrl = request.CancelUrl,
+            OrderId = request.OrderId,
+            Metadata = request.Metadata,
+            CreatedAt = nowSeconds,
+            UpdatedAt = nowSeconds,
+            ExpiresAt = created.ExpiresAt is > 0 ? created.ExpiresAt.Value : request.ExpiresAt ?? nowSeconds + (long)TimeSpan.FromHours(24).TotalSeconds,
+            Livemode = created.Livemode,
+            GatewayObservedAtMs = observed.ToUnixTimeMilliseconds(),
+        };
+
+        // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
+        // while an entry without a row is simply dropped by the sweep.
+        await due.ScheduleAsync(session.Id, session.ExpiresAt, cancellationToken);
+        session = await sessions.InsertAsync(session, cancellationToken);
+        metrics.SessionCreated();
+        SessionLog.Created(logger, session.Id, session.OrderId, session.Amount, session.Currency);
+        return session;
+    }
+
+    public async Task<CheckoutSession> GetAsync(string id, CancellationToken cancellationToken) =>
+        await sessions.GetAsync(id, cancellationToken) ?? throw Problems.SessionNotFound();
+
+    public async Task<CheckoutSession> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
+    {
+        var retryAfter = TimeSpan.Zero;
+        var reserved = await sessions.UpdateAsync(id, s =>
+        {
+            if (s.Status.IsFinal())
+            {
+                return null;
+            }
+
+            var (next, wait) = SessionRules.ReserveAttempt(s, time.GetUtcNow(), _options.MaxCodeAttempts, _options.CodeAttemptWindow);
+            retryAfter = wait;
+            return next;
+        }, cancellationToken) ?? throw Problems.SessionNotFound();
+
+        if (reserved.Before.Status.IsFinal())
+        {
+            throw Problems.SessionNotPayable(reserved.Before.Status.ToWire());
+        }
+
+        if (!reserved.Changed)
+        {
+            metrics.CodeSubmitted("limited");
+            throw Problems.TooManyAttempts(retryAfter);
+        }
+
+        // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
+        var submittedAt = time.GetUtcNow();
+        await due.ScheduleAsync(id, submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds, cancellationToken);
+
+        GatewaySession answer;
+        try
+        {
+            answer = await gateway.PayAsync(id, code, cancellationToken);
+        }
+        catch (GatewayRejectedException e) when (e.Error.HttpStatus == 409)
+        {
+            // The gateway says the session cannot take a code now: learn why and say so.
+            metrics.CodeSubmitted("conflict");
+            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.After;
+            throw Problems.SessionNotPayable(current.Status.ToWire());
+        }
+        catch (GatewayRejectedException e)
+        {
+            var error = DeclineMessages.ToSessionError(e.Error);
+            metrics.CodeSubmitted("refused");
+            SessionLog.CodeRefused(logger, id, error.Code);
+            await sessions.UpdateAsync(id, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), cancellationToken);
+            throw Problems.GatewayRefused(e.Error);
+        }
+        catch (GatewayUnavailableException e)
+        {
+            metrics.CodeSubmitted("unknown");
+            SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
+            await sessions.UpdateAsync(id, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), cancellationToken);
+            throw Problems.GatewayUnavailable(e.RetryAfter);
+        }
+
+        var accepted = await sessions.UpdateAsync(
+            id,
+            s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
+            cancellationToken) ?? throw Problems.SessionNotFound();
+
+        metrics.CodeSubmitted("accepted");
+        SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
+        if (accepted.Changed)
+        {
+            await reconciler.AfterChangeAsync(accepted, "pay", cancellationToken);
+        }
+
+        return accepted.After;
+    }
+
+    private string NotificationUrl() =>
+        new Uri(_options.PublicBaseUrl!, $"/{Routes.Prefix}/{Routes.Webhook}").AbsoluteUri;
+
+    private async Task TryAbandonAsync(string key, string lease)
+    {
+        try
+        {
+            await idempotency.AbandonAsync(key, lease, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The lease runs out on its own; a retry after it goes ahead.
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+
+namespace Blik.Checkout.Sessions;
+
+/// <summary>The session as the merchant API shows it (snake_case JSON). Times are Unix seconds.</summary>
+public sealed record SessionView
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("status")] public required string Status { get; init; }
+    [JsonPropertyName("amount")] public required long Amount { get; init; }
+    [JsonPropertyName("currency")] public required string Currency { get; init; }
+    [JsonPropertyName("url")] public string? Url { get; init; }
+    [JsonPropertyName("success_url")] public required string SuccessUrl { get; init; }
+    [JsonPropertyName("cancel_url")] public string? CancelUrl { get; init; }
+    [JsonPropertyName("order_id")] public string? OrderId { get; init; }
+    [JsonPropertyName("metadata")] public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    [JsonPropertyName("created_at")] public long CreatedAt { get; init; }
+    [JsonPropertyName("updated_at")] public long UpdatedAt { get; init; }
+    [JsonPropertyName("expires_at")] public long ExpiresAt { get; init; }
+    [JsonPropertyName("completed_at")] public long? CompletedAt { get; init; }
+    [JsonPropertyName("code_submitted_at")] public long? CodeSubmittedAt { get; init; }
+
+    /// <summary>When the shop should ask the shopper for a new code if the session is still not completed.</summary>
+    [JsonPropertyName("retry_code_after")] public long? RetryCodeAfter { get; init; }
+    [JsonPropertyName("attempts")] public int Attempts { get; init; }
+    [JsonPropertyName("last_error")] public SessionErrorView? LastError { get; init; }
+    [JsonPropertyName("livemode")] public bool Livemode { get; init; }
+
+    /// <summary>Only in the create response: lets the shopper's browser pay and poll this session.</summary>
+    [JsonPropertyName("client_secret")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ClientSecret { get; init; }
+
+    public static SessionView From(CheckoutSession s, string? clientSecret = null) => new()
+    {
+        Id = s.Id,
+        Status = s.Status.ToWire(),
+        Amount = s.Amount,
+        Currency = s.Currency,
+        Url = s.Url,
+        SuccessUrl = s.SuccessUrl,
+        CancelUrl = s.CancelUrl,
+        OrderId = s.OrderId,
+        Metadata = s.Metadata,
+        CreatedAt = s.CreatedAt,
+        UpdatedAt = s.UpdatedAt,
+        ExpiresAt = s.ExpiresAt,
+        CompletedAt = s.CompletedAt,
+        CodeSubmittedAt = s.CodeSubmittedAt,
+        RetryCodeAfter = s.RetryCodeAfter,
+        Attempts = s.Attempts,
+        LastError = s.LastError is { } e ? new SessionErrorView(e.Code, e.Message) : null,
+        Livemode = s.Livemode,
+        ClientSecret = clientSecret,
+    };
+}
+
+public sealed record SessionErrorView(
+    [property: JsonPropertyName("code")] string Code,
+    [property: JsonPropertyName("message")] string Message);

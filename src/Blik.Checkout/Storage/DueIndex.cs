@@ -1,0 +1,92 @@
+using System.Globalization;
+using Blik.Storage;
+
+namespace Blik.Checkout.Storage;
+
+public sealed record DueEntry(string SessionId, long DueAt, string PartitionKey, string RowKey);
+
+/// <summary>
+/// When each session next needs the sweep's attention, in table <c>checkoutdue</c>. RowKey is
+/// <c>{due unix seconds, 12 digits}_{session id}</c>, so "everything due by now" is a key-range scan and the sweep reads
+/// only what is due, however many sessions are stored. PartitionKey spreads entries over <see cref="Shards"/>
+/// partitions so no single partition takes all the writes.
+/// </summary>
+public sealed class DueIndex(StorageBootstrap storage)
+{
+    /// <summary>Fixed: changing it would strand entries written under the old count.</summary>
+    public const int Shards = 8;
+
+    public async Task ScheduleAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Due, cancellationToken);
+        var entry = Entry(sessionId, dueAt);
+        await table.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
+    }
+
+    public async Task RemoveAsync(DueEntry entry, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Due, cancellationToken);
+        await table.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, "*", cancellationToken);
+    }
+
+    public Task RemoveAsync(string sessionId, long dueAt, CancellationToken cancellationToken) =>
+        RemoveAsync(Entry(sessionId, dueAt), cancellationToken);
+
+    /// <summary>Entries due at or before <paramref name="now"/> (Unix seconds), at most <paramref name="max"/>, oldest first per shard.</summary>
+    public async Task<IReadOnlyList<DueEntry>> ReadDueAsync(long now, int max, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Due, cancellationToken);
+        var upper = (now + 1).ToString("D12", CultureInfo.InvariantCulture);
+        var perShard = await Task.WhenAll(Enumerable.Range(0, Shards).Select(async shard =>
+        {
+            var filter = $"PartitionKey eq {TableFilter.String(ShardKey(shard))} and RowKey lt {TableFilter.String(upper)}";
+            var found = new List<DueEntry>();
+            await foreach (var e in table.QueryAsync(filter, Math.Min(max, 1000), null, cancellationToken))
+            {
+                if (TryParse(e.PartitionKey, e.RowKey, out var entry))
+                {
+                    found.Add(entry);
+                }
+
+                if (found.Count >= max)
+                {
+                    break;
+                }
+            }
+
+            return found;
+        }));
+
+        return perShard.SelectMany(x => x).OrderBy(e => e.DueAt).Take(max).ToArray();
+    }
+
+    public static DueEntry Entry(string sessionId, long dueAt) =>
+        new(sessionId, dueAt, ShardKey(Shard(sessionId)), dueAt.ToString("D12", CultureInfo.InvariantCulture) + "_" + sessionId);
+
+    /// <summary>FNV-1a over the id's UTF-16 code units: stable across processes and .NET versions (unlike GetHashCode).</summary>
+    internal static int Shard(string sessionId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in sessionId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % Shards);
+    }
+
+    private static string ShardKey(int shard) => "due-" + shard.ToString(CultureInfo.InvariantCulture);
+
+    private static bool TryParse(string partitionKey, string rowKey, out DueEntry entry)
+    {
+        entry = null!;
+        var separator = rowKey.IndexOf('_', StringComparison.Ordinal);
+        if (separator != 12 || !long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var dueAt))
+        {
+            return false;
+        }
+
+        entry = new DueEntry(rowKey[(separator + 1)..], dueAt, partitionKey, rowKey);
+        return true;
+    }
+}

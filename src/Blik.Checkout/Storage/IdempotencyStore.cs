@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using System.Text;
+using Blik.Storage;
+
+namespace Blik.Checkout.Storage;
+
+public enum IdempotencyOutcome
+{
+    /// <summary>First use of the key (or a takeover of an abandoned one): go ahead, then Complete or Abandon.</summary>
+    Started,
+
+    /// <summary>The key already produced a session with the same request: answer with that session.</summary>
+    Replay,
+
+    /// <summary>The key was used with a different request: 422.</summary>
+    Mismatch,
+
+    /// <summary>The first request with this key is still running: 409.</summary>
+    InFlight,
+}
+
+public sealed record IdempotencyBegin(IdempotencyOutcome Outcome, string? Lease = null, string? SessionId = null);
+
+/// <summary>
+/// <c>Idempotency-Key</c> records in table <c>checkoutidempotency</c>. Insert-first (never check-then-insert): the
+/// table's uniqueness on the key decides which of two racing requests goes ahead. The key itself is stored only as a
+/// SHA-256 hash; the request is stored as a hash of its canonical body.
+/// </summary>
+public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time)
+{
+    private const string Pending = "pending";
+    private const string Done = "done";
+
+    public async Task<IdempotencyBegin> BeginAsync(string key, string requestHash, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
+        var pk = Hash(key);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var ourLease = Guid.NewGuid().ToString("N");
+            try
+            {
+                await table.AddEntityAsync(Record(pk, requestHash, ourLease, now), cancellationToken);
+                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
+            }
+            catch (StorageConflictException)
+            {
+                // The key exists: decide from what it holds.
+            }
+
+            var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+            if (existing is null)
+            {
+                continue; // abandoned and deleted in between: try the insert again
+            }
+
+            if (!string.Equals(existing.GetString("RequestHash"), requestHash, StringComparison.Ordinal))
+            {
+                return new IdempotencyBegin(IdempotencyOutcome.Mismatch);
+            }
+
+            if (existing.GetString("State") == Done)
+            {
+                return new IdempotencyBegin(IdempotencyOutcome.Replay, SessionId: existing.GetString("SessionId"));
+            }
+
+            var startedAt = existing.GetInt64("StartedAt") ?? 0;
+            if (now - startedAt < (long)lease.TotalSeconds)
+            {
+                return new IdempotencyBegin(IdempotencyOutcome.InFlight);
+            }
+
+            try
+            {
+                // The first request died mid-way: take the key over.
+                await table.UpdateEntityAsync(Record(pk, requestHash, ourLease, now), existing.ETag ?? "*", cancellationToken);
+                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
+            }
+            catch (StoragePreconditionFailedException)
+            {
+                // Someone else took it over or finished it; look again.
+            }
+        }
+
+        return new IdempotencyBegin(IdempotencyOutcome.InFlight);
+    }
+
+    public async Task CompleteAsync(string key, string lease, string requestHash, string sessionId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
+        var pk = Hash(key);
+        var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+        if (existing is null || existing.GetString("Lease") != lease)
+        {
+            return; // taken over after our lease ran out; the newer holder answers for the key
+        }
+
+        var record = Record(pk, requestHash, lease, existing.GetInt64("StartedAt") ?? 0);
+        record["State"] = Done;
+        record["SessionId"] = sessionId;
+        await table.UpdateEntityAsync(record, existing.ETag ?? "*", cancellationToken);
+    }
+
+    /// <summary>Frees the key after a failure that created nothing, so the caller may retry with it.</summary>
+    public async Task AbandonAsync(string key, string lease, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
+        var pk = Hash(key);
+        var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+        if (existing is not null && existing.GetString("Lease") == lease && existing.GetString("State") == Pending)
+        {
+            try
+            {
+                await table.DeleteEntityAsync(pk, "", existing.ETag ?? "*", cancellationToken);
+            }
+            catch (StoragePreconditionFailedException)
+            {
+                // Changed meanwhile: leave it to its new holder.
+            }
+        }
+    }
+
+    internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+
+    private static TableEntity Record(string pk, string requestHash, string lease, long startedAt) => new(pk, "")
+    {
+        ["State"] = Pending,
+        ["RequestHash"] = requestHash,
+        ["Lease"] = lease,
+        ["StartedAt"] = startedAt,
+    };
+}

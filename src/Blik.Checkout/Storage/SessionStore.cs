@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Blik.Checkout.Sessions;
+using Blik.Storage;
+
+namespace Blik.Checkout.Storage;
+
+/// <summary>Another writer changed the row between our read and our write; re-read and try again.</summary>
+public sealed class ConcurrencyConflictException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The result of a read-modify-write: the row before, the row after (equal when nothing changed).</summary>
+public sealed record SessionUpdate(CheckoutSession Before, CheckoutSession After)
+{
+    public bool Changed => !ReferenceEquals(Before, After);
+}
+
+/// <summary>
+/// Checkout sessions in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id, RowKey = "".
+/// Every write after the insert is conditional on the ETag read (optimistic concurrency), so the webhook processor,
+/// the sweep and the pay endpoint can never overwrite each other's changes.
+/// </summary>
+public sealed class SessionStore(StorageBootstrap storage)
+{
+    private const int MaxUpdateAttempts = 10;
+
+    public async Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
+        var entity = await table.GetEntityAsync(id, "", cancellationToken);
+        return entity is null ? null : FromEntity(entity);
+    }
+
+    public async Task<CheckoutSession> InsertAsync(CheckoutSession session, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
+        var etag = await table.AddEntityAsync(ToEntity(session), cancellationToken);
+        return session with { ETag = etag };
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
+    /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
+    /// of its input because it may run several times.
+    /// </summary>
+    /// <returns>null when the session does not exist.</returns>
+    public async Task<SessionUpdate?> UpdateAsync(string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var entity = await table.GetEntityAsync(id, "", cancellationToken);
+            if (entity is null)
+            {
+                return null;
+            }
+
+            var before = FromEntity(entity);
+            var after = change(before);
+            if (after is null || ReferenceEquals(after, before) || after == before)
+            {
+                return new SessionUpdate(before, before);
+            }
+
+            try
+            {
+                var etag = await table.UpdateEntityAsync(ToEntity(after), before.ETag ?? "*", cancellationToken);
+                return new SessionUpdate(before, after with { ETag = etag });
+            }
+            catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
+            {
+                _ = e; // someone else wrote first: read again and re-decide
+            }
+            catch (StoragePreconditionFailedException e)
+            {
+                throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxUpdateAttempts} attempts to update it.", e);
+            }
+        }
+    }
+
+    internal static TableEntity ToEntity(CheckoutSession s)
+    {
+        var e = new TableEntity(s.Id, "")
+        {
+            ["Status"] = s.Status.ToWire(),
+            ["Amount"] = s.Amount,
+            ["Currency"] = s.Currency,
+            ["SuccessUrl"] = s.SuccessUrl,
+            ["CreatedAt"] = s.CreatedAt,
+            ["UpdatedAt"] = s.UpdatedAt,
+            ["ExpiresAt"] = s.ExpiresAt,
+            ["Attempts"] = s.Attempts,
+            ["AttemptWindowStart"] = s.AttemptWindowStart,
+            ["AttemptsInWindow"] = s.AttemptsInWindow,
+            ["Livemode"] = s.Livemode,
+            ["GatewayObservedAtMs"] = s.GatewayObservedAtMs,
+            ["LateCompletion"] = s.LateCompletion,
+        };
+        Set(e, "Url", s.Url);
+        Set(e, "CancelUrl", s.CancelUrl);
+        Set(e, "OrderId", s.OrderId);
+        Set(e, "Metadata", s.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
+        Set(e, "CodeSubmittedAt", s.CodeSubmittedAt);
+        Set(e, "RetryCodeAfter", s.RetryCodeAfter);
+        Set(e, "CompletedAt", s.CompletedAt);
+        Set(e, "LastErrorCode", s.LastError?.Code);
+        Set(e, "LastErrorMessage", s.LastError?.Message);
+        return e;
+    }
+
+    internal static CheckoutSession FromEntity(TableEntity e)
+    {
+        var metadata = e.GetString("Metadata");
+        var errorCode = e.GetString("LastErrorCode");
+        return new CheckoutSession
+        {
+            Id = e.PartitionKey,
+            Status = SessionStatusNames.Parse(e.GetString("Status")) ?? throw new FormatException($"Session {e.PartitionKey} has an unreadable status."),
+            Amount = e.GetInt64("Amount") ?? 0,
+            Currency = e.GetString("Currency") ?? "",
+            Url = e.GetString("Url"),
+            SuccessUrl = e.GetString("SuccessUrl") ?? "",
+            CancelUrl = e.GetString("CancelUrl"),
+            OrderId = e.GetString("OrderId"),
+            Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
+            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
+            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
+            ExpiresAt = e.GetInt64("ExpiresAt") ?? 0,
+            CodeSubmittedAt = e.GetInt64("CodeSubmittedAt"),
+            RetryCodeAfter = e.GetInt64("RetryCodeAfter"),
+            CompletedAt = e.GetInt64("CompletedAt"),
+            Attempts = e.GetInt32("Attempts") ?? 0,
+            AttemptWindowStart = e.GetInt64("AttemptWindowStart") ?? 0,
+            AttemptsInWindow = e.GetInt32("AttemptsInWindow") ?? 0,
+            LastError = errorCode is null ? null : new SessionError(errorCode, e.GetString("LastErrorMessage") ?? ""),
+            Livemode = e.GetBoolean("Livemode") ?? false,
+            GatewayObservedAtMs = e.GetInt64("GatewayObservedAtMs") ?? 0,
+            LateCompletion = e.GetBoolean("LateCompletion") ?? false,
+            ETag = e.ETag,
+        };
+    }
+
+    private static void Set(TableEntity entity, string name, object? value)
+    {
+        if (value is not null)
+        {
+            entity[name] = value;
+        }
+    }
+}

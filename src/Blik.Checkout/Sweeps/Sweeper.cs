@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Gateway;
+using Blik.Checkout.Processing;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Sweeps;
+
+public sealed record SweepReport(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed);
+
+/// <summary>
+/// The timer's work: every due entry gets the session re-read from the gateway (the backstop for lost webhooks),
+/// sessions past <c>expires_at</c> are expired (after asking the gateway, which may say completed), and the entry is
+/// removed or moved to the session's next check. Reads only due entries, so its cost follows the number due, not
+/// the number stored.
+/// </summary>
+public sealed class Sweeper(
+    DueIndex due,
+    SessionStore sessions,
+    SessionReconciler reconciler,
+    IOptions<SweepOptions> sweepOptions,
+    IOptions<CheckoutOptions> checkoutOptions,
+    TimeProvider time,
+    CheckoutMetrics metrics,
+    ILogger<Sweeper> logger)
+{
+    /// <summary>How long after a code is submitted its session keeps being re-checked before only its expiry is watched.</summary>
+    private static readonly TimeSpan RecheckHorizon = TimeSpan.FromMinutes(10);
+
+    private readonly SweepOptions _options = sweepOptions.Value;
+    private readonly CheckoutOptions _checkout = checkoutOptions.Value;
+
+    public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var entries = await due.ReadDueAsync(now, _options.MaxPerRun, cancellationToken);
+        var outcomes = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(
+            entries,
+            new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
+            async (entry, ct) =>
+            {
+                string outcome;
+                try
+                {
+                    outcome = await HandleAsync(entry, ct);
+                }
+                catch (Exception e) when (e is GatewayUnavailableException or Blik.Storage.StorageRequestException or ConcurrencyConflictException)
+                {
+                    SweepLog.EntryFailed(logger, e, entry.SessionId);
+                    outcome = "failed";
+                }
+
+                metrics.SweepEntry(outcome);
+                outcomes.Add(outcome);
+            });
+
+        var report = new SweepReport(
+            entries.Count,
+            outcomes.Count(o => o == "reconciled"),
+            outcomes.Count(o => o == "expired"),
+            outcomes.Count(o => o == "rescheduled"),
+            outcomes.Count(o => o == "removed"),
+            outcomes.Count(o => o == "failed"));
+        SweepLog.Completed(logger, report.Read, report.Reconciled, report.Expired, report.Rescheduled, report.Removed, report.Failed);
+        return report;
+    }
+
+    private async Task<string> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
+    {
+        var stored = await sessions.GetAsync(entry.SessionId, cancellationToken);
+        if (stored is null || stored.Status == SessionStatus.Completed || stored.LateCompletion)
+        {
+            await due.RemoveAsync(entry, cancellationToken);
+            return "removed";
+        }
+
+        var result = await reconciler.ReconcileAsync(entry.SessionId, "sweep", cancellationToken);
+        var session = result.Session ?? stored;
+        var now = time.GetUtcNow();
+        var nowSeconds = now.ToUnixTimeSeconds();
+
+        if (session.Status.IsFinal())
+        {
+            await due.RemoveAsync(entry, cancellationToken);
+            return session.Status == SessionStatus.Expired ? "expired" : "reconciled";
+        }
+
+        if (nowSeconds >= session.ExpiresAt + (long)_options.ExpiryGrace.TotalSeconds)
+        {
+            // Past expiry and grace and the gateway still says open: stop taking codes for it.
+            var expired = await sessions.UpdateAsync(session.Id, s => SessionRules.Expire(s, time.GetUtcNow()), cancellationToken);
+            if (expired is { Changed: true })
+            {
+                await reconciler.AfterChangeAsync(expired, "sweep expiry", cancellationToken);
+            }
+
+            await due.RemoveAsync(entry, cancellationToken);
+            return "expired";
+        }
+
+        var next = NextCheck(session, nowSeconds);
+        if (next != entry.DueAt)
+        {
+            // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
+            await due.ScheduleAsync(session.Id, next, cancellationToken);
+            await due.RemoveAsync(entry, cancellationToken);
+        }
+
+        return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
+    }
+
+    /// <summary>When a session that is not final needs looking at again.</summary>
+    internal long NextCheck(CheckoutSession session, long now)
+    {
+        var recheck = now + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds);
+        var codeInFlight = session.Status == SessionStatus.Pending
+            || session.CodeSubmittedAt is { } submitted
+               && now < submitted + (long)(_checkout.ConfirmationWindow + RecheckHorizon).TotalSeconds
+               && session.LastError is null;
+        if (now >= session.ExpiresAt)
+        {
+            return recheck; // past expiry, within the grace period: keep asking the gateway
+        }
+
+        return codeInFlight ? Math.Min(recheck, session.ExpiresAt) : session.ExpiresAt;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Blik.Checkout.Webhooks;
+
+/// <summary>
+/// What the webhook function puts on the <c>checkout-events</c> queue: identifiers only. The processor re-fetches
+/// the authoritative state from the gateway, so nothing in the notification body is trusted beyond these ids.
+/// </summary>
+public sealed record EventMessage(
+    [property: JsonPropertyName("event_id")] string EventId,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("session_id")] string SessionId,
+    [property: JsonPropertyName("refund_id")] string? RefundId,
+    [property: JsonPropertyName("event_created_at")] long? EventCreatedAt,
+    [property: JsonPropertyName("received_at")] long ReceivedAt)
+{
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public string Serialize() => JsonSerializer.Serialize(this, Json);
+
+    /// <exception cref="FormatException">The text is not an event message.</exception>
+    public static EventMessage Parse(string text)
+    {
+        EventMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize<EventMessage>(text, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException("The queue message is not an event message.", e);
+        }
+
+        if (message is null || string.IsNullOrEmpty(message.SessionId) || string.IsNullOrEmpty(message.EventId) || message.Type is null)
+        {
+            throw new FormatException("The queue message lacks event_id, type or session_id.");
+        }
+
+        return message;
+    }
+}

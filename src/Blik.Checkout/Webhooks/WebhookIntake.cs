@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Text.Json;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Http;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Webhooks;
+
+/// <summary>
+/// Verify → durably enqueue → acknowledge. Nothing is acknowledged (2xx) unless the event is on the queue; nothing
+/// is queued unless the signature verifies. The body itself is not trusted beyond the ids: the processor re-fetches
+/// the session from the gateway.
+/// </summary>
+public sealed class WebhookIntake
+{
+    private readonly StorageBootstrap _storage;
+    private readonly TimeProvider _time;
+    private readonly CheckoutMetrics _metrics;
+    private readonly ILogger<WebhookIntake> _logger;
+    private readonly WebhookOptions _options;
+    private readonly byte[][] _keys;
+
+    public WebhookIntake(
+        StorageBootstrap storage,
+        IOptions<ConvergeGateOptions> gatewayOptions,
+        IOptions<WebhookOptions> webhookOptions,
+        TimeProvider time,
+        CheckoutMetrics metrics,
+        ILogger<WebhookIntake> logger)
+    {
+        _storage = storage;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _options = webhookOptions.Value;
+        _keys = gatewayOptions.Value.VerificationKeys().Select(WebhookSignature.DeriveKey).ToArray();
+    }
+
+    public int MaxBodyBytes => _options.MaxBodyBytes;
+
+    public async Task<EventMessage> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature) || timestamp.Length > 64)
+        {
+            throw Reject(Problems.BadSignature("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
+        }
+
+        if (_options.TimestampTolerance > TimeSpan.Zero)
+        {
+            var now = _time.GetUtcNow().ToUnixTimeSeconds();
+            if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var sent)
+                || Math.Abs(now - sent) > (long)_options.TimestampTolerance.TotalSeconds)
+            {
+                throw Reject(Problems.BadSignature("Sec-Timestamp is outside the accepted window."), "timestamp outside tolerance");
+            }
+        }
+
+        if (!WebhookSignature.Verify(_keys, timestamp, body, signature))
+        {
+            throw Reject(Problems.BadSignature("Sec-Signature does not verify."), "signature mismatch");
+        }
+
+        var message = Parse(body);
+        var queue = await _storage.QueueAsync(QueueNames.Events, cancellationToken);
+        await queue.SendMessageAsync(message.Serialize(), null, null, cancellationToken);
+        _metrics.Webhook("accepted");
+        WebhookLog.Accepted(_logger, message.EventId, message.Type, message.SessionId);
+        return message;
+    }
+
+    private EventMessage Parse(byte[] body)
+    {
+        var errors = new ValidationErrors();
+        string? id = null, type = null, sessionId = null, refundId = null;
+        long? createdAt = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add("$", "The notification must be a JSON object.");
+            }
+            else
+            {
+                id = Text(root, "id", errors, required: true);
+                type = Text(root, "type", errors, required: true);
+                if (root.TryGetProperty("created_at", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var created))
+                {
+                    createdAt = created;
+                }
+
+                if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
+                {
+                    sessionId = Text(data, "session_id", errors, required: true, field: "data.session_id");
+                    refundId = Text(data, "refund_id", errors, required: false, field: "data.refund_id");
+                }
+                else
+                {
+                    errors.Add("data", "Required object.");
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            errors.Add("$", "The notification is not valid JSON.");
+        }
+
+        if (sessionId is not null && !SessionIds.IsValid(sessionId))
+        {
+            errors.Add("data.session_id", "Not a session id.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw Reject(Problems.Validation(errors.ToDictionary()), "signed but malformed");
+        }
+
+        return new EventMessage(id!, type!, sessionId!, refundId, createdAt, _time.GetUtcNow().ToUnixTimeSeconds());
+    }
+
+    private static string? Text(JsonElement obj, string name, ValidationErrors errors, bool required, string? field = null)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                errors.Add(field ?? name, "Required.");
+            }
+
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 and <= 200 } s || s.Any(char.IsControl))
+        {
+            errors.Add(field ?? name, "Must be a non-empty string of at most 200 characters, without control characters.");
+            return null;
+        }
+
+        return s;
+    }
+
+    private CheckoutProblemException Reject(CheckoutProblemException problem, string reason)
+    {
+        _metrics.Webhook("rejected");
+        WebhookLog.Rejected(_logger, reason);
+        return problem;
+    }
+}
