@@ -112,12 +112,14 @@ internal static class EntityJson
             }
 
             types.TryGetValue(name, out var edmType);
-            var value = ReadValue(name, p.Value, edmType);
-            if (name == "Timestamp" && value is DateTimeOffset timestamp)
+            if (name == "Timestamp")
             {
-                entity.Timestamp = timestamp;
+                // The service's own property: Edm.DateTime, annotated or not.
+                entity.Timestamp = (DateTimeOffset)ReadValue(name, p.Value, "Edm.DateTime");
                 continue;
             }
+
+            var value = ReadValue(name, p.Value, edmType);
 
             entity.SetFromService(name, value);
         }
