@@ -1,4 +1,5 @@
 using Blik.Testing;
+using Blik.DevServices;
 
 namespace Blik.Storage.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Blik.Testing;
+using Blik.DevServices;
 
 namespace Blik.Storage.Tests;
 

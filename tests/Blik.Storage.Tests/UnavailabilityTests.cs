@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Blik.Testing;
+using Blik.DevServices;
 
 namespace Blik.Storage.Tests;
 

@@ -1,3 +1,4 @@
+using Blik.DevServices;
 using Xunit;
 
 namespace Blik.Testing;

@@ -1,12 +1,28 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Blik.Testing;
+namespace Blik.DevServices;
+
+/// <summary>How to launch Azurite: null ports mean free ones; a null location means in-memory persistence.</summary>
+public sealed record AzuriteLaunch
+{
+    public int? BlobPort { get; init; }
+    public int? QueuePort { get; init; }
+    public int? TablePort { get; init; }
+
+    /// <summary>A folder to keep data in across runs (the local runner's <c>.azurite/</c>); null keeps it in memory.</summary>
+    public string? Location { get; init; }
+
+    /// <summary>The well-known local ports (10000/10001/10002) that <c>UseDevelopmentStorage=true</c> points at.</summary>
+    public static AzuriteLaunch DevelopmentStorage(string location) =>
+        new() { BlobPort = 10000, QueuePort = 10001, TablePort = 10002, Location = location };
+}
 
 /// <summary>
-/// A private Azurite (Blob, Queue, Table) on free loopback ports with in-memory persistence.
-/// <see cref="RestartAsync"/> keeps the ports but loses all data (in-memory persistence), which is what
-/// outage tests want. Dispose (or test-process exit) kills the whole process tree.
+/// A private Azurite (Blob, Queue, Table) on loopback: by default on free ports with in-memory persistence
+/// (tests), or on the well-known ports with a data folder (the local runner).
+/// <see cref="RestartAsync"/> keeps the ports; with in-memory persistence it loses all data, which is what
+/// outage tests want. Dispose (or process exit) kills the whole process tree.
 /// </summary>
 public sealed class AzuriteInstance : IAsyncDisposable
 {
@@ -25,9 +41,12 @@ public sealed class AzuriteInstance : IAsyncDisposable
     private Process? _process;
     private bool _disposed;
 
-    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort)
+    private readonly string? _location;
+
+    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort, string? location)
     {
         _repoRoot = repoRoot;
+        _location = location;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -55,12 +74,22 @@ public sealed class AzuriteInstance : IAsyncDisposable
         $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};";
 
     /// <summary>Installs Azurite if needed (scripts/install-tools.sh), starts it on free ports and waits until it listens.</summary>
-    public static async Task<AzuriteInstance> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<AzuriteInstance> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(new AzuriteLaunch(), cancellationToken);
+
+    /// <summary>Installs Azurite if needed and starts it as <paramref name="launch"/> says.</summary>
+    public static async Task<AzuriteInstance> StartAsync(AzuriteLaunch launch, CancellationToken cancellationToken = default)
     {
         var root = FindRepoRoot();
         await EnsureInstalledAsync(root, cancellationToken);
-        var ports = FreePort.Next(3);
-        var instance = new AzuriteInstance(root, ports[0], ports[1], ports[2]);
+        var free = FreePort.Next(3);
+        if (launch.Location is not null)
+        {
+            Directory.CreateDirectory(launch.Location);
+        }
+
+        var instance = new AzuriteInstance(
+            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location);
         try
         {
             await instance.StartProcessAsync(cancellationToken);
@@ -171,14 +200,15 @@ public sealed class AzuriteInstance : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var arg in new[]
-                 {
-                     script, "--silent", "--inMemoryPersistence", "--disableTelemetry",
+        // --inMemoryPersistence and --location cannot be combined.
+        var persistence = _location is null ? new[] { "--inMemoryPersistence" } : ["--location", _location];
+        foreach (var arg in new[] { script, "--silent", "--disableTelemetry" }.Concat(persistence).Concat(
+                 [
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                      "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 })
+                 ]))
         {
             info.ArgumentList.Add(arg);
         }

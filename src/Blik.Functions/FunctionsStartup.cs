@@ -1,0 +1,38 @@
+using Blik.Checkout.Configuration;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Functions;
+
+/// <summary>The Functions app's registrations: the application (same call as the local runner) plus telemetry.</summary>
+public static class FunctionsStartup
+{
+    private const string ApplicationInsightsLoggerProvider =
+        "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider";
+
+    public static void Configure(IHostApplicationBuilder builder)
+    {
+        builder.Services.AddBlikCheckout(builder.Configuration);
+
+        builder.Services
+            .AddApplicationInsightsTelemetryWorkerService()
+            .ConfigureFunctionsApplicationInsights();
+
+        // The Application Insights SDK adds a rule that keeps only Warning and above; our Information events
+        // (sessions created, codes submitted, transitions) are the audit trail, so drop that rule.
+        builder.Services.Configure<LoggerFilterOptions>(options =>
+        {
+            var rule = options.Rules.FirstOrDefault(r => r.ProviderName == ApplicationInsightsLoggerProvider);
+            if (rule is not null)
+            {
+                options.Rules.Remove(rule);
+            }
+        });
+
+        builder.Services.AddSingleton<CheckoutFunctions>();
+        builder.Services.AddSingleton<EventFunctions>();
+        builder.Services.AddSingleton<SweepFunctions>();
+    }
+}

@@ -1,0 +1,3 @@
+using Blik.LocalRunner;
+
+return await RunnerProgram.RunAsync(args);
