@@ -4,7 +4,7 @@ using Blik.Checkout.Sessions;
 namespace Blik.Checkout.Tests.Support;
 
 /// <summary>Stored sessions and gateway snapshots for the rule tests.</summary>
-internal static class Sessions
+internal static class TestSessions
 {
     public const string Id = "2AW-kLcRRC5P8U68CYe0kVA";
 
