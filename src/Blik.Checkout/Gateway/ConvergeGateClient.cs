@@ -101,7 +101,7 @@ public sealed class ConvergeGateClient : IConvergeGate
                     ? ra
                     : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
                 GatewayLog.RetryingRead(_logger, sessionId, attempt + 1, e.Reason);
-                await Task.Delay(delay, _time, cancellationToken);
+                await Task.Delay(delay, cancellationToken); // real time: a back-off, not business time
             }
         }
     }

@@ -113,7 +113,16 @@ public sealed class SessionService(
         // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
         // while an entry without a row is simply dropped by the sweep.
         await due.ScheduleAsync(session.Id, session.ExpiresAt, cancellationToken);
-        session = await sessions.InsertAsync(session, cancellationToken);
+        try
+        {
+            session = await sessions.InsertAsync(session, cancellationToken);
+        }
+        catch (Blik.Storage.StorageConflictException e)
+        {
+            // Only a gateway that reuses ids gets here; never overwrite the session already stored under it.
+            throw new GatewayUnavailableException("it returned the id of a session that already exists", null, e);
+        }
+
         metrics.SessionCreated();
         SessionLog.Created(logger, session.Id, session.OrderId, session.Amount, session.Currency);
         return session;

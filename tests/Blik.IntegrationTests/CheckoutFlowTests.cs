@@ -1,0 +1,220 @@
+using System.Net;
+using System.Text.Json;
+using Blik.IntegrationTests.Infrastructure;
+using Blik.Testing;
+using ConvergeGate.Sandbox;
+
+namespace Blik.IntegrationTests;
+
+[Collection("azurite")]
+public sealed class CheckoutFlowTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_paid_session_reaches_completed_through_webhook_queue_and_table()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+
+        Assert.Equal("open", session.View.GetProperty("status").GetString());
+        Assert.Equal($"/api/checkout/sessions/{session.Id}", session.Location?.OriginalString);
+        Assert.StartsWith("cs_", session.ClientSecret, StringComparison.Ordinal);
+        Assert.Equal(1000, session.View.GetProperty("amount").GetInt64());
+        Assert.Equal("42", session.View.GetProperty("metadata").GetProperty("cart").GetString());
+        Assert.EndsWith("/pay/" + session.Id, session.View.GetProperty("url").GetString(), StringComparison.Ordinal);
+
+        using var pay = await stack.PayAsync(session, ServiceStack.SuccessCode);
+        var paid = JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
+        Assert.Equal("pending", paid.GetProperty("status").GetString());
+        Assert.Equal(1, paid.GetProperty("attempts").GetInt32());
+        Assert.True(paid.GetProperty("retry_code_after").GetInt64() > paid.GetProperty("code_submitted_at").GetInt64());
+        Assert.False(paid.TryGetProperty("client_secret", out _), "the client secret is returned only by create");
+
+        var done = await stack.WaitForStatusAsync(session, "completed");
+        Assert.True(done.GetProperty("completed_at").GetInt64() > 0);
+        Assert.Equal(JsonValueKind.Null, done.GetProperty("retry_code_after").ValueKind);
+
+        // The gateway agrees, and the webhook that got us here was a real, signed delivery.
+        Assert.Equal("completed", stack.Sandbox.Sessions[session.Id].Status);
+        Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Succeeded);
+    }
+
+    [Fact]
+    public async Task The_instant_code_answers_completed_from_pay()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+
+        using var pay = await stack.PayAsync(session, BlikTestCodes.Instant);
+        var view = JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
+        Assert.Equal("completed", view.GetProperty("status").GetString());
+        Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_refused_code_is_a_502_naming_the_gateway_reason_and_the_session_asks_for_a_new_code()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+
+        using var pay = await stack.PayAsync(session, BlikTestCodes.Invalid);
+        var problem = JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadGateway, pay.StatusCode);
+        Assert.Equal("application/problem+json", pay.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("urn:blik-checkout:problem:gateway-refused", problem.GetProperty("type").GetString());
+        Assert.Equal("code_invalid", problem.GetProperty("gateway_error").GetProperty("code").GetString());
+        Assert.Equal("blik_code", problem.GetProperty("gateway_error").GetProperty("param").GetString());
+
+        var view = await stack.ViewAsync(session);
+        Assert.Equal("open", view.GetProperty("status").GetString());
+        Assert.Equal("code_invalid", view.GetProperty("last_error").GetProperty("code").GetString());
+        Assert.True(view.GetProperty("retry_code_after").GetInt64() <= DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+        // A new code after a refusal goes through.
+        using var retry = await stack.PayAsync(session, ServiceStack.SuccessCode);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        await stack.WaitForStatusAsync(session, "completed");
+    }
+
+    [Fact]
+    public async Task Paying_a_completed_session_is_a_409_and_changes_nothing()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+        (await stack.PayAsync(session, BlikTestCodes.Instant)).Dispose();
+        var before = await stack.ViewAsync(session);
+
+        using var again = await stack.PayAsync(session, ServiceStack.SuccessCode);
+        var problem = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("completed", problem.GetProperty("session_status").GetString());
+        Assert.Equal(before.ToString(), (await stack.ViewAsync(session)).ToString());
+        Assert.Single(stack.Sandbox.Sessions[session.Id].Attempts);
+    }
+
+    [Fact]
+    public async Task Too_many_codes_on_one_session_are_refused_with_429_and_Retry_After_before_reaching_the_gateway()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            (await stack.PayAsync(session, BlikTestCodes.Invalid)).Dispose();
+        }
+
+        using var limited = await stack.PayAsync(session, ServiceStack.SuccessCode);
+
+        Assert.Equal((HttpStatusCode)429, limited.StatusCode);
+        Assert.NotNull(limited.Headers.RetryAfter?.Delta);
+        Assert.InRange(limited.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(15));
+        Assert.Equal(5, stack.Sandbox.Sessions[session.Id].Attempts.Count);
+        Assert.Equal(5, (await stack.ViewAsync(session)).GetProperty("attempts").GetInt32());
+    }
+
+    [Fact]
+    public async Task Concurrent_codes_never_exceed_the_attempt_limit()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var session = await stack.CreateSessionAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => stack.PayAsync(session, BlikTestCodes.Invalid)));
+
+        Assert.Equal(5, responses.Count(r => r.StatusCode == HttpStatusCode.BadGateway));
+        Assert.Equal(7, responses.Count(r => (int)r.StatusCode == 429));
+        Assert.Equal(5, stack.Sandbox.Sessions[session.Id].Attempts.Count);
+        foreach (var r in responses)
+        {
+            r.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_and_body_return_the_same_session_without_a_second_gateway_session()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var body = ServiceStack.SessionBody(orderId: "idem-1");
+        var key = "key-" + Guid.NewGuid();
+        var first = await stack.CreateSessionAsync(body, key);
+        var gatewaySessions = stack.Sandbox.Sessions.Count;
+
+        var second = await stack.CreateSessionAsync(body, key);
+
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(first.ClientSecret, second.ClientSecret);
+        Assert.Equal(gatewaySessions, stack.Sandbox.Sessions.Count);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_with_another_body_is_422_and_creates_nothing()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var key = "key-" + Guid.NewGuid();
+        await stack.CreateSessionAsync(ServiceStack.SessionBody(1000, "idem-2"), key);
+        var gatewaySessions = stack.Sandbox.Sessions.Count;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(ServiceStack.SessionBody(2000, "idem-2")),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        using var response = await stack.Http.SendAsync(request);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("urn:blik-checkout:problem:idempotency-key-reused", problem.GetProperty("type").GetString());
+        Assert.Equal(gatewaySessions, stack.Sandbox.Sessions.Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_creates_with_one_idempotency_key_make_one_gateway_session()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        var body = ServiceStack.SessionBody(orderId: "idem-race");
+        var key = "key-" + Guid.NewGuid();
+        var before = stack.Sandbox.Sessions.Count;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(body),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await stack.Http.SendAsync(request);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        Assert.Equal(before + 1, stack.Sandbox.Sessions.Count);
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, r.Body));
+        var ids = responses.Where(r => r.StatusCode == HttpStatusCode.Created)
+            .Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()).Distinct().ToArray();
+        Assert.Single(ids);
+    }
+
+    [Fact]
+    public async Task The_gateway_being_down_during_pay_is_a_503_with_Retry_After_and_the_sweep_learns_the_outcome()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        var session = await stack.CreateSessionAsync();
+        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Pay, AfterProcessing = true, Times = 1 });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+
+        using var pay = await stack.PayAsync(session, ServiceStack.SuccessCode);
+        var problem = JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, pay.StatusCode);
+        Assert.NotNull(pay.Headers.RetryAfter);
+        Assert.Equal("urn:blik-checkout:problem:gateway-unavailable", problem.GetProperty("type").GetString());
+        var unknown = await stack.ViewAsync(session);
+        Assert.Equal("gateway_unavailable", unknown.GetProperty("last_error").GetProperty("code").GetString());
+
+        // The code did reach the bank (the fault hit after processing). Nothing is lost: the sweep re-checks.
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(95));
+        await stack.SweepAsync();
+        Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+    }
+}

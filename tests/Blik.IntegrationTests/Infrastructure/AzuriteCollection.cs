@@ -1,0 +1,6 @@
+using Blik.Testing;
+
+namespace Blik.IntegrationTests.Infrastructure;
+
+[CollectionDefinition("azurite")]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>;

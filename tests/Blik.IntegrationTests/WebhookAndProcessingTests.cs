@@ -1,0 +1,214 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Blik.Checkout;
+using Blik.Checkout.Webhooks;
+using Blik.IntegrationTests.Infrastructure;
+using Blik.LocalRunner;
+using Blik.Testing;
+using ConvergeGate.Sandbox;
+
+using GatewaySigner = ConvergeGate.Sandbox.WebhookSignature;
+
+namespace Blik.IntegrationTests;
+
+[Collection("azurite")]
+public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_forged_webhook_is_401_and_nothing_is_queued()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ProcessQueue = false });
+        var session = await stack.CreateSessionAsync();
+        await stack.Sandbox.WaitForIdleAsync(CancellationToken.None);
+        var queued = await stack.QueueLengthAsync(QueueNames.Events);
+        var body = ServiceStack.EventBody(session.Id);
+
+        using var wrongKey = await stack.PostWebhookAsync(body, key: "sk_test_someone_else");
+        using var garbage = await stack.PostWebhookAsync(body, signature: "not-a-signature");
+        using var tampered = await stack.PostWebhookAsync(body.Replace("completed", "expired", StringComparison.Ordinal),
+            timestamp: "1700000000",
+            signature: GatewaySigner.Compute(ServiceStack.SecretKey, "1700000000", Encoding.UTF8.GetBytes(body)));
+        using var unsigned = await stack.Http.PostAsync("/api/webhooks/convergegate", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        foreach (var response in new[] { wrongKey, garbage, tampered, unsigned })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Equal(queued, await stack.QueueLengthAsync(QueueNames.Events));
+        Assert.Equal("open", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_hand_signed_webhook_is_verified_queued_base64_and_acknowledged()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ProcessQueue = false });
+        var queue = stack.Storage.GetQueueClient(QueueNames.Events);
+        await queue.ClearMessagesAsync();
+        var eventId = "evt_" + Guid.NewGuid().ToString("N");
+
+        using var response = await stack.PostWebhookAsync(ServiceStack.EventBody("AbC-123_x", eventId: eventId));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var raw = new Blik.Storage.StorageClientFactory(
+            Blik.Storage.StorageConnection.FromConnectionString(azurite.ConnectionString),
+            new Blik.Storage.StorageClientOptions { MessageEncoding = Blik.Storage.QueueMessageEncoding.None });
+        var peeked = await raw.GetQueueClient(QueueNames.Events).PeekMessagesAsync(32);
+        var message = EventMessage.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(Assert.Single(peeked).MessageText)));
+        Assert.Equal(eventId, message.EventId);
+        Assert.Equal("AbC-123_x", message.SessionId);
+        await queue.ClearMessagesAsync();
+    }
+
+    [Fact]
+    public async Task Duplicated_and_reordered_webhooks_leave_the_gateway_state_and_change_it_once()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Duplicate });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Reorder, BatchSize = 2, Order = ReorderMode.Reverse });
+        var session = await stack.CreateSessionAsync();
+        (await stack.PayAsync(session, ServiceStack.SuccessCode)).Dispose();
+        var completed = await stack.WaitForStatusAsync(session, "completed");
+
+        // Older news arriving late, several times, by hand: a session.created and an open-status completed event.
+        for (var i = 0; i < 3; i++)
+        {
+            using var late = await stack.PostWebhookAsync(ServiceStack.EventBody(session.Id, "session.created", "open"));
+            Assert.Equal(HttpStatusCode.OK, late.StatusCode);
+        }
+
+        await WaitForQueueToDrainAsync(stack);
+        var after = await stack.ViewAsync(session);
+        Assert.Equal("completed", after.GetProperty("status").GetString());
+        Assert.Equal(completed.GetProperty("updated_at").GetInt64(), after.GetProperty("updated_at").GetInt64());
+        Assert.Equal(1, stack.Logs.Lines.Count(l => l.Contains($"Session {session.Id}: pending -> completed", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task When_no_webhook_ever_arrives_the_sweep_finds_the_payment()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        var session = await stack.CreateSessionAsync();
+        (await stack.PayAsync(session, ServiceStack.SuccessCode)).Dispose();
+
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("completed", stack.Sandbox.Sessions[session.Id].Status);
+        await stack.SweepAsync();
+        Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString()); // not due yet
+
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(61));
+        await stack.SweepAsync();
+
+        Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_declined_payment_without_webhook_asks_for_a_new_code_with_the_reason()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        var session = await stack.CreateSessionAsync();
+        (await stack.PayAsync(session, BlikTestCodes.InsufficientFunds)).Dispose();
+
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(91));
+        await stack.SweepAsync();
+
+        var view = await stack.ViewAsync(session);
+        Assert.Equal("open", view.GetProperty("status").GetString());
+        Assert.Equal("insufficient_funds", view.GetProperty("last_error").GetProperty("code").GetString());
+        Assert.True(view.GetProperty("retry_code_after").GetInt64() <= stack.Clock!.GetUtcNow().ToUnixTimeSeconds());
+    }
+
+    [Fact]
+    public async Task An_event_that_keeps_failing_goes_to_the_poison_queue_and_the_sweep_still_reconciles_the_session()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions
+        {
+            ManualClocks = true,
+            Queue = QueueHostSettings.Defaults with { VisibilityTimeout = TimeSpan.Zero, MaxPollingInterval = TimeSpan.FromMilliseconds(200) },
+        });
+        var poison = stack.Storage.GetQueueClient(QueueNames.EventsPoison);
+        await poison.CreateIfNotExistsAsync();
+        await poison.ClearMessagesAsync();
+        var session = await stack.CreateSessionAsync();
+        (await stack.PayAsync(session, ServiceStack.SuccessCode)).Dispose();
+
+        // Every read of the session at the gateway fails while the completed webhook is processed.
+        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.InternalServerError, Endpoint = FaultEndpoint.Get });
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(1));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await poison.GetApproximateMessageCountAsync() == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the created event, failing the same way, may follow
+        var poisoned = (await poison.PeekMessagesAsync(32)).Select(m => EventMessage.Parse(m.MessageText)).ToArray();
+        Assert.Contains(poisoned, m => m.Type == "session.completed");
+        Assert.All(poisoned, m => Assert.Equal(session.Id, m.SessionId));
+        Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+
+        stack.Sandbox.Faults.Clear();
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(90));
+        await stack.SweepAsync();
+
+        Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        await poison.ClearMessagesAsync();
+    }
+
+    [Fact]
+    public async Task An_unpaid_session_expires_via_the_gateways_webhook()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        var session = await stack.CreateSessionAsync();
+
+        await stack.AdvanceAsync(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(5));
+
+        await stack.WaitForStatusAsync(session, "expired");
+        Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.expired");
+    }
+
+    [Fact]
+    public async Task An_unpaid_session_expires_via_the_sweep_when_the_webhook_is_lost_and_then_refuses_codes()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        var session = await stack.CreateSessionAsync();
+
+        await stack.AdvanceAsync(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(5));
+        Assert.Equal("open", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        await stack.SweepAsync();
+
+        Assert.Equal("expired", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        using var pay = await stack.PayAsync(session, ServiceStack.SuccessCode);
+        Assert.Equal(HttpStatusCode.Conflict, pay.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_paid_at_the_last_moment_is_completed_not_expired_by_the_sweep()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        var session = await stack.CreateSessionAsync();
+        await stack.AdvanceAsync(TimeSpan.FromHours(24) - TimeSpan.FromSeconds(30));
+        (await stack.PayAsync(session, ServiceStack.SuccessCode)).Dispose();
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(60));
+
+        await stack.SweepAsync();
+
+        Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+    }
+
+    private static async Task WaitForQueueToDrainAsync(ServiceStack stack)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await stack.QueueLengthAsync(QueueNames.Events) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(300); // the last message's processing finishes before its delete
+    }
+}
