@@ -61,6 +61,7 @@ public static class RunnerApp
         app.UseStatusCodePages(); // empty-bodied 404/405 become problem details too
         app.UseCors();
         MapFunctions(app);
+        PageEndpoints.Map(app);
         return app;
     }
 

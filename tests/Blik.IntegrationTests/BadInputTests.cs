@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Blik.Checkout;
-using Blik.IntegrationTests.Infrastructure;
 using Blik.Testing;
 
 namespace Blik.IntegrationTests;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Blik.IntegrationTests.Infrastructure;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
 

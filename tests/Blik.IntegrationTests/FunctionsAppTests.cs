@@ -4,7 +4,6 @@ using System.Text.Json;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
 using Blik.Functions;
-using Blik.IntegrationTests.Infrastructure;
 using Blik.LocalRunner;
 using Blik.Testing;
 using ConvergeGate.Sandbox;

@@ -1,6 +1,5 @@
 using System.Text;
 using Blik.Checkout.Webhooks;
-using Blik.IntegrationTests.Infrastructure;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
 

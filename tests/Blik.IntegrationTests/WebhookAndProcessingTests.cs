@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Blik.Checkout;
 using Blik.Checkout.Webhooks;
-using Blik.IntegrationTests.Infrastructure;
 using Blik.LocalRunner;
 using Blik.Testing;
 using ConvergeGate.Sandbox;

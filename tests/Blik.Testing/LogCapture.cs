@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Blik.IntegrationTests.Infrastructure;
+namespace Blik.Testing;
 
 /// <summary>Keeps every log line the service writes (message, exception and scope), for tests that scan them for secrets.</summary>
 public sealed class LogCapture : ILoggerProvider

@@ -1,4 +1,4 @@
-namespace Blik.IntegrationTests.Infrastructure;
+namespace Blik.Testing;
 
 /// <summary>The service's clock in tests that move time (expiry, re-checks): only <see cref="Advance"/> moves it.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider

@@ -4,12 +4,12 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Blik.Checkout;
+using Xunit;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
 using Blik.DevServices;
 using Blik.LocalRunner;
 using Blik.Storage;
-using Blik.Testing;
 using ConvergeGate.Sandbox;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -19,7 +19,7 @@ using Microsoft.Extensions.Logging;
 
 using GatewaySigner = ConvergeGate.Sandbox.WebhookSignature;
 
-namespace Blik.IntegrationTests.Infrastructure;
+namespace Blik.Testing;
 
 public sealed record StackOptions
 {
