@@ -1,0 +1,194 @@
+using Blik.Checkout.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Checkout.Tests;
+
+/// <summary>Start-up validation through a real host: a missing or wrong setting stops start and the message names it.</summary>
+public sealed class SettingsValidationTests
+{
+    private static Dictionary<string, string?> Valid() => new()
+    {
+        ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+        ["ConvergeGate:BaseUrl"] = "https://gateway.test/",
+        ["ConvergeGate:SecretKey"] = "sk_test_local_sandbox",
+        ["Checkout:PublicBaseUrl"] = "https://checkout.test/",
+    };
+
+    private static async Task<Exception?> StartAsync(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddBlikCheckout(builder.Configuration);
+        using var host = builder.Build();
+        var failure = await Record.ExceptionAsync(() => host.StartAsync());
+        if (failure is null)
+        {
+            await host.StopAsync();
+        }
+
+        return failure;
+    }
+
+    private static Dictionary<string, string?> Without(string key)
+    {
+        var settings = Valid();
+        settings.Remove(key);
+        return settings;
+    }
+
+    private static Dictionary<string, string?> With(string key, string? value)
+    {
+        var settings = Valid();
+        settings[key] = value;
+        return settings;
+    }
+
+    private static List<string> Messages(Exception? failure)
+    {
+        var messages = new List<string>();
+        void Walk(Exception? e)
+        {
+            switch (e)
+            {
+                case null:
+                    return;
+                case AggregateException aggregate:
+                    foreach (var inner in aggregate.InnerExceptions)
+                    {
+                        Walk(inner);
+                    }
+
+                    return;
+                case OptionsValidationException validation:
+                    messages.AddRange(validation.Failures);
+                    break;
+                default:
+                    messages.Add(e.Message);
+                    break;
+            }
+
+            Walk(e.InnerException);
+        }
+
+        Walk(failure);
+        return messages;
+    }
+
+    private static async Task AssertStartRefusedNaming(Dictionary<string, string?> settings, string expected)
+    {
+        var failure = await StartAsync(settings);
+
+        Assert.NotNull(failure);
+        var messages = Messages(failure);
+        Assert.Contains(messages, m => m.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_complete_configuration_starts() => Assert.Null(await StartAsync(Valid()));
+
+    [Fact]
+    public async Task Plain_http_to_a_loopback_gateway_and_public_url_is_allowed()
+    {
+        var settings = Valid();
+        settings["ConvergeGate:BaseUrl"] = "http://127.0.0.1:5005/";
+        settings["Checkout:PublicBaseUrl"] = "http://localhost:7071/";
+
+        Assert.Null(await StartAsync(settings));
+    }
+
+    [Fact]
+    public async Task A_missing_secret_key_stops_start_naming_ConvergeGate__SecretKey() =>
+        await AssertStartRefusedNaming(Without("ConvergeGate:SecretKey"), "Setting ConvergeGate__SecretKey is missing");
+
+    [Fact]
+    public async Task A_blank_secret_key_stops_start_naming_ConvergeGate__SecretKey() =>
+        await AssertStartRefusedNaming(With("ConvergeGate:SecretKey", "   "), "Setting ConvergeGate__SecretKey is missing");
+
+    [Fact]
+    public async Task A_missing_base_url_stops_start_naming_ConvergeGate__BaseUrl() =>
+        await AssertStartRefusedNaming(Without("ConvergeGate:BaseUrl"), "Setting ConvergeGate__BaseUrl is missing");
+
+    [Fact]
+    public async Task A_missing_public_base_url_stops_start_naming_Checkout__PublicBaseUrl() =>
+        await AssertStartRefusedNaming(Without("Checkout:PublicBaseUrl"), "Setting Checkout__PublicBaseUrl is missing");
+
+    [Fact]
+    public async Task A_missing_storage_setting_stops_start_naming_AzureWebJobsStorage() =>
+        await AssertStartRefusedNaming(Without("AzureWebJobsStorage"), "Storage setting 'AzureWebJobsStorage' is missing");
+
+    [Fact]
+    public async Task A_storage_account_name_that_cannot_be_one_stops_start_naming_the_setting()
+    {
+        var settings = Without("AzureWebJobsStorage");
+        settings["AzureWebJobsStorage:accountName"] = "Not_A_Name";
+
+        await AssertStartRefusedNaming(settings, "AzureWebJobsStorage__accountName");
+    }
+
+    [Theory]
+    [InlineData("http://gateway.example.com/")]
+    [InlineData("ftp://gateway.example.com/")]
+    public async Task A_base_url_that_is_not_https_and_not_loopback_is_refused(string url) =>
+        await AssertStartRefusedNaming(With("ConvergeGate:BaseUrl", url), "Setting ConvergeGate__BaseUrl must be an absolute https URL");
+
+    [Fact]
+    public async Task A_public_base_url_that_is_not_https_and_not_loopback_is_refused() =>
+        await AssertStartRefusedNaming(With("Checkout:PublicBaseUrl", "http://checkout.example.com/"), "Setting Checkout__PublicBaseUrl must be an absolute https URL");
+
+    [Theory]
+    [InlineData("@Microsoft.KeyVault(SecretUri=https://vault.vault.azure.net/secrets/ConvergeGateSecretKey/)")]
+    [InlineData("@microsoft.keyvault(VaultName=vault;SecretName=ConvergeGateSecretKey)")]
+    public async Task An_unresolved_key_vault_reference_is_refused(string reference) =>
+        await AssertStartRefusedNaming(With("ConvergeGate:SecretKey", reference), "Setting ConvergeGate__SecretKey is an unresolved Key Vault reference");
+
+    [Fact]
+    public async Task A_previous_key_equal_to_the_current_key_is_refused() =>
+        await AssertStartRefusedNaming(With("ConvergeGate:PreviousSecretKey", "sk_test_local_sandbox"), "Setting ConvergeGate__PreviousSecretKey equals ConvergeGate__SecretKey");
+
+    [Theory]
+    [InlineData("ConvergeGate:Timeout", "00:00:00", "ConvergeGate__Timeout")]
+    [InlineData("ConvergeGate:Timeout", "00:05:00", "ConvergeGate__Timeout")]
+    [InlineData("ConvergeGate:ReadRetries", "6", "ConvergeGate__ReadRetries")]
+    [InlineData("Checkout:MaxAmount", "0", "Checkout__MaxAmount")]
+    [InlineData("Checkout:Currencies:0", "zloty", "Checkout__Currencies")]
+    [InlineData("Checkout:ConfirmationWindow", "00:00:00", "Checkout__ConfirmationWindow")]
+    [InlineData("Checkout:MaxCodeAttempts", "0", "Checkout__MaxCodeAttempts")]
+    [InlineData("Checkout:CodeAttemptWindow", "00:00:00", "Checkout__CodeAttemptWindow")]
+    [InlineData("Checkout:IdempotencyLease", "00:00:00", "Checkout__IdempotencyLease")]
+    [InlineData("Webhooks:TimestampTolerance", "-00:01:00", "Webhooks__TimestampTolerance")]
+    [InlineData("Webhooks:MaxBodyBytes", "100", "Webhooks__MaxBodyBytes")]
+    [InlineData("Sweep:RecheckInterval", "00:00:00", "Sweep__RecheckInterval")]
+    [InlineData("Sweep:ExpiryGrace", "-00:00:01", "Sweep__ExpiryGrace")]
+    [InlineData("Sweep:Parallelism", "0", "Sweep__Parallelism")]
+    public async Task Out_of_range_tuning_settings_are_refused_by_name(string key, string value, string named) =>
+        await AssertStartRefusedNaming(With(key, value), named);
+
+    [Fact]
+    public async Task Several_missing_settings_are_all_named_at_once()
+    {
+        var settings = Valid();
+        settings.Remove("ConvergeGate:SecretKey");
+        settings.Remove("ConvergeGate:BaseUrl");
+        settings.Remove("Checkout:PublicBaseUrl");
+
+        var messages = Messages(await StartAsync(settings));
+
+        Assert.Contains(messages, m => m.Contains("ConvergeGate__SecretKey", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("ConvergeGate__BaseUrl", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Checkout__PublicBaseUrl", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_secret_key_value_never_appears_in_a_start_up_failure()
+    {
+        var settings = With("ConvergeGate:PreviousSecretKey", "sk_test_local_sandbox");
+        settings["ConvergeGate:BaseUrl"] = "http://gateway.example.com/";
+
+        var messages = Messages(await StartAsync(settings));
+
+        Assert.NotEmpty(messages);
+        Assert.All(messages, m => Assert.DoesNotContain("sk_test_local_sandbox", m, StringComparison.Ordinal));
+    }
+}
