@@ -470,6 +470,37 @@ public sealed class CheckoutHandlersTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_timestamp_tolerance_a_notification_signed_too_long_ago_is_401()
+    {
+        using var app = new AppServices(new Dictionary<string, string?> { ["Webhooks:TimestampTolerance"] = "00:05:00" });
+        var handlers = app.Get<CheckoutHandlers>();
+        var sentAt = app.Time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        // Signed, in time, but without a session id: refused at parsing, so it got past the timestamp check.
+        var inTime = await HttpExchange.RunAsync(SignedWebhook("""{"id":"evt_1","type":"session.completed","data":{}}""", sentAt), handlers.WebhookAsync);
+        app.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var late = await HttpExchange.RunAsync(SignedWebhook("""{"id":"evt_1","type":"session.completed","data":{}}""", sentAt), handlers.WebhookAsync);
+
+        inTime.AssertProblem(400, "validation");
+        var problem = late.AssertProblem(401, "signature-invalid");
+        Assert.Contains("window", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-1740830400")]
+    [InlineData("1740830400.0")]
+    [InlineData("0x67C2F640")]
+    [InlineData("2025-03-01T12:00:00Z")]
+    public async Task With_a_timestamp_tolerance_a_timestamp_that_is_not_unix_seconds_is_401(string timestamp)
+    {
+        using var app = new AppServices(new Dictionary<string, string?> { ["Webhooks:TimestampTolerance"] = "00:05:00" });
+
+        var response = await HttpExchange.RunAsync(SignedWebhook("""{"id":"evt_1","type":"session.completed","data":{}}""", timestamp), app.Get<CheckoutHandlers>().WebhookAsync);
+
+        response.AssertProblem(401, "signature-invalid");
+    }
+
+    [Fact]
     public async Task Problem_bodies_carry_no_secret_or_stack_trace()
     {
         var response = await Pay(PayRequest("""{"blik_code":"abc"}"""));
