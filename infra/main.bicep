@@ -1,0 +1,184 @@
+// Blik checkout service: Azure Functions on Flex Consumption (FC1, .NET 10 isolated) with a user-assigned identity,
+// identity-only storage, the gateway key in Key Vault and Application Insights with Entra-only ingestion.
+//
+// Deploy (docs/operations.md has the whole runbook):
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json -p convergeGateSecretKey=<key>
+//
+// Resource API versions. This list is the one place they are chosen: Bicep needs the version written in each
+// resource's type string, and tests/Blik.Deployment.Tests fails if any resource in infra/ uses a type or version
+// that is not listed here, or if a listed one is unused.
+//   Microsoft.Authorization/roleAssignments@2022-04-01
+//   Microsoft.Insights/components@2020-02-02
+//   Microsoft.KeyVault/vaults@2026-02-01
+//   Microsoft.KeyVault/vaults/secrets@2026-02-01
+//   Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31
+//   Microsoft.OperationalInsights/workspaces@2025-02-01
+//   Microsoft.Storage/storageAccounts@2024-01-01
+//   Microsoft.Storage/storageAccounts/blobServices@2024-01-01
+//   Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01
+//   Microsoft.Storage/storageAccounts/queueServices@2024-01-01
+//   Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01
+//   Microsoft.Storage/storageAccounts/tableServices@2024-01-01
+//   Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01
+//   Microsoft.Web/serverfarms@2024-11-01
+//   Microsoft.Web/sites@2024-11-01
+//   Microsoft.Web/sites/config@2024-11-01
+
+targetScope = 'resourceGroup'
+
+@description('Short lowercase name (letters and digits) that prefixes every resource, e.g. "blik" or "blikprod".')
+@minLength(3)
+@maxLength(10)
+param baseName string = 'blik'
+
+@description('Region of every resource. Must offer the Flex Consumption plan.')
+param location string = resourceGroup().location
+
+@description('Tags put on every resource.')
+param tags object = {}
+
+@description('The merchant API base URL Converge Gate gave you (https).')
+@minLength(8)
+param convergeGateBaseUrl string
+
+@description('The Converge Gate secret API key (sk_live_... / sk_test_...). Stored only in Key Vault; pass it on the command line, never in a file.')
+@secure()
+param convergeGateSecretKey string
+
+@description('During a key rotation only: the Key Vault secret version (32 hex characters) holding the key being rotated out. Empty otherwise.')
+param convergeGatePreviousKeyVersion string = ''
+
+@description('Browser origins allowed to call the pay and status endpoints (the checkout page\'s origin), e.g. ["https://shop.example.com"].')
+param allowedOrigins array = []
+
+@description('Custom domain bound to the app (e.g. "pay.example.com"). Empty: the app\'s default *.azurewebsites.net host name is the public URL.')
+param customDomainHostName string = ''
+
+@description('Most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of one instance, in MB.')
+@allowed([
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Days the Log Analytics workspace keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 90
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
+var names = {
+  identity: 'id-${baseName}-${resourceToken}'
+  storage: take('st${baseName}${resourceToken}', 24)
+  keyVault: take('kv-${baseName}-${resourceToken}', 24)
+  workspace: 'log-${baseName}-${resourceToken}'
+  appInsights: 'appi-${baseName}-${resourceToken}'
+  plan: 'plan-${baseName}-${resourceToken}'
+  functionApp: 'func-${baseName}-${resourceToken}'
+}
+var deploymentContainerName = 'app-package'
+var gatewaySecretName = 'convergegate-secret-key'
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: names.identity
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: tags
+    workspaceName: names.workspace
+    appInsightsName: names.appInsights
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: tags
+    name: names.storage
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    tags: tags
+    name: names.keyVault
+    gatewaySecretName: gatewaySecretName
+    convergeGateSecretKey: convergeGateSecretKey
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: identity.properties.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    gatewaySecretName: gatewaySecretName
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  // The identity must hold its roles before the app first resolves Key Vault references and reaches storage.
+  dependsOn: [
+    roles
+  ]
+  params: {
+    location: location
+    tags: tags
+    planName: names.plan
+    appName: names.functionApp
+    identityId: identity.id
+    identityClientId: identity.properties.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    appInsightsName: monitoring.outputs.appInsightsName
+    gatewayKeyUri: keyVault.outputs.gatewayKeyUri
+    convergeGatePreviousKeyVersion: convergeGatePreviousKeyVersion
+    convergeGateBaseUrl: convergeGateBaseUrl
+    allowedOrigins: allowedOrigins
+    customDomainHostName: customDomainHostName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+@description('Name of the Function App (for az functionapp commands).')
+output functionAppName string = functionApp.outputs.name
+
+@description('The app\'s own https URL (default host name).')
+output functionAppUrl string = functionApp.outputs.defaultUrl
+
+@description('The public base URL the app builds notification_url from (custom domain when given).')
+output publicBaseUrl string = functionApp.outputs.publicBaseUrl
+
+@description('Register this URL with Converge Gate (allow-listing of the notification URL).')
+output webhookUrl string = '${functionApp.outputs.publicBaseUrl}/api/webhooks/convergegate'
+
+@description('Key Vault holding the gateway key.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Version of the gateway key secret this deployment wrote; the value to pass as convergeGatePreviousKeyVersion when rotating it out.')
+output convergeGateKeyVersion string = keyVault.outputs.gatewayKeyVersion
+
+@description('Storage account (queues, tables, deployment container).')
+output storageAccountName string = storage.outputs.name
+
+@description('Client id of the app\'s user-assigned identity.')
+output identityClientId string = identity.properties.clientId

@@ -1,0 +1,79 @@
+// The one storage account: Functions host state (blob leases, timer schedule), the Flex deployment package
+// container, the event queues and the application's tables. Shared-key access is off, so every client (the app,
+// the host, the deployment, operators) authenticates with Entra ID.
+
+param location string
+param tags object
+param name string
+param deploymentContainerName string
+
+@description('Replication. Standard_LRS works in every region; choose Standard_ZRS where the region offers it.')
+param skuName string = 'Standard_LRS'
+
+// Must equal Blik.Checkout.QueueNames and TableNames (tests/Blik.Deployment.Tests checks it).
+// The poison queue is created here too so operators can look at it before the host first needs it.
+var queueNames = [
+  'checkout-events'
+  'checkout-events-poison'
+]
+var tableNames = [
+  'checkoutsessions'
+  'checkoutdue'
+  'checkoutidempotency'
+]
+
+resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    dnsEndpointType: 'Standard'
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [for queueName in queueNames: {
+  parent: queueService
+  name: queueName
+}]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = [for tableName in tableNames: {
+  parent: tableService
+  name: tableName
+}]
+
+output name string = storage.name
