@@ -36,6 +36,12 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         // The gateway agrees, and the webhook that got us here was a real, signed delivery.
         Assert.Equal("completed", stack.Sandbox.Sessions[session.Id].Status);
         Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Succeeded);
+
+        // The shop's fulfilment gets exactly one message, with what it needs to ship the order.
+        var fulfilment = Assert.Single(await stack.FulfilmentMessagesAsync());
+        Assert.Equal((session.Id, "completed", "checkout.session.completed", 1000L, "pln"), (fulfilment.SessionId, fulfilment.Status, fulfilment.Type, fulfilment.Amount, fulfilment.Currency));
+        Assert.Equal(session.View.GetProperty("order_id").GetString(), fulfilment.OrderId);
+        Assert.Equal(session.Id + ":completed", fulfilment.EventId);
     }
 
     [Fact]
@@ -50,6 +56,8 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
         Assert.Equal("completed", view.GetProperty("status").GetString());
         Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        await Task.Delay(500); // let the completed webhook be processed too: it must not publish again
+        Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.SessionId == session.Id);
     }
 
     [Fact]

@@ -83,6 +83,7 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
         Assert.Equal("completed", after.GetProperty("status").GetString());
         Assert.Equal(completed.GetProperty("updated_at").GetInt64(), after.GetProperty("updated_at").GetInt64());
         Assert.Equal(1, stack.Logs.Lines.Count(l => l.Contains($"Session {session.Id}: pending -> completed", StringComparison.Ordinal)));
+        Assert.Single(await stack.FulfilmentMessagesAsync());
     }
 
     [Fact]
@@ -154,6 +155,7 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
         await stack.SweepAsync();
 
         Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        Assert.Single(await stack.FulfilmentMessagesAsync());
         await poison.ClearMessagesAsync();
     }
 
@@ -167,6 +169,8 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
 
         await stack.WaitForStatusAsync(session, "expired");
         Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.expired");
+        var fulfilment = Assert.Single(await stack.FulfilmentMessagesAsync());
+        Assert.Equal(("expired", "checkout.session.expired"), (fulfilment.Status, fulfilment.Type));
     }
 
     [Fact]
@@ -183,6 +187,7 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
         Assert.Equal("expired", (await stack.ViewAsync(session)).GetProperty("status").GetString());
         using var pay = await stack.PayAsync(session, ServiceStack.SuccessCode);
         Assert.Equal(HttpStatusCode.Conflict, pay.StatusCode);
+        Assert.Equal("expired", Assert.Single(await stack.FulfilmentMessagesAsync()).Status);
     }
 
     [Fact]

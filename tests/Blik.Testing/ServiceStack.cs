@@ -66,6 +66,9 @@ public sealed class ServiceStack : IAsyncDisposable
     public ManualTimeProvider? Clock { get; }
 
     public LogCapture Logs { get; }
+
+    /// <summary>This stack's own fulfilment queue (each stack gets one, so tests can count its messages).</summary>
+    public required string FulfilmentQueue { get; init; }
     public StorageClientFactory Storage { get; }
 
     public static async Task<ServiceStack> StartAsync(AzuriteFixture azurite, StackOptions? options = null)
@@ -95,6 +98,7 @@ public sealed class ServiceStack : IAsyncDisposable
             ["ConvergeGate:Timeout"] = "00:00:03",
             ["Checkout:PublicBaseUrl"] = baseAddress.ToString(),
             ["Runner:ProcessQueue"] = options.ProcessQueue ? "true" : "false",
+            ["Checkout:FulfilmentQueue"] = "fulfilment-" + Guid.NewGuid().ToString("N")[..12],
         };
         foreach (var (key, value) in options.Settings)
         {
@@ -121,7 +125,7 @@ public sealed class ServiceStack : IAsyncDisposable
             });
         await app.StartAsync();
         var storage = new StorageClientFactory(StorageConnection.FromConnectionString(azurite.ConnectionString));
-        return new ServiceStack(sandbox, app, baseAddress, clock, logs, storage);
+        return new ServiceStack(sandbox, app, baseAddress, clock, logs, storage) { FulfilmentQueue = settings["Checkout:FulfilmentQueue"]! };
     }
 
     public static Dictionary<string, object?> SessionBody(long amount = 1000, string? orderId = null) => new()
@@ -244,6 +248,14 @@ public sealed class ServiceStack : IAsyncDisposable
 
     /// <summary>The service's warning and error log lines, for failure messages.</summary>
     public string Errors() => string.Join("\n", Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(10));
+
+    /// <summary>The fulfilment messages published so far (peeked, not consumed).</summary>
+    public async Task<IReadOnlyList<Blik.Checkout.Processing.FulfilmentMessage>> FulfilmentMessagesAsync()
+    {
+        var queue = Storage.GetQueueClient(FulfilmentQueue);
+        await queue.CreateIfNotExistsAsync();
+        return (await queue.PeekMessagesAsync(32)).Select(m => Blik.Checkout.Processing.FulfilmentMessage.Parse(m.MessageText)).ToArray();
+    }
 
     public async Task<int> QueueLengthAsync(string queue) => await Storage.GetQueueClient(queue).GetApproximateMessageCountAsync();
 

@@ -69,6 +69,15 @@ public sealed class CheckoutOptions
     /// <summary>How long an <c>Idempotency-Key</c> whose first request never finished blocks a repeat (then it is taken over).</summary>
     public TimeSpan IdempotencyLease { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// The queue that gets exactly one message when a session first becomes completed or expired: the shop's
+    /// fulfilment trigger (base64 JSON, as an Azure Functions queue trigger reads it).
+    /// </summary>
+    public string FulfilmentQueue { get; set; } = "checkout-fulfilment";
+
+    /// <summary>How long a publisher's claim on an owed fulfilment message lasts before another may take it over.</summary>
+    public TimeSpan FulfilmentClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Origins allowed to call the browser-facing endpoints (pay, get). Empty: no CORS headers.</summary>
     public string[] AllowedOrigins { get; set; } = [];
 }

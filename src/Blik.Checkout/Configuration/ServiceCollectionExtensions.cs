@@ -60,6 +60,7 @@ public static class ServiceCollectionExtensions
             })));
 
         services.TryAddSingleton<ClientSecrets>();
+        services.TryAddSingleton<FulfilmentOutbox>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<WebhookIntake>();

@@ -95,6 +95,18 @@ internal sealed class SettingsValidator :
             failures.Add($"Setting {S}__IdempotencyLease must be at least 00:00:01.");
         }
 
+        if (string.IsNullOrEmpty(options.FulfilmentQueue) || options.FulfilmentQueue.Length is < 3 or > 63
+            || !options.FulfilmentQueue.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+            || options.FulfilmentQueue.StartsWith('-') || options.FulfilmentQueue.EndsWith('-') || options.FulfilmentQueue.Contains("--", StringComparison.Ordinal))
+        {
+            failures.Add($"Setting {S}__FulfilmentQueue must be a storage queue name: 3-63 lower-case letters, digits and single hyphens.");
+        }
+
+        if (options.FulfilmentClaimLease < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"Setting {S}__FulfilmentClaimLease must be at least 00:00:01.");
+        }
+
         return Result(failures);
     }
 

@@ -98,7 +98,7 @@ public sealed class ConvergeGateClient : IConvergeGate
             catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
             {
                 var delay = e.RetryAfter is { } ra && ra <= TimeSpan.FromSeconds(2)
-                    ? ra
+                    ? (ra < TimeSpan.Zero ? TimeSpan.Zero : ra)
                     : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
                 GatewayLog.RetryingRead(_logger, sessionId, attempt + 1, e.Reason);
                 await Task.Delay(delay, cancellationToken); // real time: a back-off, not business time
@@ -138,14 +138,15 @@ public sealed class ConvergeGateClient : IConvergeGate
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            // The whole body is read under the timeout too: a response that stalls half-way is as bad as none.
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             _metrics.GatewayCall(operation, "timeout", Stopwatch.GetElapsedTime(started));
             throw new GatewayUnavailableException("the request timed out", null, e);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
             _metrics.GatewayCall(operation, "unreachable", Stopwatch.GetElapsedTime(started));
             throw new GatewayUnavailableException("the connection failed", null, e);

@@ -15,6 +15,7 @@ namespace Blik.Checkout.Processing;
 public sealed class EventProcessor(
     SessionStore sessions,
     SessionReconciler reconciler,
+    FulfilmentOutbox outbox,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
 {
@@ -32,6 +33,8 @@ public sealed class EventProcessor(
         // A completed session cannot change any more. An expired one still can learn of a late payment.
         if (stored.Status == SessionStatus.Completed || stored.LateCompletion)
         {
+            // A redelivery after its first processing died mid-way may find the fulfilment message still owed.
+            await outbox.FlushAsync(stored, claimed: false, cancellationToken);
             WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already final");
             metrics.Event("unchanged");
             return ReconcileOutcome.Unchanged;

@@ -25,6 +25,7 @@ public sealed class SessionReconciler(
     IConvergeGate gateway,
     SessionStore sessions,
     DueIndex due,
+    FulfilmentOutbox outbox,
     TimeProvider time,
     ILogger<SessionReconciler> logger)
 {
@@ -44,6 +45,15 @@ public sealed class SessionReconciler(
             SessionLog.UnknownStatus(logger, sessionId, snapshot.RawStatus);
         }
 
+        // A final state may be about to be written, which owes a fulfilment message. Should this process die
+        // between that write and the publish, this entry brings the sweep back once the claim has lapsed.
+        long? safetyCheck = null;
+        if (snapshot.Status?.IsFinal() == true)
+        {
+            safetyCheck = time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1;
+            await due.ScheduleAsync(sessionId, safetyCheck.Value, cancellationToken);
+        }
+
         var update = await sessions.UpdateAsync(
             sessionId,
             s => SessionRules.ApplyGatewayState(s, snapshot, observedAt, time.GetUtcNow()),
@@ -53,19 +63,23 @@ public sealed class SessionReconciler(
             return new ReconcileResult(ReconcileOutcome.UnknownSession, null);
         }
 
+        if (update.Changed)
+        {
+            await AfterChangeAsync(update, operation, cancellationToken);
+        }
+
+        if (safetyCheck is { } check && !update.After.OutboxPending)
+        {
+            await RemoveQuietlyAsync(sessionId, check, cancellationToken);
+        }
+
         if (update.After.Amount != snapshot.AmountTotal && snapshot.AmountTotal is not null
             || snapshot.Currency is not null && !string.Equals(snapshot.Currency, update.After.Currency, StringComparison.OrdinalIgnoreCase))
         {
             SessionLog.AmountMismatch(logger, sessionId, snapshot.AmountTotal, snapshot.Currency, update.After.Amount, update.After.Currency);
         }
 
-        if (!update.Changed)
-        {
-            return new ReconcileResult(ReconcileOutcome.Unchanged, update.After);
-        }
-
-        await AfterChangeAsync(update, operation, cancellationToken);
-        return new ReconcileResult(ReconcileOutcome.Applied, update.After);
+        return new ReconcileResult(update.Changed ? ReconcileOutcome.Applied : ReconcileOutcome.Unchanged, update.After);
     }
 
     /// <summary>Logging and index upkeep after any change to a session.</summary>
@@ -84,15 +98,23 @@ public sealed class SessionReconciler(
 
         if (after.Status.IsFinal() && !before.Status.IsFinal())
         {
+            // This write made the session final and holds the claim on its fulfilment message.
+            await outbox.FlushAsync(after, claimed: true, cancellationToken);
+
             // The expiry entry is no longer needed; drop it now rather than have the sweep read it later.
-            try
-            {
-                await due.RemoveAsync(after.Id, before.ExpiresAt, cancellationToken);
-            }
-            catch (Blik.Storage.StorageRequestException)
-            {
-                // Best effort: the sweep removes entries of final sessions when it meets them.
-            }
+            await RemoveQuietlyAsync(after.Id, before.ExpiresAt, cancellationToken);
+        }
+    }
+
+    private async Task RemoveQuietlyAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await due.RemoveAsync(sessionId, dueAt, cancellationToken);
+        }
+        catch (Blik.Storage.StorageRequestException)
+        {
+            // Best effort: the sweep removes entries of final sessions when it meets them.
         }
     }
 }

@@ -79,6 +79,17 @@ public sealed record CheckoutSession
     /// <summary>The gateway reported <c>completed</c> after we had expired the session: money to reconcile.</summary>
     public bool LateCompletion { get; init; }
 
+    /// <summary>
+    /// The fulfilment message for this session's final state is owed (transactional outbox on the session row):
+    /// set by the write that made the session final, cleared once the message is on the fulfilment queue.
+    /// </summary>
+    public bool OutboxPending { get; init; }
+
+    /// <summary>When (Unix seconds) a publisher claimed the owed message; another may take over after the lease.</summary>
+    public long? OutboxClaimedAt { get; init; }
+
+    public long? OutboxPublishedAt { get; init; }
+
     /// <summary>Storage concurrency token of the row this was read from.</summary>
     public string? ETag { get; init; }
 }

@@ -119,7 +119,7 @@ public static partial class CreateSessionValidator
         }
 
         var ip = OptionalString(fields, "customer_ip", 45, errors);
-        if (ip is not null && !IPAddress.TryParse(ip, out _))
+        if (ip is not null && !IsIpAddress(ip))
         {
             errors.Add("customer_ip", "Must be an IPv4 or IPv6 address.");
         }
@@ -306,6 +306,19 @@ public static partial class CreateSessionValidator
         && MailAddress.TryCreate(value, out var address)
         && string.Equals(address.Address, value, StringComparison.Ordinal)
         && address.Host.Contains('.', StringComparison.Ordinal);
+
+    /// <summary>Dotted-quad IPv4 or IPv6 only: IPAddress.TryParse alone also takes shorthands like "12345" or "0x7f.1".</summary>
+    private static bool IsIpAddress(string value)
+    {
+        if (!IPAddress.TryParse(value, out var address))
+        {
+            return false;
+        }
+
+        return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? value.Contains(':', StringComparison.Ordinal)
+            : value.Split('.') is { Length: 4 } parts && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit));
+    }
 
     private static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri)

@@ -69,6 +69,12 @@ public static class SessionRules
                         RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds),
                     };
                 }
+                else if (s.Status == SessionStatus.Pending && nowSeconds < (s.RetryCodeAfter ?? nowSeconds))
+                {
+                    // Converge Gate documents "open" as the state while the shopper confirms in the bank app:
+                    // within the confirmation window that is not news.
+                    next = next with { Status = SessionStatus.Pending };
+                }
                 else if (s.Status == SessionStatus.Pending)
                 {
                     next = next with { LastError = NotConfirmed, RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds) };
@@ -82,14 +88,36 @@ public static class SessionRules
             return null;
         }
 
-        return next with { UpdatedAt = nowSeconds, GatewayObservedAtMs = observedMs };
+        return OweFulfilment(s, next, nowSeconds) with { UpdatedAt = nowSeconds, GatewayObservedAtMs = observedMs };
     }
 
     /// <summary>Expires a session locally (the gateway agreed, or it is past expiry plus grace).</summary>
     public static CheckoutSession? Expire(CheckoutSession s, DateTimeOffset now) =>
         s.Status.IsFinal()
             ? null
-            : s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now.ToUnixTimeSeconds() };
+            : OweFulfilment(s, s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now.ToUnixTimeSeconds() }, now.ToUnixTimeSeconds());
+
+    /// <summary>
+    /// The write that first makes a session final also records that its fulfilment message is owed, claimed by the
+    /// writer: only one write can win that transition, so only one publisher starts with the claim.
+    /// </summary>
+    private static CheckoutSession OweFulfilment(CheckoutSession before, CheckoutSession after, long nowSeconds) =>
+        after.Status.IsFinal() && !before.Status.IsFinal()
+            ? after with { OutboxPending = true, OutboxClaimedAt = nowSeconds }
+            : after;
+
+    /// <summary>Takes over an owed message whose claim has lapsed (its publisher died); null when not ours to take.</summary>
+    public static CheckoutSession? ClaimFulfilment(CheckoutSession s, DateTimeOffset now, TimeSpan lease)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        return s.OutboxPending && (s.OutboxClaimedAt is null || nowSeconds - s.OutboxClaimedAt.Value >= (long)lease.TotalSeconds)
+            ? s with { OutboxClaimedAt = nowSeconds }
+            : null;
+    }
+
+    /// <summary>The owed message is on the queue.</summary>
+    public static CheckoutSession? FulfilmentPublished(CheckoutSession s, DateTimeOffset now) =>
+        s.OutboxPending ? s with { OutboxPending = false, OutboxPublishedAt = now.ToUnixTimeSeconds() } : null;
 
     /// <summary>Counts a code attempt against the per-session limit, or says how long to wait.</summary>
     public static (CheckoutSession? Reserved, TimeSpan RetryAfter) ReserveAttempt(CheckoutSession s, DateTimeOffset now, int maxAttempts, TimeSpan window)
@@ -117,11 +145,18 @@ public static class SessionRules
     /// <summary>The gateway accepted a code: the shopper now confirms in the banking app (or it already completed).</summary>
     public static CheckoutSession CodeAccepted(CheckoutSession s, GatewaySession g, DateTimeOffset observedAt, DateTimeOffset now, TimeSpan confirmationWindow)
     {
+        if (s.Status.IsFinal())
+        {
+            // Finished while the code was on its way: nothing to record about the code, but a completion of an
+            // expired session is still news.
+            return ApplyGatewayState(s, g, observedAt, now) ?? s;
+        }
+
         var nowSeconds = now.ToUnixTimeSeconds();
         var submitted = s with
         {
-            // A code accepted without a status is in flight: pending.
-            Status = s.Status.IsFinal() ? s.Status : SessionStatus.Pending,
+            // A code accepted without a final answer is in flight: pending.
+            Status = SessionStatus.Pending,
             CodeSubmittedAt = nowSeconds,
             RetryCodeAfter = nowSeconds + (long)confirmationWindow.TotalSeconds,
             LastError = null,

@@ -93,6 +93,7 @@ public sealed class SessionStore(StorageBootstrap storage)
             ["Livemode"] = s.Livemode,
             ["GatewayObservedAtMs"] = s.GatewayObservedAtMs,
             ["LateCompletion"] = s.LateCompletion,
+            ["OutboxPending"] = s.OutboxPending,
         };
         Set(e, "Url", s.Url);
         Set(e, "CancelUrl", s.CancelUrl);
@@ -103,6 +104,8 @@ public sealed class SessionStore(StorageBootstrap storage)
         Set(e, "CompletedAt", s.CompletedAt);
         Set(e, "LastErrorCode", s.LastError?.Code);
         Set(e, "LastErrorMessage", s.LastError?.Message);
+        Set(e, "OutboxClaimedAt", s.OutboxClaimedAt);
+        Set(e, "OutboxPublishedAt", s.OutboxPublishedAt);
         return e;
     }
 
@@ -134,6 +137,9 @@ public sealed class SessionStore(StorageBootstrap storage)
             Livemode = e.GetBoolean("Livemode") ?? false,
             GatewayObservedAtMs = e.GetInt64("GatewayObservedAtMs") ?? 0,
             LateCompletion = e.GetBoolean("LateCompletion") ?? false,
+            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
+            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
+            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
             ETag = e.ETag,
         };
     }

@@ -22,6 +22,7 @@ public sealed class Sweeper(
     DueIndex due,
     SessionStore sessions,
     SessionReconciler reconciler,
+    FulfilmentOutbox outbox,
     IOptions<SweepOptions> sweepOptions,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
@@ -73,8 +74,21 @@ public sealed class Sweeper(
     private async Task<string> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var stored = await sessions.GetAsync(entry.SessionId, cancellationToken);
-        if (stored is null || stored.Status == SessionStatus.Completed || stored.LateCompletion)
+        if (stored is null)
         {
+            await due.RemoveAsync(entry, cancellationToken);
+            return "removed";
+        }
+
+        if (stored.Status.IsFinal())
+        {
+            if (!await outbox.FlushAsync(stored, claimed: false, cancellationToken))
+            {
+                // Another publisher holds the claim: come back after its lease.
+                await MoveAsync(entry, time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1, cancellationToken);
+                return "rescheduled";
+            }
+
             await due.RemoveAsync(entry, cancellationToken);
             return "removed";
         }
@@ -103,15 +117,18 @@ public sealed class Sweeper(
             return "expired";
         }
 
-        var next = NextCheck(session, nowSeconds);
+        await MoveAsync(entry, NextCheck(session, nowSeconds), cancellationToken);
+        return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
+    }
+
+    private async Task MoveAsync(DueEntry entry, long next, CancellationToken cancellationToken)
+    {
         if (next != entry.DueAt)
         {
             // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
-            await due.ScheduleAsync(session.Id, next, cancellationToken);
+            await due.ScheduleAsync(entry.SessionId, next, cancellationToken);
             await due.RemoveAsync(entry, cancellationToken);
         }
-
-        return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
     }
 
     /// <summary>When a session that is not final needs looking at again.</summary>
@@ -121,7 +138,7 @@ public sealed class Sweeper(
         var codeInFlight = session.Status == SessionStatus.Pending
             || session.CodeSubmittedAt is { } submitted
                && now < submitted + (long)(_checkout.ConfirmationWindow + RecheckHorizon).TotalSeconds
-               && session.LastError is null;
+               && (session.LastError is null || session.LastError.Code == SessionRules.OutcomeUnknown.Code);
         if (now >= session.ExpiresAt)
         {
             return recheck; // past expiry, within the grace period: keep asking the gateway
