@@ -12,10 +12,14 @@ public static class Routes
     public const string CreateSession = "checkout/sessions";
     public const string Session = "checkout/sessions/{id}";
     public const string PaySession = "checkout/sessions/{id}/pay";
+    public const string Refunds = "checkout/sessions/{id}/refunds";
+    public const string Refund = "checkout/sessions/{id}/refunds/{refundId}";
     public const string Webhook = "webhooks/convergegate";
     public const string Health = "health";
 
     public static string SessionPath(string id) => $"/{Prefix}/checkout/sessions/{Uri.EscapeDataString(id)}";
+
+    public static string RefundPath(string id, string refundId) => SessionPath(id) + "/refunds/" + Uri.EscapeDataString(refundId);
 }
 
 public static class QueueNames
@@ -32,8 +36,9 @@ public static class TableNames
     public const string Sessions = "checkoutsessions";
     public const string Due = "checkoutdue";
     public const string Idempotency = "checkoutidempotency";
+    public const string Refunds = "checkoutrefunds";
 
-    public static readonly IReadOnlyList<string> All = [Sessions, Due, Idempotency];
+    public static readonly IReadOnlyList<string> All = [Sessions, Due, Idempotency, Refunds];
 }
 
 public static class Schedules
@@ -47,6 +52,9 @@ public static class FunctionNames
     public const string CreateSession = "CreateSession";
     public const string GetSession = "GetSession";
     public const string PaySession = "PaySession";
+    public const string CreateRefund = "CreateRefund";
+    public const string ListRefunds = "ListRefunds";
+    public const string GetRefund = "GetRefund";
     public const string ConvergeGateWebhook = "ConvergeGateWebhook";
     public const string Health = "Health";
     public const string ProcessEvent = "ProcessEvent";

@@ -8,8 +8,8 @@ namespace Blik.Functions;
 
 /// <summary>
 /// The HTTP functions. Each one only calls the shared handler; routes come from <see cref="Routes"/>.
-/// Create is for the merchant's server (function key); pay, get and health are called by browsers and probes and
-/// are authorised by the session's client secret instead; the webhook is authorised by its signature.
+/// Create and the refund functions are for the merchant's server (function key); pay, get and health are called by
+/// browsers and probes and are authorised by the session's client secret instead; the webhook by its signature.
 /// </summary>
 public sealed class CheckoutFunctions(CheckoutHandlers handlers)
 {
@@ -29,6 +29,25 @@ public sealed class CheckoutFunctions(CheckoutHandlers handlers)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Routes.PaySession)] HttpRequest request,
         string id) =>
         new HttpResultAction(await handlers.PaySessionAsync(request, id));
+
+    [Function(FunctionNames.CreateRefund)]
+    public async Task<IActionResult> CreateRefund(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Routes.Refunds)] HttpRequest request,
+        string id) =>
+        new HttpResultAction(await handlers.CreateRefundAsync(request, id));
+
+    [Function(FunctionNames.ListRefunds)]
+    public async Task<IActionResult> ListRefunds(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = Routes.Refunds)] HttpRequest request,
+        string id) =>
+        new HttpResultAction(await handlers.ListRefundsAsync(request, id));
+
+    [Function(FunctionNames.GetRefund)]
+    public async Task<IActionResult> GetRefund(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = Routes.Refund)] HttpRequest request,
+        string id,
+        string refundId) =>
+        new HttpResultAction(await handlers.GetRefundAsync(request, id, refundId));
 
     [Function(FunctionNames.ConvergeGateWebhook)]
     public async Task<IActionResult> ConvergeGateWebhook(

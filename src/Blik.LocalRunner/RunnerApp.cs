@@ -75,6 +75,12 @@ public static class RunnerApp
             .WithName(FunctionNames.GetSession);
         api.MapPost(Routes.PaySession, (HttpRequest request, string id, CheckoutHandlers h) => h.PaySessionAsync(request, id))
             .WithName(FunctionNames.PaySession);
+        api.MapPost(Routes.Refunds, (HttpRequest request, string id, CheckoutHandlers h) => h.CreateRefundAsync(request, id))
+            .WithName(FunctionNames.CreateRefund);
+        api.MapGet(Routes.Refunds, (HttpRequest request, string id, CheckoutHandlers h) => h.ListRefundsAsync(request, id))
+            .WithName(FunctionNames.ListRefunds);
+        api.MapGet(Routes.Refund, (HttpRequest request, string id, string refundId, CheckoutHandlers h) => h.GetRefundAsync(request, id, refundId))
+            .WithName(FunctionNames.GetRefund);
         api.MapPost(Routes.Webhook, (HttpRequest request, CheckoutHandlers h) => h.WebhookAsync(request))
             .WithName(FunctionNames.ConvergeGateWebhook);
         api.MapGet(Routes.Health, (HttpRequest request, CheckoutHandlers h) => h.HealthAsync(request))

@@ -50,7 +50,7 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite)
             .Where(f => f.Trigger is not null)
             .ToArray();
 
-        Assert.Equal(5, httpFunctions.Length);
+        Assert.Equal(8, httpFunctions.Length);
         Assert.Equal(httpFunctions.Select(f => f.Name).Order(), runnerRoutes.Keys.Order());
         foreach (var (name, trigger) in httpFunctions)
         {
@@ -71,6 +71,9 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite)
         Assert.Equal(AuthorizationLevel.Anonymous, levels[FunctionNames.PaySession]);
         Assert.Equal(AuthorizationLevel.Anonymous, levels[FunctionNames.GetSession]);
         Assert.Equal(AuthorizationLevel.Anonymous, levels[FunctionNames.ConvergeGateWebhook]);
+        Assert.Equal(AuthorizationLevel.Function, levels[FunctionNames.CreateRefund]);
+        Assert.Equal(AuthorizationLevel.Function, levels[FunctionNames.ListRefunds]);
+        Assert.Equal(AuthorizationLevel.Function, levels[FunctionNames.GetRefund]);
     }
 
     [Fact]

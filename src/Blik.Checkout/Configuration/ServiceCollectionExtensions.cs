@@ -48,6 +48,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<SessionStore>();
         services.TryAddSingleton<DueIndex>();
         services.TryAddSingleton<IdempotencyStore>();
+        services.TryAddSingleton<Refunds.RefundStore>();
+        services.TryAddSingleton<Refunds.RefundService>();
 
         // One long-lived client with pooled connections that are recycled (DNS changes are picked up).
         services.TryAddSingleton<IConvergeGate>(sp => ActivatorUtilities.CreateInstance<ConvergeGateClient>(

@@ -97,11 +97,8 @@ public sealed class ConvergeGateClient : IConvergeGate
             }
             catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
             {
-                var delay = e.RetryAfter is { } ra && ra <= TimeSpan.FromSeconds(2)
-                    ? (ra < TimeSpan.Zero ? TimeSpan.Zero : ra)
-                    : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
                 GatewayLog.RetryingRead(_logger, sessionId, attempt + 1, e.Reason);
-                await Task.Delay(delay, cancellationToken); // real time: a back-off, not business time
+                await Task.Delay(RetryDelay(e, attempt), cancellationToken); // real time: a back-off, not business time
             }
         }
     }
@@ -115,6 +112,53 @@ public sealed class ConvergeGateClient : IConvergeGate
         }, cancellationToken);
         return await ReadSessionAsync(response, cancellationToken);
     }
+
+    public async Task<GatewayRefund> CreateRefundAsync(GatewayRefundRequest request, CancellationToken cancellationToken)
+    {
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new("session_id", request.SessionId),
+            new("amount", request.Amount.ToString(CultureInfo.InvariantCulture)),
+        };
+        AddIfPresent(form, "reason", request.Reason);
+        foreach (var (key, value) in request.Metadata ?? new Dictionary<string, string>())
+        {
+            form.Add(new($"metadata[{key}]", value));
+        }
+
+        using var response = await SendOnceAsync("refund", () => new HttpRequestMessage(HttpMethod.Post, "v1/refunds")
+        {
+            Content = new FormUrlEncodedContent(form),
+        }, cancellationToken);
+        return await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
+    }
+
+    public async Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken)
+    {
+        var path = "v1/refunds/" + Uri.EscapeDataString(refundId);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var response = await SendOnceAsync("get_refund", () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+                return await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
+            }
+            catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
+            {
+                GatewayLog.RetryingRead(_logger, refundId, attempt + 1, e.Reason);
+                await Task.Delay(RetryDelay(e, attempt), cancellationToken); // real time: a back-off, not business time
+            }
+        }
+    }
+
+    private static TimeSpan RetryDelay(GatewayUnavailableException e, int attempt) =>
+        e.RetryAfter is { } ra && ra <= TimeSpan.FromSeconds(2)
+            ? (ra < TimeSpan.Zero ? TimeSpan.Zero : ra)
+            : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
 
     private static void AddIfPresent(List<KeyValuePair<string, string>> form, string name, string? value)
     {
@@ -176,21 +220,20 @@ public sealed class ConvergeGateClient : IConvergeGate
         }
     }
 
-    private static async Task<GatewaySession> ReadSessionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static Task<GatewaySession> ReadSessionAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        ReadAsync(response, GatewayJson.ReadSession, cancellationToken);
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, Func<JsonElement, T> read, CancellationToken cancellationToken)
     {
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             using var document = await JsonDocument.ParseAsync(stream, default, cancellationToken);
-            return GatewayJson.ReadSession(document.RootElement);
+            return read(document.RootElement);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or FormatException)
         {
-            throw new GatewayUnavailableException("it answered with a body that is not a session object", null, e);
-        }
-        catch (FormatException e)
-        {
-            throw new GatewayUnavailableException("it answered with a body that is not a session object", null, e);
+            throw new GatewayUnavailableException($"it answered with a body that is not the expected {typeof(T).Name} object", null, e);
         }
     }
 

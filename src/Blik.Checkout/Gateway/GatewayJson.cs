@@ -38,6 +38,25 @@ internal static class GatewayJson
         };
     }
 
+    public static GatewayRefund ReadRefund(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || String(root, "id") is not { Length: > 0 } id)
+        {
+            throw new FormatException("The refund is not a JSON object with an id.");
+        }
+
+        return new GatewayRefund
+        {
+            Id = id,
+            Amount = Int64(root, "amount"),
+            Currency = String(root, "currency")?.ToLowerInvariant(),
+            SessionId = String(root, "session_id"),
+            Status = String(root, "status")?.Trim().ToLowerInvariant(),
+            Reason = String(root, "reason"),
+            CreatedAt = Int64(root, "created_at"),
+        };
+    }
+
     public static string? String(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) ? value.ValueKind switch
         {

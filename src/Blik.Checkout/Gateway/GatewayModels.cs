@@ -46,6 +46,22 @@ public sealed record GatewaySession
 
 public sealed record GatewayPaymentError(string? DeclineCode, string? Message);
 
+/// <summary>The gateway's refund object (<c>POST /v1/refunds</c>, <c>GET /v1/refunds/:id</c>), read tolerantly.</summary>
+public sealed record GatewayRefund
+{
+    public required string Id { get; init; }
+    public long? Amount { get; init; }
+    public string? Currency { get; init; }
+    public string? SessionId { get; init; }
+
+    /// <summary><c>pending</c>, <c>succeeded</c> or <c>failed</c> (the documented example shows only pending).</summary>
+    public string? Status { get; init; }
+    public string? Reason { get; init; }
+    public long? CreatedAt { get; init; }
+}
+
+public sealed record GatewayRefundRequest(string SessionId, long Amount, string? Reason, IReadOnlyDictionary<string, string>? Metadata);
+
 /// <summary>The documented error object <c>{"error":{type,message,param,decline_code,…}}</c> plus the HTTP status.</summary>
 public sealed record GatewayError(int HttpStatus, string? Type, string? Code, string? DeclineCode, string? Param, string? Message);
 
@@ -76,4 +92,10 @@ public interface IConvergeGate
     Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken);
 
     Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken);
+
+    /// <summary>Never retried: a repeat could refund twice.</summary>
+    Task<GatewayRefund> CreateRefundAsync(GatewayRefundRequest request, CancellationToken cancellationToken);
+
+    /// <returns>The refund, or null when the gateway does not know the id (404).</returns>
+    Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken);
 }

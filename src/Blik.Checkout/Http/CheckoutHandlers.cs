@@ -19,6 +19,7 @@ namespace Blik.Checkout.Http;
 /// </summary>
 public sealed class CheckoutHandlers(
     SessionService sessions,
+    Refunds.RefundService refunds,
     ClientSecrets clientSecrets,
     WebhookIntake webhooks,
     StorageBootstrap storage,
@@ -57,7 +58,41 @@ public sealed class CheckoutHandlers(
     {
         Authorize(request, id);
         var session = await sessions.GetAsync(id, ct);
-        return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session));
+        var refunded = (await refunds.SummaryAsync(session, ct)).AmountRefunded;
+        return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session, amountRefunded: refunded));
+    });
+
+    /// <summary><c>POST /api/checkout/sessions/{id}/refunds</c> — server-side callers (function key).</summary>
+    public Task<IResult> CreateRefundAsync(HttpRequest request, string id) => Run(request, "refund", async ct =>
+    {
+        RequireSessionId(id);
+        var idempotencyKey = ReadIdempotencyKey(request);
+        var body = await RequestBodies.ReadAsync(request, MaxCreateBodyBytes, request.ContentLength is 0 ? null : "application/json", ct);
+        using var document = body.Length == 0 ? JsonDocument.Parse("{}") : RequestBodies.ParseJson(body);
+        var errors = new ValidationErrors();
+        var input = Refunds.CreateRefundValidator.Validate(document.RootElement, errors) ?? throw Problems.Validation(errors.ToDictionary());
+        var (refund, replayed) = await refunds.CreateAsync(id, input, idempotencyKey, ct);
+        return HttpResults.Json(
+            StatusCodes.Status201Created,
+            Refunds.RefundView.From(refund),
+            location: Routes.RefundPath(id, refund.Id),
+            headers: replayed ? new Dictionary<string, string> { ["Idempotent-Replayed"] = "true" } : null);
+    });
+
+    /// <summary><c>GET /api/checkout/sessions/{id}/refunds</c> — server-side callers (function key).</summary>
+    public Task<IResult> ListRefundsAsync(HttpRequest request, string id) => Run(request, "list refunds", async ct =>
+    {
+        RequireSessionId(id);
+        var list = await refunds.ListAsync(id, ct);
+        return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, object> { ["data"] = list.Select(Refunds.RefundView.From).ToArray() });
+    });
+
+    /// <summary><c>GET /api/checkout/sessions/{id}/refunds/{refundId}</c> — server-side callers (function key).</summary>
+    public Task<IResult> GetRefundAsync(HttpRequest request, string id, string refundId) => Run(request, "get refund", async ct =>
+    {
+        RequireSessionId(id);
+        var refund = await refunds.GetAsync(id, refundId, ct);
+        return HttpResults.Json(StatusCodes.Status200OK, Refunds.RefundView.From(refund));
     });
 
     /// <summary><c>POST /api/checkout/sessions/{id}/pay</c> with <c>{"blik_code":"123456"}</c>.</summary>
@@ -115,6 +150,14 @@ public sealed class CheckoutHandlers(
         if (!SessionIds.IsValid(id) || !clientSecrets.Verify(id, presented))
         {
             throw Problems.WrongClientSecret();
+        }
+    }
+
+    private static void RequireSessionId(string id)
+    {
+        if (!SessionIds.IsValid(id))
+        {
+            throw Problems.SessionNotFound();
         }
     }
 

@@ -58,6 +58,18 @@ public static class Problems
             Extensions = new Dictionary<string, object?> { ["session_status"] = status },
         };
 
+    public static CheckoutProblemException SessionNotRefundable(string status) =>
+        new(409, "session-not-refundable", "The session cannot be refunded.", $"Only a completed session can be refunded; this one is {status}.")
+        {
+            Extensions = new Dictionary<string, object?> { ["session_status"] = status },
+        };
+
+    public static CheckoutProblemException NothingToRefund() =>
+        new(409, "nothing-to-refund", "Nothing left to refund.", "The session's whole amount is already refunded or being refunded.");
+
+    public static CheckoutProblemException RefundNotFound() =>
+        new(404, "refund-not-found", "Refund not found.", "This session has no refund with this id.");
+
     public static CheckoutProblemException PayloadTooLarge(int limit) =>
         new(413, "payload-too-large", "The body is too large.", $"Send at most {limit.ToString(CultureInfo.InvariantCulture)} bytes.");
 

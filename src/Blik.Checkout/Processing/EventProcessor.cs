@@ -16,6 +16,7 @@ public sealed class EventProcessor(
     SessionStore sessions,
     SessionReconciler reconciler,
     FulfilmentOutbox outbox,
+    Refunds.RefundService refunds,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
 {
@@ -28,6 +29,21 @@ public sealed class EventProcessor(
             WebhookLog.UnknownSession(logger, message.SessionId);
             metrics.Event("unknown_session");
             return ReconcileOutcome.UnknownSession;
+        }
+
+        if (message.RefundId is { } refundId)
+        {
+            if (!SessionIds.IsValid(refundId))
+            {
+                WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "refund id not usable; ignored");
+                metrics.Event("unknown_refund");
+                return ReconcileOutcome.UnknownAtGateway;
+            }
+
+            var refund = await refunds.ReconcileAsync(message.SessionId, refundId, cancellationToken);
+            WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, refund is null ? "refund unknown" : "refund " + refund.Status);
+            metrics.Event(refund is null ? "unknown_refund" : "refund");
+            return refund is null ? ReconcileOutcome.UnknownAtGateway : ReconcileOutcome.Applied;
         }
 
         // A completed session cannot change any more. An expired one still can learn of a late payment.

@@ -20,7 +20,8 @@ public sealed record FulfilmentMessage(
     [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string>? Metadata,
     [property: JsonPropertyName("completed_at")] long? CompletedAt,
     [property: JsonPropertyName("occurred_at")] long OccurredAt,
-    [property: JsonPropertyName("livemode")] bool Livemode)
+    [property: JsonPropertyName("livemode")] bool Livemode,
+    [property: JsonPropertyName("refund_id")] string? RefundId = null)
 {
     public static FulfilmentMessage For(CheckoutSession s) => new(
         $"{s.Id}:{s.Status.ToWire()}",

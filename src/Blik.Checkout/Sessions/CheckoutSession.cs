@@ -90,6 +90,9 @@ public sealed record CheckoutSession
 
     public long? OutboxPublishedAt { get; init; }
 
+    /// <summary>Bumped by every refund reservation, so two racing refunds cannot both see the same room.</summary>
+    public int RefundVersion { get; init; }
+
     /// <summary>Storage concurrency token of the row this was read from.</summary>
     public string? ETag { get; init; }
 }

@@ -179,7 +179,7 @@ public static partial class CreateSessionValidator
         };
     }
 
-    private static long? RequiredInteger(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
+    internal static long? RequiredInteger(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
     {
         if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -215,7 +215,7 @@ public static partial class CreateSessionValidator
         return s;
     }
 
-    private static string? OptionalString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors) =>
+    internal static string? OptionalString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors) =>
         !fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null
             ? null
             : AsString(value, name, maxLength, errors);
@@ -250,7 +250,7 @@ public static partial class CreateSessionValidator
         return s?.Trim();
     }
 
-    private static Dictionary<string, string>? Metadata(Dictionary<string, JsonElement> fields, ValidationErrors errors)
+    internal static Dictionary<string, string>? Metadata(Dictionary<string, JsonElement> fields, ValidationErrors errors)
     {
         if (!fields.TryGetValue("metadata", out var value) || value.ValueKind == JsonValueKind.Null)
         {

@@ -26,13 +26,21 @@ public sealed record SessionView
     [JsonPropertyName("last_error")] public SessionErrorView? LastError { get; init; }
     [JsonPropertyName("livemode")] public bool Livemode { get; init; }
 
+    /// <summary>Sum of succeeded refunds, in minor units.</summary>
+    [JsonPropertyName("amount_refunded")] public long AmountRefunded { get; init; }
+
+    /// <summary>The whole amount has been refunded.</summary>
+    [JsonPropertyName("refunded")] public bool Refunded { get; init; }
+
     /// <summary>Only in the create response: lets the shopper's browser pay and poll this session.</summary>
     [JsonPropertyName("client_secret")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ClientSecret { get; init; }
 
-    public static SessionView From(CheckoutSession s, string? clientSecret = null) => new()
+    public static SessionView From(CheckoutSession s, string? clientSecret = null, long amountRefunded = 0) => new()
     {
+        AmountRefunded = amountRefunded,
+        Refunded = amountRefunded > 0 && amountRefunded >= s.Amount,
         Id = s.Id,
         Status = s.Status.ToWire(),
         Amount = s.Amount,

@@ -36,6 +36,15 @@ public sealed class SessionStore(StorageBootstrap storage)
         return session with { ETag = etag };
     }
 
+    /// <summary>Writes <paramref name="session"/> only if the row is still at the session's ETag.</summary>
+    /// <exception cref="StoragePreconditionFailedException">The row changed since it was read.</exception>
+    public async Task<CheckoutSession> ReplaceAsync(CheckoutSession session, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
+        var etag = await table.UpdateEntityAsync(ToEntity(session), session.ETag ?? "*", cancellationToken);
+        return session with { ETag = etag };
+    }
+
     /// <summary>
     /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
     /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
@@ -94,6 +103,7 @@ public sealed class SessionStore(StorageBootstrap storage)
             ["GatewayObservedAtMs"] = s.GatewayObservedAtMs,
             ["LateCompletion"] = s.LateCompletion,
             ["OutboxPending"] = s.OutboxPending,
+            ["RefundVersion"] = s.RefundVersion,
         };
         Set(e, "Url", s.Url);
         Set(e, "CancelUrl", s.CancelUrl);
@@ -140,6 +150,7 @@ public sealed class SessionStore(StorageBootstrap storage)
             OutboxPending = e.GetBoolean("OutboxPending") ?? false,
             OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
             OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag,
         };
     }

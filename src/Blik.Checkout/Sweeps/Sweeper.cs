@@ -23,6 +23,7 @@ public sealed class Sweeper(
     SessionStore sessions,
     SessionReconciler reconciler,
     FulfilmentOutbox outbox,
+    Refunds.RefundService refunds,
     IOptions<SweepOptions> sweepOptions,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
@@ -86,6 +87,13 @@ public sealed class Sweeper(
             {
                 // Another publisher holds the claim: come back after its lease.
                 await MoveAsync(entry, time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1, cancellationToken);
+                return "rescheduled";
+            }
+
+            if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
+            {
+                // A refund of this session is still pending: look again later.
+                await MoveAsync(entry, time.GetUtcNow().ToUnixTimeSeconds() + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds), cancellationToken);
                 return "rescheduled";
             }
 

@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Blik.Checkout.Storage;
+using Blik.Storage;
+
+namespace Blik.Checkout.Refunds;
+
+public static class RefundStatuses
+{
+    /// <summary>Our reservation while the gateway call is in flight; it has no gateway id yet.</summary>
+    public const string Creating = "creating";
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+
+    public static bool IsFinal(string status) => status is Succeeded or Failed;
+
+    /// <summary>Reads the gateway's status; anything unknown counts as still pending (the safe side for money).</summary>
+    public static string FromGateway(string? status) => status switch
+    {
+        Succeeded or "success" or "completed" => Succeeded,
+        Failed or "canceled" or "cancelled" => Failed,
+        _ => Pending,
+    };
+}
+
+/// <summary>A refund as we keep it: one row per refund under its session's partition.</summary>
+public sealed record RefundRecord
+{
+    public required string SessionId { get; init; }
+
+    /// <summary>The gateway's refund id, or <c>reserve-…</c> for a reservation still waiting for the gateway.</summary>
+    public required string Id { get; init; }
+    public required long Amount { get; init; }
+    public required string Currency { get; init; }
+    public required string Status { get; init; }
+    public string? Reason { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    public required long CreatedAt { get; init; }
+    public required long UpdatedAt { get; init; }
+    public bool OutboxPending { get; init; }
+    public long? OutboxClaimedAt { get; init; }
+    public long? OutboxPublishedAt { get; init; }
+    public string? ETag { get; init; }
+
+    public bool IsReservation => Id.StartsWith(RefundStore.ReservationPrefix, StringComparison.Ordinal);
+
+    /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
+    public bool Holds(long now, TimeSpan reservationLease) => Status switch
+    {
+        RefundStatuses.Pending or RefundStatuses.Succeeded => true,
+        RefundStatuses.Creating => now - CreatedAt < (long)reservationLease.TotalSeconds,
+        _ => false,
+    };
+}
+
+/// <summary>
+/// Refunds in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
+/// are one partition read. What a session has refunded is always derived from these rows, never kept as a counter
+/// that a crash between two writes could leave wrong.
+/// </summary>
+public sealed class RefundStore(StorageBootstrap storage)
+{
+    public const string ReservationPrefix = "reserve-";
+
+    public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
+        var rows = new List<RefundRecord>();
+        await foreach (var entity in table.QueryAsync(TableFilter.Equal("PartitionKey", sessionId), null, null, cancellationToken))
+        {
+            rows.Add(FromEntity(entity));
+        }
+
+        return rows;
+    }
+
+    public async Task<RefundRecord?> GetAsync(string sessionId, string refundId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
+        var entity = await table.GetEntityAsync(sessionId, refundId, cancellationToken);
+        return entity is null ? null : FromEntity(entity);
+    }
+
+    /// <exception cref="StorageConflictException">A row with this id exists.</exception>
+    public async Task<RefundRecord> InsertAsync(RefundRecord refund, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
+        var etag = await table.AddEntityAsync(ToEntity(refund), cancellationToken);
+        return refund with { ETag = etag };
+    }
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since it was read.</exception>
+    public async Task<RefundRecord> ReplaceAsync(RefundRecord refund, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
+        var etag = await table.UpdateEntityAsync(ToEntity(refund), refund.ETag ?? "*", cancellationToken);
+        return refund with { ETag = etag };
+    }
+
+    public async Task DeleteAsync(RefundRecord refund, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
+        await table.DeleteEntityAsync(refund.SessionId, refund.Id, "*", cancellationToken);
+    }
+
+    private static TableEntity ToEntity(RefundRecord r)
+    {
+        var e = new TableEntity(r.SessionId, r.Id)
+        {
+            ["Amount"] = r.Amount,
+            ["Currency"] = r.Currency,
+            ["Status"] = r.Status,
+            ["CreatedAt"] = r.CreatedAt,
+            ["UpdatedAt"] = r.UpdatedAt,
+            ["OutboxPending"] = r.OutboxPending,
+        };
+        e["Reason"] = r.Reason;
+        e["Metadata"] = r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null;
+        e["OutboxClaimedAt"] = r.OutboxClaimedAt;
+        e["OutboxPublishedAt"] = r.OutboxPublishedAt;
+        return e;
+    }
+
+    private static RefundRecord FromEntity(TableEntity e)
+    {
+        var metadata = e.GetString("Metadata");
+        return new RefundRecord
+        {
+            SessionId = e.PartitionKey,
+            Id = e.RowKey,
+            Amount = e.GetInt64("Amount") ?? 0,
+            Currency = e.GetString("Currency") ?? "",
+            Status = e.GetString("Status") ?? RefundStatuses.Pending,
+            Reason = e.GetString("Reason"),
+            Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
+            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
+            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
+            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
+            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
+            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            ETag = e.ETag,
+        };
+    }
+}
