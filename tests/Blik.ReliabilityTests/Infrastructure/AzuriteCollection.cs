@@ -1,0 +1,7 @@
+using Blik.Testing;
+
+namespace Blik.ReliabilityTests.Infrastructure;
+
+/// <summary>Tests that share the assembly's Azurite run one after another (they share its tables and queues).</summary>
+[CollectionDefinition("azurite")]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>;
