@@ -54,6 +54,11 @@ param allowedOrigins array = []
 @description('Custom domain bound to the app (e.g. "pay.example.com"). Empty: the app\'s default *.azurewebsites.net host name is the public URL.')
 param customDomainHostName string = ''
 
+@description('Queue that receives one message per completed or expired session, for the shop\'s fulfilment process.')
+@minLength(3)
+@maxLength(63)
+param fulfilmentQueueName string = 'checkout-fulfilment'
+
 @description('Most instances the app scales out to.')
 @minValue(40)
 @maxValue(1000)
@@ -108,6 +113,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: names.storage
     deploymentContainerName: deploymentContainerName
+    fulfilmentQueueName: fulfilmentQueueName
   }
 }
 
@@ -152,6 +158,7 @@ module functionApp 'modules/functionapp.bicep' = {
     gatewayKeyUri: keyVault.outputs.gatewayKeyUri
     convergeGatePreviousKeyVersion: convergeGatePreviousKeyVersion
     convergeGateBaseUrl: convergeGateBaseUrl
+    fulfilmentQueueName: fulfilmentQueueName
     allowedOrigins: allowedOrigins
     customDomainHostName: customDomainHostName
     maximumInstanceCount: maximumInstanceCount
@@ -176,6 +183,9 @@ output keyVaultName string = keyVault.outputs.name
 
 @description('Version of the gateway key secret this deployment wrote; the value to pass as convergeGatePreviousKeyVersion when rotating it out.')
 output convergeGateKeyVersion string = keyVault.outputs.gatewayKeyVersion
+
+@description('The fulfilment queue the shop consumes.')
+output fulfilmentQueueName string = fulfilmentQueueName
 
 @description('Storage account (queues, tables, deployment container).')
 output storageAccountName string = storage.outputs.name

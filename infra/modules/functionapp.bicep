@@ -13,6 +13,7 @@ param appInsightsName string
 param gatewayKeyUri string
 param convergeGatePreviousKeyVersion string
 param convergeGateBaseUrl string
+param fulfilmentQueueName string
 param allowedOrigins array
 param customDomainHostName string
 param maximumInstanceCount int
@@ -108,6 +109,7 @@ var coreAppSettings = {
   ConvergeGate__BaseUrl: convergeGateBaseUrl
   ConvergeGate__SecretKey: '@Microsoft.KeyVault(SecretUri=${gatewayKeyUri})'
   Checkout__PublicBaseUrl: publicBaseUrl
+  Checkout__FulfilmentQueue: fulfilmentQueueName
 }
 var rotationAppSettings = empty(convergeGatePreviousKeyVersion) ? {} : {
   ConvergeGate__PreviousSecretKey: '@Microsoft.KeyVault(SecretUri=${gatewayKeyUri}/${convergeGatePreviousKeyVersion})'

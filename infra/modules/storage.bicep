@@ -7,11 +7,15 @@ param tags object
 param name string
 param deploymentContainerName string
 
+@description('The queue that gets one message per finished session for the shop\'s fulfilment (app setting Checkout__FulfilmentQueue).')
+param fulfilmentQueueName string
+
 @description('Replication. Standard_LRS works in every region; choose Standard_ZRS where the region offers it.')
 param skuName string = 'Standard_LRS'
 
 // Must equal Blik.Checkout.QueueNames and TableNames (tests/Blik.Deployment.Tests checks it).
-// The poison queue is created here too so operators can look at it before the host first needs it.
+// The poison queue is created here too so operators can look at it before the host first needs it; the fulfilment
+// queue's name is a setting (Checkout__FulfilmentQueue), so it comes in as a parameter.
 var queueNames = [
   'checkout-events'
   'checkout-events-poison'
@@ -20,6 +24,7 @@ var tableNames = [
   'checkoutsessions'
   'checkoutdue'
   'checkoutidempotency'
+  'checkoutrefunds'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
@@ -61,7 +66,7 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-0
   name: 'default'
 }
 
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [for queueName in queueNames: {
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [for queueName in concat(queueNames, [fulfilmentQueueName]): {
   parent: queueService
   name: queueName
 }]
