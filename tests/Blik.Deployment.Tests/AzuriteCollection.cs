@@ -1,0 +1,6 @@
+using Blik.Testing;
+
+namespace Blik.Deployment.Tests;
+
+[CollectionDefinition("azurite")]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>;
