@@ -13,18 +13,23 @@ dotnet build BlikFunctions.sln -c Release -nologo -v quiet
 mkdir -p artifacts
 log="artifacts/test-output.log"
 status=0
-dotnet test BlikFunctions.sln -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+dotnet test BlikFunctions.sln -c Release --no-build -nologo 2>&1 | tee "$log" || status=$?
 
-# One closing line over all test assemblies: "Total: N passed, N failed, N skipped".
+# One closing line over all test assemblies ("Passed!  - Failed: 0, Passed: 97, Skipped: 0, ..." per assembly):
+# "Total: N passed, N failed, N skipped".
 awk '
-  /^(Passed|Failed)!/ {
-    for (i = 1; i <= NF; i++) {
-      gsub(",", "", $(i + 1))
-      if ($i == "Failed:") failed += $(i + 1)
-      if ($i == "Passed:") passed += $(i + 1)
-      if ($i == "Skipped:") skipped += $(i + 1)
+  /(Passed|Failed)! +- / {
+    for (i = 1; i < NF; i++) {
+      value = $(i + 1); gsub(",", "", value)
+      if ($i == "Failed:") failed += value
+      if ($i == "Passed:") passed += value
+      if ($i == "Skipped:") skipped += value
     }
+    assemblies++
   }
-  END { printf "Total: %d passed, %d failed, %d skipped\n", passed, failed, skipped }
-' "$log"
+  END {
+    printf "Total: %d passed, %d failed, %d skipped\n", passed, failed, skipped
+    if (assemblies == 0) exit 1
+  }
+' "$log" || status=1
 exit "$status"

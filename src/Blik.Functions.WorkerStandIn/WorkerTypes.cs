@@ -161,11 +161,25 @@ namespace Microsoft.Azure.Functions.Worker.Builder
     }
 }
 
+namespace Microsoft.ApplicationInsights.WorkerService
+{
+    /// <summary>Stand-in of the Worker Service SDK's options (the members the app sets).</summary>
+    public class ApplicationInsightsServiceOptions
+    {
+        public bool EnableAdaptiveSampling { get; set; } = true;
+    }
+}
+
 namespace Microsoft.Extensions.DependencyInjection
 {
+    using Microsoft.ApplicationInsights.WorkerService;
+
     public static class ApplicationInsightsExtensions
     {
         /// <summary>Stand-in of Microsoft.ApplicationInsights.WorkerService's registration (does nothing here).</summary>
         public static IServiceCollection AddApplicationInsightsTelemetryWorkerService(this IServiceCollection services) => services;
+
+        /// <summary>Stand-in of the overload taking options (does nothing here).</summary>
+        public static IServiceCollection AddApplicationInsightsTelemetryWorkerService(this IServiceCollection services, ApplicationInsightsServiceOptions options) => services;
     }
 }

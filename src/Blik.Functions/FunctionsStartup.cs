@@ -1,4 +1,5 @@
 using Blik.Checkout.Configuration;
+using Microsoft.ApplicationInsights.WorkerService;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -16,8 +17,10 @@ public static class FunctionsStartup
     {
         builder.Services.AddBlikCheckout(builder.Configuration);
 
+        // Adaptive sampling would drop log traces under load; the payment audit trail must not be sampled, and the
+        // volume (a handful of lines per session) does not need it.
         builder.Services
-            .AddApplicationInsightsTelemetryWorkerService()
+            .AddApplicationInsightsTelemetryWorkerService(new ApplicationInsightsServiceOptions { EnableAdaptiveSampling = false })
             .ConfigureFunctionsApplicationInsights();
 
         // The Application Insights SDK adds a rule that keeps only Warning and above; our Information events
