@@ -51,7 +51,7 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             Assert.Equal("pending", session.View.GetProperty("status").GetString());
             await run.DocScreenshotAsync("02-waiting");
 
-            stack.Sandbox.Deliveries.ReleaseHeld();
+            await ReleaseCompletionAsync(stack, session.Id);
 
             await run.ExpectSuccessPageAsync(stack.BaseAddress.ToString());
             await run.DocScreenshotAsync("09-paid");
@@ -76,8 +76,9 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             await Expect(run.WaitStatus).ToContainTextAsync("Connection lost");
             await run.DocScreenshotAsync("03-reconnecting");
 
-            stack.Sandbox.Deliveries.ReleaseHeld(); // the bank confirms while the shopper is offline
-            await stack.WaitForStatusAsync(await run.SessionAsync(), "completed");
+            var session = await run.SessionAsync();
+            await ReleaseCompletionAsync(stack, session.Id); // the bank confirms while the shopper is offline
+            await stack.WaitForStatusAsync(session, "completed");
             await Expect(run.Heading(WaitingTitle)).ToBeVisibleAsync();
 
             await run.Context.SetOfflineAsync(false);
@@ -302,6 +303,19 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
 
     private Task RunAsync(ServiceStack stack, Func<CheckoutPageRun, Task> body, string locale = "en-GB", string? initScript = null, [CallerMemberName] string test = "") =>
         CheckoutPageRun.RunAsync(browser, stack, test, body, locale, initScript);
+
+    /// <summary>Lets the held <c>session.completed</c> webhook go, once the sandbox has produced and held it.</summary>
+    private static async Task ReleaseCompletionAsync(ServiceStack stack, string sessionId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!stack.Sandbox.Deliveries.ForSession(sessionId).Any(d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Held))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the sandbox never held a session.completed delivery for {sessionId}");
+            await Task.Delay(50);
+        }
+
+        stack.Sandbox.Deliveries.ReleaseHeld();
+    }
 
     /// <summary>Runs the sweep (as the timer would) until the service's view of the session satisfies the condition.</summary>
     private static async Task SweepUntilAsync(ServiceStack stack, CreatedSession session, Func<JsonElement, bool> condition)
