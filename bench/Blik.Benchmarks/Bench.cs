@@ -1,0 +1,576 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Blik.Checkout;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Blik.Checkout.Sweeps;
+using Blik.Checkout.Webhooks;
+using Blik.DevServices;
+using Blik.LocalRunner;
+using Blik.Storage;
+using ConvergeGate.Sandbox;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Benchmarks;
+
+/// <summary>The whole run: every figure next to its baseline, measured in the same run on the same machine.</summary>
+public static class Bench
+{
+    public const string SecretKey = "sk_test_bench_7c1d";
+
+    public static async Task<BenchReport> RunAsync(BenchSizes sizes, CancellationToken ct)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
+        var report = new BenchReport { Sizes = sizes };
+        Console.WriteLine($"Benchmark ({sizes.Name}): {BenchReport.Machine()}");
+
+        await using var azurite = await AzuriteInstance.StartAsync(ct);
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions
+        {
+            Port = 0,
+            SecretKey = SecretKey,
+            ConfirmationDelay = TimeSpan.FromHours(1), // paid sessions stay pending for the whole run
+            BankAppWindow = TimeSpan.FromHours(2),
+            AllowInsecureNotificationUrls = true,
+            Seed = 7,
+            ConfigureLogging = logging => logging.AddFilter(level => level >= Microsoft.Extensions.Logging.LogLevel.Warning),
+        }, ct);
+        ResetFaults(sandbox);
+        using var gateway = new GatewayCalls(sandbox.BaseAddress, SecretKey);
+        var run = new Run(sizes, report, azurite, sandbox, gateway);
+
+        await StartupAsync(run, ct);
+
+        // Ingest and processing fill queues with thousands of messages; each gets an Azurite of its own, thrown away
+        // afterwards, so no phase inherits another's backlog (clearing a large queue in Azurite takes longer than
+        // the storage client's timeout).
+        await using (var ingestAzurite = await AzuriteInstance.StartAsync(ct))
+        await using (var runner = await AppProcess.StartRunnerAsync(ingestAzurite.ConnectionString, sandbox.BaseAddress, SecretKey, processQueue: false, ct))
+        {
+            using var service = new ServiceCalls(runner.BaseAddress, SecretKey);
+            await IngestAsync(run with { Azurite = ingestAzurite }, service, ct);
+        }
+
+        List<ServiceCalls.Created> merchantSessions;
+        await using (var runner = await AppProcess.StartRunnerAsync(azurite.ConnectionString, sandbox.BaseAddress, SecretKey, processQueue: false, ct))
+        {
+            using var service = new ServiceCalls(runner.BaseAddress, SecretKey);
+            merchantSessions = await MerchantAsync(run, service, runner.BaseAddress, ct);
+        }
+
+        await MemoryAsync(run, merchantSessions, ct);
+        await using (var processingAzurite = await AzuriteInstance.StartAsync(ct))
+        {
+            await ProcessingAsync(run with { Azurite = processingAzurite }, ct);
+        }
+
+        // The sweep gets an empty account: nothing from the phases above may be due during it.
+        await azurite.RestartAsync(ct);
+        await SweepAsync(run, ct);
+        return report;
+    }
+
+    private sealed record Run(BenchSizes Sizes, BenchReport Report, AzuriteInstance Azurite, SandboxServer Sandbox, GatewayCalls Gateway)
+    {
+        public StorageClientFactory Storage => InProcess.RawStorage(Azurite.ConnectionString);
+    }
+
+    private static void ResetFaults(SandboxServer sandbox)
+    {
+        sandbox.Faults.Clear();
+        // Webhooks are driven by the benchmark itself; the sandbox's own deliveries would only add unmeasured load.
+        sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static void Check(LoadResult result, string what)
+    {
+        if (result.Succeeded == 0 || result.Failed > result.Offered / 10)
+        {
+            throw new InvalidOperationException($"{what}: {result.Failed} of {result.Offered} failed; first: {result.FirstError}");
+        }
+    }
+
+    // ---------------------------------------------------------------- start-up
+
+    private static async Task StartupAsync(Run run, CancellationToken ct)
+    {
+        Console.WriteLine("[start-up] runner vs bare ASP.NET Core, process start to first healthy response");
+        var runner = new List<double>();
+        var bare = new List<double>();
+        for (var i = 0; i < run.Sizes.StartupRuns; i++)
+        {
+            await using (var hello = await AppProcess.StartHelloAsync(ct))
+            {
+                bare.Add(hello.StartToHealthy.TotalMilliseconds);
+            }
+
+            await using var app = await AppProcess.StartRunnerAsync(run.Azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey, processQueue: true, ct);
+            runner.Add(app.StartToHealthy.TotalMilliseconds);
+        }
+
+        var (r, b) = (Median(runner), Median(bare));
+        run.Report.Add(new BenchRow("start-up", $"process start → first 200 from /api/health (median of {runner.Count})", r, b, "ms", "×", r / b, "reported (cold-start proxy)", null));
+    }
+
+    // ---------------------------------------------------------------- webhook ingest
+
+    private static async Task IngestAsync(Run run, ServiceCalls service, CancellationToken ct)
+    {
+        Console.WriteLine("[ingest] signed webhook → verify → enqueue → 200, against the raw enqueue of the same storage client");
+        var sizes = run.Sizes;
+        var raw = run.Storage.GetQueueClient("bench-raw-events");
+        await raw.CreateIfNotExistsAsync(ct);
+        var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null,
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Serialize();
+        var sessionIds = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
+
+        Task RawSend(int i, CancellationToken c) => raw.SendMessageAsync(text, null, null, c);
+        Task Webhook(int i, CancellationToken c) => service.PostWebhookAsync(sessionIds[i % sessionIds.Length], c);
+
+        // Warm both paths (connections, JIT, queue creation).
+        await Load.ClosedLoopAsync(8, TimeSpan.FromSeconds(Math.Min(2, sizes.LoadDuration.TotalSeconds)), RawSend, ct);
+        await Load.ClosedLoopAsync(8, TimeSpan.FromSeconds(Math.Min(2, sizes.LoadDuration.TotalSeconds)), Webhook, ct);
+
+        var rawCapacity = await Load.ClosedLoopAsync(sizes.IngestConcurrency, sizes.LoadDuration, RawSend, ct);
+        Check(rawCapacity, "raw enqueue");
+        var serviceCapacity = await Load.ClosedLoopAsync(sizes.IngestConcurrency, sizes.LoadDuration, Webhook, ct);
+        Check(serviceCapacity, "webhook ingest");
+
+        var baseline = rawCapacity.Throughput;
+        run.Report.Add(new BenchRow("webhook ingest", $"capacity, closed loop, {sizes.IngestConcurrency} in flight", serviceCapacity.Throughput, baseline,
+            "req/s", "ratio", serviceCapacity.Throughput / baseline, "≥ 0.70", serviceCapacity.Throughput / baseline >= 0.70));
+
+        // Latency at a fixed offered rate: 70 % of what raw enqueue sustained, open loop.
+        var rate = Math.Max(5, Math.Round(baseline * 0.7));
+        var rawOpen = await Load.OpenLoopAsync(rate, sizes.LoadDuration, RawSend, ct);
+        Check(rawOpen, "raw enqueue (open loop)");
+        var serviceOpen = await Load.OpenLoopAsync(rate, sizes.LoadDuration, Webhook, ct);
+        Check(serviceOpen, "webhook ingest (open loop)");
+
+        run.Report.Add(new BenchRow("webhook ingest", $"achieved at offered {rate:0} req/s (open loop)", serviceOpen.Throughput, baseline,
+            "req/s", "ratio", serviceOpen.Throughput / baseline, "≥ 0.70", serviceOpen.Throughput / baseline >= 0.70));
+        run.Report.Add(new BenchRow("webhook ingest", $"p50 at {rate:0} req/s (baseline: raw enqueue p50, same rate)", serviceOpen.Latencies.P50, rawOpen.Latencies.P50,
+            "ms", "+", serviceOpen.Latencies.P50 - rawOpen.Latencies.P50, "reported", null));
+        run.Report.Add(new BenchRow("webhook ingest", $"p99 at {rate:0} req/s (baseline: raw enqueue p99, same rate)", serviceOpen.Latencies.P99, rawOpen.Latencies.P99,
+            "ms", "+", serviceOpen.Latencies.P99 - rawOpen.Latencies.P99, "reported", null));
+    }
+
+    // ---------------------------------------------------------------- merchant endpoints
+
+    private static async Task<List<ServiceCalls.Created>> MerchantAsync(Run run, ServiceCalls service, Uri runnerAddress, CancellationToken ct)
+    {
+        var sizes = run.Sizes;
+        Console.WriteLine($"[merchant] create / pay / get with the gateway at a fixed {sizes.GatewayLatency.TotalMilliseconds:0} ms latency, open loop at {sizes.MerchantRate}/s");
+        run.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.Latency, Latency = sizes.GatewayLatency });
+        var notify = new Uri(runnerAddress, "/api/webhooks/convergegate").AbsoluteUri;
+        var duration = TimeSpan.FromSeconds(sizes.MerchantRequests / sizes.MerchantRate);
+        var n = sizes.MerchantRequests;
+
+        // Warm-up: connections and JIT on every path.
+        for (var i = 0; i < 5; i++)
+        {
+            var w = await service.CreateAsync(ct);
+            await service.PayAsync(w, ServiceStackCodes.Pending, ct);
+            await service.GetAsync(w, ct);
+            var g = await run.Gateway.CreateAsync(notify, ct);
+            await run.Gateway.PayAsync(g, ServiceStackCodes.Pending, ct);
+        }
+
+        var gatewayIds = new string[n];
+        var created = new ServiceCalls.Created[n];
+        var table = run.Storage.GetTableClient(TableNames.Sessions);
+
+        var gwCreate = await Load.OpenLoopAsync(sizes.MerchantRate, duration, async (i, c) => gatewayIds[i] = await run.Gateway.CreateAsync(notify, c), ct);
+        Check(gwCreate, "gateway create");
+        var svcCreate = await Load.OpenLoopAsync(sizes.MerchantRate, duration, async (i, c) => created[i] = await service.CreateAsync(c), ct);
+        Check(svcCreate, "service create");
+        var ok = created.Where(x => x is not null).ToList();
+        var gwOk = gatewayIds.Where(x => x is not null).ToList();
+
+        var gwPay = await Load.OpenLoopAsync(sizes.MerchantRate, duration, (i, c) => run.Gateway.PayAsync(gwOk[i % gwOk.Count], ServiceStackCodes.Pending, c), ct);
+        Check(gwPay, "gateway pay");
+        var svcPay = await Load.OpenLoopAsync(sizes.MerchantRate, duration, (i, c) => service.PayAsync(ok[i % ok.Count], ServiceStackCodes.Pending, c), ct);
+        Check(svcPay, "service pay");
+
+        var storageGet = await Load.OpenLoopAsync(sizes.MerchantRate, duration, async (i, c) =>
+        {
+            _ = await table.GetEntityAsync(ok[i % ok.Count].Id, "", c) ?? throw new InvalidOperationException("session row missing");
+        }, ct);
+        Check(storageGet, "storage get");
+        var svcGet = await Load.OpenLoopAsync(sizes.MerchantRate, duration, (i, c) => service.GetAsync(ok[i % ok.Count], c), ct);
+        Check(svcGet, "service get");
+
+        void Rows(string op, LoadResult svc, LoadResult baseline, string baselineName)
+        {
+            var d50 = svc.Latencies.P50 - baseline.Latencies.P50;
+            var d99 = svc.Latencies.P99 - baseline.Latencies.P99;
+            run.Report.Add(new BenchRow("merchant API", $"{op} p50 (baseline: {baselineName} p50)", svc.Latencies.P50, baseline.Latencies.P50, "ms", "overhead", d50, "≤ 3 ms", d50 <= 3));
+            run.Report.Add(new BenchRow("merchant API", $"{op} p99 (baseline: {baselineName} p99)", svc.Latencies.P99, baseline.Latencies.P99, "ms", "overhead", d99, "≤ 15 ms", d99 <= 15));
+        }
+
+        Rows("create", svcCreate, gwCreate, "gateway create");
+        Rows("pay", svcPay, gwPay, "gateway pay");
+        Rows("get", svcGet, storageGet, "storage entity GET");
+        ResetFaults(run.Sandbox);
+        return ok;
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    private static async Task MemoryAsync(Run run, List<ServiceCalls.Created> sessions, CancellationToken ct)
+    {
+        var sizes = run.Sizes;
+        Console.WriteLine($"[memory] runner RSS before, during {sizes.MemoryLoadDuration.TotalSeconds:0} s of mixed load (webhooks + processing, gets, creates) and after");
+        double bareRss;
+        await using (var hello = await AppProcess.StartHelloAsync(ct))
+        {
+            await Task.Delay(sizes.MemorySettle, ct);
+            bareRss = hello.RssMiB();
+        }
+
+        await using var runner = await AppProcess.StartRunnerAsync(run.Azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey, processQueue: true, ct);
+        using var service = new ServiceCalls(runner.BaseAddress, SecretKey);
+        await Task.Delay(sizes.MemorySettle, ct);
+        var before = runner.RssMiB();
+
+        var samples = new List<(double T, double Rss)>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var clock = Stopwatch.StartNew();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                samples.Add((clock.Elapsed.TotalSeconds, runner.RssMiB()));
+                await Task.Delay(250, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        var d = sizes.MemoryLoadDuration;
+        var loads = await Task.WhenAll(
+            Load.OpenLoopAsync(sizes.MemoryWebhookRate, d, (i, c) => service.PostWebhookAsync(sessions[i % sessions.Count].Id, c), ct),
+            Load.OpenLoopAsync(sizes.MemoryGetRate, d, (i, c) => service.GetAsync(sessions[i % sessions.Count], c), ct),
+            Load.OpenLoopAsync(sizes.MemoryCreateRate, d, (i, c) => service.CreateAsync(c), ct));
+        var loadEnd = clock.Elapsed.TotalSeconds;
+        foreach (var l in loads)
+        {
+            Check(l, "memory load");
+        }
+
+        await Task.Delay(sizes.MemorySettle, ct);
+        await stop.CancelAsync();
+        await sampler;
+        var after = runner.RssMiB();
+
+        var during = samples.Where(s => s.T <= loadEnd).ToArray();
+        var peak = during.Length == 0 ? after : during.Max(s => s.Rss);
+        // Growth: the level at the end of the second half of the load against the end of the first half.
+        double Level(double from, double to)
+        {
+            var window = during.Where(s => s.T >= from && s.T <= to).Select(s => s.Rss).ToArray();
+            return window.Length == 0 ? peak : window.Average();
+        }
+
+        var half = loadEnd / 2;
+        var firstHalfEnd = Level(half * 0.75, half);
+        var secondHalfEnd = Level(loadEnd - (half * 0.25), loadEnd);
+        var growth = secondHalfEnd - firstHalfEnd;
+
+        run.Report.Add(new BenchRow("memory", "runner RSS before load (idle; baseline: bare ASP.NET Core idle)", before, bareRss, "MiB", "×", before / bareRss, "reported", null));
+        run.Report.Add(new BenchRow("memory", "runner RSS peak during load", peak, bareRss, "MiB", "×", peak / bareRss, "≤ 250 MiB", peak <= 250));
+        run.Report.Add(new BenchRow("memory", "runner RSS after load", after, before, "MiB", "after − before", after - before, "reported", null));
+        run.Report.Add(new BenchRow("memory", "growth: end of 2nd half − end of 1st half of the load", secondHalfEnd, firstHalfEnd, "MiB", "Δ", growth,
+            "≤ 5 % of level", growth <= firstHalfEnd * 0.05));
+    }
+
+    // ---------------------------------------------------------------- event processing
+
+    private static async Task ProcessingAsync(Run run, CancellationToken ct)
+    {
+        var sizes = run.Sizes;
+        Console.WriteLine($"[processing] {sizes.ProcessingEvents} session.completed events: the runner's queue processor vs a raw receive → gateway GET → conditional write → delete loop");
+        await using var sp = InProcess.Build(run.Azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey);
+        var events = run.Storage.GetQueueClient(QueueNames.Events);
+        await events.CreateIfNotExistsAsync(ct);
+        await events.ClearMessagesAsync(ct);
+
+        // Service: the runner's own QueueProcessorService with the application's EventProcessor.
+        var serviceSessions = await PrepareCompletedAsync(run, sp, sizes.ProcessingEvents, ct);
+        var serviceElapsed = await RunProcessorAsync(sp, events, serviceSessions, ct);
+
+        // Baseline: the same work without the service around it.
+        var rawQueue = run.Storage.GetQueueClient("bench-raw-processing");
+        await rawQueue.CreateIfNotExistsAsync(ct);
+        await rawQueue.ClearMessagesAsync(ct);
+        var baselineSessions = await PrepareCompletedAsync(run, sp, sizes.ProcessingEvents, ct);
+        var baselineElapsed = await RunRawLoopAsync(run, run.Storage, rawQueue, baselineSessions, ct);
+
+        var svcRate = sizes.ProcessingEvents / serviceElapsed;
+        var rawRate = sizes.ProcessingEvents / baselineElapsed;
+        run.Report.Add(new BenchRow("event processing", $"session.completed events applied ({sizes.ProcessingEvents}, batch 16)", svcRate, rawRate,
+            "events/s", "ratio", svcRate / rawRate, "≥ 0.60", svcRate / rawRate >= 0.60));
+
+        // Profile: the same two paths once more through counting proxies, to see every storage request per event.
+        await using var tableProxy = await CountingProxy.StartAsync(run.Azurite.TablePort);
+        await using var queueProxy = await CountingProxy.StartAsync(run.Azurite.QueuePort);
+        var proxied = InProcess.Proxied(run.Azurite, tableProxy.Port, queueProxy.Port);
+        await using var spCounted = InProcess.Build(proxied, run.Sandbox.BaseAddress, SecretKey);
+        var profiled = await PrepareCompletedAsync(run, sp, sizes.ProfileEvents, ct);
+        await RunProcessorAsync(spCounted, events, profiled, ct, enqueueBefore: () => { tableProxy.Reset(); queueProxy.Reset(); });
+        var svcRequests = (double)(tableProxy.TotalRequests + queueProxy.TotalRequests) / sizes.ProfileEvents;
+        var svcReads = (double)tableProxy.EntitiesRead.Values.Sum() / sizes.ProfileEvents;
+        var breakdown = string.Join(", ", tableProxy.Requests.Concat(queueProxy.Requests)
+            .Where(kv => !kv.Key.EndsWith(" " + QueueNames.Events, StringComparison.Ordinal) || kv.Key.StartsWith("GET", StringComparison.Ordinal))
+            .OrderByDescending(kv => kv.Value)
+            .Select(kv => $"{kv.Key} {(double)kv.Value / sizes.ProfileEvents:0.##}"));
+        var readBreakdown = string.Join(", ", tableProxy.EntitiesRead.Select(kv => $"{kv.Key} {(double)kv.Value / sizes.ProfileEvents:0.##}"));
+
+        var rawCountedQueue = InProcess.RawStorage(proxied).GetQueueClient("bench-raw-processing");
+        var rawProfiled = await PrepareCompletedAsync(run, sp, sizes.ProfileEvents, ct);
+        await EnqueueAsync(run.Storage.GetQueueClient("bench-raw-processing"), rawProfiled.Select(s => s.Id), ct);
+        tableProxy.Reset();
+        queueProxy.Reset();
+        await RunRawLoopAsync(run, InProcess.RawStorage(proxied), rawCountedQueue, rawProfiled, ct, enqueue: false);
+        var rawRequests = (double)(tableProxy.TotalRequests + queueProxy.TotalRequests) / sizes.ProfileEvents;
+
+        run.Report.Add(new BenchRow("event processing", "storage requests per event (profile)", svcRequests, rawRequests, "req/event", "×", svcRequests / rawRequests, "reported", null));
+        run.Report.Add(new BenchRow("event processing", "table entities read per event (profile; baseline reads none)", svcReads, 0, "entities", "+", svcReads, "reported", null));
+        run.Report.Notes.Add($"Processing profile, storage requests per event: {breakdown}. Entities read per event: {readBreakdown}.");
+    }
+
+    private sealed record Prepared(string Id, string ETag);
+
+    /// <summary>Sessions completed at the gateway (instant-success code) but still open in storage: a webhook for each has real work to do.</summary>
+    private static async Task<List<Prepared>> PrepareCompletedAsync(Run run, IServiceProvider sp, int count, CancellationToken ct)
+    {
+        var store = sp.GetRequiredService<SessionStore>();
+        var due = sp.GetRequiredService<DueIndex>();
+        var result = new Prepared[count];
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, c) =>
+        {
+            var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
+            await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
+            var expires = now + 86_400;
+            await due.ScheduleAsync(id, expires, c);
+            var stored = await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
+            result[i] = new Prepared(id, stored.ETag!);
+        });
+        return [.. result];
+    }
+
+    private static Task EnqueueAsync(IQueueClient queue, IEnumerable<string> sessionIds, CancellationToken ct) =>
+        Parallel.ForEachAsync(sessionIds, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (id, c) =>
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null, now, now).Serialize(), null, null, c);
+        });
+
+    /// <summary>Fills the queue, then runs the runner's queue processor until every event was handled and deleted; seconds.</summary>
+    private static async Task<double> RunProcessorAsync(IServiceProvider sp, IQueueClient queue, List<Prepared> sessions, CancellationToken ct, Action? enqueueBefore = null)
+    {
+        await EnqueueAsync(queue, sessions.Select(s => s.Id), ct);
+        enqueueBefore?.Invoke();
+        long handled = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Blik.Checkout.Diagnostics.CheckoutMetrics.MeterName && instrument.Name == "blik.events.applied")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref handled, value));
+        listener.Start();
+
+        var processor = sp.GetRequiredService<QueueProcessorService>();
+        var clock = Stopwatch.StartNew();
+        await processor.StartAsync(ct);
+        while (Interlocked.Read(ref handled) < sessions.Count || await queue.GetApproximateMessageCountAsync(ct) > 0)
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException($"the processor handled {handled} of {sessions.Count} events in 10 minutes");
+            }
+
+            await Task.Delay(20, ct);
+        }
+
+        var elapsed = clock.Elapsed.TotalSeconds;
+        await processor.StopAsync(ct);
+        return elapsed;
+    }
+
+    /// <summary>
+    /// The baseline loop, shaped like the runner's (receive up to 16, handle them concurrently, repeat): per message one
+    /// gateway GET, one conditional (If-Match) write of the session row, one delete.
+    /// </summary>
+    private static async Task<double> RunRawLoopAsync(Run run, StorageClientFactory storage, IQueueClient queue, List<Prepared> sessions, CancellationToken ct, bool enqueue = true)
+    {
+        if (enqueue)
+        {
+            await EnqueueAsync(queue, sessions.Select(s => s.Id), ct);
+        }
+
+        var etags = sessions.ToDictionary(s => s.Id, s => s.ETag);
+        var table = storage.GetTableClient(TableNames.Sessions);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var done = 0;
+        var clock = Stopwatch.StartNew();
+        while (done < sessions.Count)
+        {
+            var batch = await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5), ct);
+            if (batch.Count == 0)
+            {
+                await Task.Delay(10, ct);
+                continue;
+            }
+
+            await Task.WhenAll(batch.Select(async m =>
+            {
+                var message = EventMessage.Parse(m.MessageText);
+                var status = await run.Gateway.GetStatusAsync(message.SessionId, ct);
+                var entity = SessionEntity(message.SessionId, status, now);
+                await table.UpdateEntityAsync(entity, etags[message.SessionId], ct);
+                await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct);
+            }));
+            done += batch.Count;
+        }
+
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static TableEntity SessionEntity(string id, string status, long now) => new(id, "")
+    {
+        ["Status"] = status,
+        ["Amount"] = 1000L,
+        ["Currency"] = "pln",
+        ["SuccessUrl"] = "https://shop.example/thanks",
+        ["CancelUrl"] = "https://shop.example/cart",
+        ["OrderId"] = "order-" + id[^8..],
+        ["Metadata"] = "{\"cart\":\"42\"}",
+        ["CreatedAt"] = now,
+        ["UpdatedAt"] = now,
+        ["ExpiresAt"] = now + 86_400,
+        ["CompletedAt"] = now,
+        ["Attempts"] = 1,
+        ["AttemptWindowStart"] = now,
+        ["AttemptsInWindow"] = 1,
+        ["Livemode"] = false,
+        ["GatewayObservedAtMs"] = now * 1000,
+        ["LateCompletion"] = false,
+        ["OutboxPending"] = false,
+    };
+
+    // ---------------------------------------------------------------- sweep
+
+    private static async Task SweepAsync(Run run, CancellationToken ct)
+    {
+        var sizes = run.Sizes;
+        Console.WriteLine($"[sweep] {sizes.SweepDue} due among {string.Join(" / ", sizes.SweepSizes)} stored sessions");
+        await using var sp = InProcess.Build(run.Azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey);
+        await using var tableProxy = await CountingProxy.StartAsync(run.Azurite.TablePort);
+        await using var queueProxy = await CountingProxy.StartAsync(run.Azurite.QueuePort);
+        await using var spCounted = InProcess.Build(InProcess.Proxied(run.Azurite, tableProxy.Port, queueProxy.Port), run.Sandbox.BaseAddress, SecretKey);
+        var store = sp.GetRequiredService<SessionStore>();
+        var due = sp.GetRequiredService<DueIndex>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        // The due sessions exist at the gateway (open), so the sweep's gateway read is real.
+        var dueIds = new string[sizes.SweepDue];
+        await Parallel.ForEachAsync(Enumerable.Range(0, sizes.SweepDue), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, c) =>
+        {
+            var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
+            await store.InsertAsync(InProcess.Session(id, SessionStatus.Open, now, now + 86_400), c);
+            dueIds[i] = id;
+        });
+
+        // One sweep before measuring: JIT, connections, table creation.
+        await ArmAsync(due, dueIds, ct);
+        await sp.GetRequiredService<Sweeper>().RunAsync(ct);
+        await ArmAsync(due, dueIds, ct);
+        await spCounted.GetRequiredService<Sweeper>().RunAsync(ct);
+
+        var stored = sizes.SweepDue;
+        double? firstTime = null;
+        foreach (var size in sizes.SweepSizes)
+        {
+            var add = Math.Max(0, size - stored);
+            var seedClock = Stopwatch.StartNew();
+            await SeedAsync(run, add, now, ct);
+            stored += add;
+            Console.WriteLine($"  seeded {add} sessions (+ due entries) in {seedClock.Elapsed.TotalSeconds:0.0} s; {stored} stored");
+
+            var times = new List<double>();
+            for (var i = 0; i < sizes.SweepIterations; i++)
+            {
+                await ArmAsync(due, dueIds, ct);
+                var clock = Stopwatch.StartNew();
+                var result = await sp.GetRequiredService<Sweeper>().RunAsync(ct);
+                times.Add(clock.Elapsed.TotalMilliseconds);
+                if (result.Read != dueIds.Length || result.Failed > 0)
+                {
+                    throw new InvalidOperationException($"the sweep read {result.Read} entries (expected {dueIds.Length}), {result.Failed} failed");
+                }
+            }
+
+            await ArmAsync(due, dueIds, ct);
+            tableProxy.Reset();
+            queueProxy.Reset();
+            await spCounted.GetRequiredService<Sweeper>().RunAsync(ct);
+            var reads = tableProxy.EntitiesRead;
+            var indexReads = reads.GetValueOrDefault(TableNames.Due);
+            var totalReads = reads.Values.Sum();
+            var requests = tableProxy.TotalRequests + queueProxy.TotalRequests;
+
+            var time = Median(times);
+            firstTime ??= time;
+            run.Report.Add(new BenchRow("sweep", $"{size:N0} stored, {dueIds.Length} due: time per sweep (median of {times.Count}; baseline: smallest size)",
+                time, firstTime.Value, "ms", "×", time / firstTime.Value, "flat (≤ 1.5×)", time / firstTime.Value <= 1.5));
+            run.Report.Add(new BenchRow("sweep", $"{size:N0} stored: due-index entities read", indexReads, dueIds.Length, "entities", "÷ due", (double)indexReads / dueIds.Length,
+                "≤ 1.2", (double)indexReads / dueIds.Length <= 1.2));
+            run.Report.Add(new BenchRow("sweep", $"{size:N0} stored: all entities read (index + session rows); {requests} storage requests", totalReads, dueIds.Length, "entities", "÷ due",
+                (double)totalReads / dueIds.Length, "≤ 1.2", (double)totalReads / dueIds.Length <= 1.2));
+        }
+    }
+
+    private static Task ArmAsync(DueIndex due, string[] ids, CancellationToken ct)
+    {
+        var at = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5;
+        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(id, at, c)));
+    }
+
+    /// <summary>Stored sessions that are not due: a row and a future expiry entry each, written straight to storage in parallel.</summary>
+    private static async Task SeedAsync(Run run, int count, long now, CancellationToken ct)
+    {
+        var sessions = run.Storage.GetTableClient(TableNames.Sessions);
+        var dueTable = run.Storage.GetTableClient(TableNames.Due);
+        await sessions.CreateIfNotExistsAsync(ct);
+        await dueTable.CreateIfNotExistsAsync(ct);
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 48, CancellationToken = ct }, async (i, c) =>
+        {
+            var id = InProcess.NewSessionId();
+            var expires = now + 3_600 + Random.Shared.Next(86_400);
+            var entry = DueIndex.Entry(id, expires);
+            await sessions.AddEntityAsync(SessionEntity(id, "open", now), c);
+            await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, c);
+        });
+    }
+}
+
+/// <summary>Sandbox BLIK test codes used here.</summary>
+internal static class ServiceStackCodes
+{
+    /// <summary>Succeeds after the confirmation delay (an hour here): the session stays pending.</summary>
+    public const string Pending = "777123";
+
+    /// <summary>Succeeds at once.</summary>
+    public const string Instant = "000000";
+}

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Benchmarks;
+
+/// <summary>
+/// A loopback reverse proxy in front of one Azurite service that counts what passes: requests by operation, and
+/// entities read (one per single-entity GET, the length of <c>value</c> per query page). Storage signing covers the
+/// path, headers and body but not the host, so the service's own signed requests pass through unchanged.
+/// </summary>
+public sealed class CountingProxy : IAsyncDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Keep-Alive", "Transfer-Encoding", "Proxy-Connection", "Upgrade", "Content-Length",
+    };
+
+    private readonly WebApplication _app;
+    private readonly HttpClient _client;
+    private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _entitiesRead = new(StringComparer.Ordinal);
+
+    private CountingProxy(WebApplication app, HttpClient client, int port)
+    {
+        _app = app;
+        _client = client;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>Requests by "METHOD resource" (resource: table or queue name, with "/messages" for message operations).</summary>
+    public IReadOnlyDictionary<string, int> Requests => new Dictionary<string, int>(_requests);
+
+    /// <summary>Entities returned by table reads, per table.</summary>
+    public IReadOnlyDictionary<string, int> EntitiesRead => new Dictionary<string, int>(_entitiesRead);
+
+    public int TotalRequests => _requests.Values.Sum();
+
+    public void Reset()
+    {
+        _requests.Clear();
+        _entitiesRead.Clear();
+    }
+
+    public static async Task<CountingProxy> StartAsync(int targetPort)
+    {
+        var port = Blik.DevServices.FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{targetPort}"),
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var proxy = new CountingProxy(app, client, port);
+        app.Run(proxy.ForwardAsync);
+        await app.StartAsync();
+        return proxy;
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var target = request.Path.Value + request.QueryString.Value;
+        using var outgoing = new HttpRequestMessage(new HttpMethod(request.Method), target);
+        if (request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding"))
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, context.RequestAborted);
+            outgoing.Content = new ByteArrayContent(buffer.ToArray());
+        }
+
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+
+            if (!outgoing.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            {
+                outgoing.Content ??= new ByteArrayContent([]);
+                outgoing.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        using var response = await _client.SendAsync(outgoing, HttpCompletionOption.ResponseContentRead, context.RequestAborted);
+        var body = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
+        var resource = Resource(request.Path.Value ?? "");
+        _requests.AddOrUpdate($"{request.Method} {resource}", 1, (_, n) => n + 1);
+        if (request.Method == "GET" && response.StatusCode == HttpStatusCode.OK && body.Length > 0 && body[0] == (byte)'{')
+        {
+            _entitiesRead.AddOrUpdate(resource, CountEntities(body), (_, n) => n + CountEntities(body));
+        }
+
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    /// <summary><c>/devstoreaccount1/checkoutdue()</c> → checkoutdue; <c>/devstoreaccount1/q/messages/id</c> → q/messages.</summary>
+    internal static string Resource(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2)
+        {
+            return "(account)";
+        }
+
+        var name = parts[1];
+        var paren = name.IndexOf('(', StringComparison.Ordinal);
+        if (paren >= 0)
+        {
+            name = name[..paren];
+        }
+
+        return parts.Length >= 3 && parts[2] == "messages" ? name + "/messages" : name;
+    }
+
+    private static int CountEntities(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Array
+                ? value.GetArrayLength()
+                : document.RootElement.TryGetProperty("PartitionKey", out _) ? 1 : 0;
+        }
+        catch (JsonException)
+        {
+            return 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _client.Dispose();
+    }
+}

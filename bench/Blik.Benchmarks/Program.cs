@@ -1,0 +1,43 @@
+using Blik.Benchmarks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+
+// `hello <url>`: the bare ASP.NET Core app that is the start-up and memory baseline.
+if (args.Length >= 2 && args[0] == "hello")
+{
+    var builder = WebApplication.CreateBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseUrls(args[1]);
+    var app = builder.Build();
+    app.MapGet("/api/health", () => Microsoft.AspNetCore.Http.Results.Ok(new { status = "healthy" }));
+    await app.RunAsync();
+    return 0;
+}
+
+// Default: the full run. `--size tiny` for the small one; `--out FILE` also writes the markdown table there.
+var size = args.SkipWhile(a => a != "--size").Skip(1).FirstOrDefault() ?? "full";
+var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+var sizes = size == "tiny" ? BenchSizes.Tiny : BenchSizes.Full;
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+{
+    c.Cancel = true;
+    cancel.Cancel();
+});
+
+var report = await Bench.RunAsync(sizes, cancel.Token);
+var table = report.ToMarkdown();
+Console.WriteLine();
+Console.WriteLine(table);
+if (output is not null)
+{
+    await File.WriteAllTextAsync(output, table);
+}
+
+return 0;

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text;
+
+namespace Blik.Benchmarks;
+
+/// <summary>How big each part of a run is. <see cref="Tiny"/> is what the test suite runs; <see cref="Full"/> is scripts/bench.sh.</summary>
+public sealed record BenchSizes
+{
+    public required string Name { get; init; }
+    public TimeSpan LoadDuration { get; init; }
+    public int IngestConcurrency { get; init; } = 32;
+    public int ProcessingEvents { get; init; }
+    public int ProfileEvents { get; init; }
+    public double MerchantRate { get; init; }
+    public int MerchantRequests { get; init; }
+    public TimeSpan GatewayLatency { get; init; } = TimeSpan.FromMilliseconds(20);
+    public int[] SweepSizes { get; init; } = [];
+    public int SweepDue { get; init; }
+    public int SweepIterations { get; init; }
+    public TimeSpan MemoryLoadDuration { get; init; }
+    public TimeSpan MemorySettle { get; init; }
+    public double MemoryWebhookRate { get; init; }
+    public double MemoryGetRate { get; init; }
+    public double MemoryCreateRate { get; init; }
+    public int StartupRuns { get; init; }
+
+    public static BenchSizes Tiny { get; } = new()
+    {
+        Name = "tiny",
+        LoadDuration = TimeSpan.FromSeconds(1),
+        IngestConcurrency = 8,
+        ProcessingEvents = 48,
+        ProfileEvents = 16,
+        MerchantRate = 20,
+        MerchantRequests = 20,
+        SweepSizes = [40, 80, 160],
+        SweepDue = 10,
+        SweepIterations = 1,
+        MemoryLoadDuration = TimeSpan.FromSeconds(2),
+        MemorySettle = TimeSpan.FromSeconds(1),
+        MemoryWebhookRate = 20,
+        MemoryGetRate = 20,
+        MemoryCreateRate = 5,
+        StartupRuns = 1,
+    };
+
+    public static BenchSizes Full { get; } = new()
+    {
+        Name = "full",
+        LoadDuration = TimeSpan.FromSeconds(15),
+        IngestConcurrency = 32,
+        ProcessingEvents = 2000,
+        ProfileEvents = 100,
+        MerchantRate = 25,
+        MerchantRequests = 500,
+        SweepSizes = [1_000, 10_000, 100_000],
+        SweepDue = 100,
+        SweepIterations = 5,
+        MemoryLoadDuration = TimeSpan.FromSeconds(60),
+        MemorySettle = TimeSpan.FromSeconds(10),
+        MemoryWebhookRate = 150,
+        MemoryGetRate = 100,
+        MemoryCreateRate = 20,
+        StartupRuns = 5,
+    };
+}
+
+/// <summary>One line of the table: the service's figure, the baseline measured in the same run, and how they compare.</summary>
+public sealed record BenchRow(
+    string Area,
+    string Metric,
+    double Value,
+    double Baseline,
+    string Unit,
+    string Comparison,
+    double Compared,
+    string Target,
+    bool? Met,
+    string Note = "");
+
+public sealed class BenchReport
+{
+    public List<BenchRow> Rows { get; } = [];
+    public List<string> Notes { get; } = [];
+    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
+    public required BenchSizes Sizes { get; init; }
+
+    public void Add(BenchRow row)
+    {
+        Rows.Add(row);
+        Console.WriteLine($"  {row.Area} / {row.Metric}: {Fmt(row.Value)} {row.Unit} (baseline {Fmt(row.Baseline)}; {row.Comparison} {Fmt(row.Compared)}){(row.Met is null ? "" : row.Met.Value ? " ok" : " BELOW TARGET")}");
+    }
+
+    public static string Fmt(double v) => double.IsNaN(v) ? "NaN" :
+        Math.Abs(v) >= 100 ? v.ToString("0", CultureInfo.InvariantCulture) :
+        Math.Abs(v) >= 10 ? v.ToString("0.0", CultureInfo.InvariantCulture) :
+        v.ToString("0.00", CultureInfo.InvariantCulture);
+
+    public static string Machine()
+    {
+        var model = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return $"{Environment.ProcessorCount} CPUs (nproc), {model ?? "unknown CPU"}, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
+    }
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Run {Started:yyyy-MM-dd HH:mm} UTC, size `{Sizes.Name}`, {AppProcess.Configuration} build; {Machine()}");
+        sb.AppendLine();
+        sb.AppendLine("| area | metric | service | baseline | unit | compared | target | met |");
+        sb.AppendLine("|---|---|---:|---:|---|---:|---|---|");
+        foreach (var r in Rows)
+        {
+            var met = r.Met is null ? "—" : r.Met.Value ? "yes" : "**no**";
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Area} | {r.Metric} | {Fmt(r.Value)} | {Fmt(r.Baseline)} | {r.Unit} | {r.Comparison} {Fmt(r.Compared)} | {r.Target} | {met} |");
+        }
+
+        if (Notes.Count > 0)
+        {
+            sb.AppendLine();
+            foreach (var n in Notes)
+            {
+                sb.AppendLine("- " + n);
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The benchmark: builds Release, then starts Azurite, the Converge Gate sandbox and the local runner (as its own
+# process) and prints a table in which every figure stands next to a baseline measured in the same run on this
+# machine. Takes several minutes (the sweep seeds 100 000 sessions). Usage:
+#   scripts/bench.sh              full run; the table is also written to artifacts/bench-<UTC time>.md
+#   scripts/bench.sh --size tiny  the small run the test suite does (tests/Blik.Benchmarks.Tests)
+# Record a run's table in docs/performance.md as a new dated section (keep the older ones).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+scripts/install-tools.sh
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build bench/Blik.Benchmarks/Blik.Benchmarks.csproj -c Release -nologo -v quiet
+
+size="full"
+if [[ "${1:-}" == "--size" && -n "${2:-}" ]]; then
+  size="$2"
+fi
+
+mkdir -p artifacts
+out="artifacts/bench-$(date -u +%Y%m%dT%H%M%SZ)-${size}.md"
+{
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+} >&2
+dotnet bench/Blik.Benchmarks/bin/Release/net10.0/Blik.Benchmarks.dll --size "$size" --out "$out"
+echo "Table written to $out" >&2
