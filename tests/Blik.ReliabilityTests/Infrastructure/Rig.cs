@@ -152,11 +152,13 @@ public sealed class Rig : IAsyncDisposable
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         var logs = new LogCapture();
         var settings = new Dictionary<string, string?>(_settings) { ["Checkout:PublicBaseUrl"] = baseAddress.ToString() };
+        // As command-line arguments: RunnerApp.Build reads some settings (Runner:ProcessQueue, Checkout:AllowedOrigins)
+        // before the configure callback runs, so settings added there would come too late for those.
+        string[] args = [$"--Runner:Urls={baseAddress}", "--Runner:Sweep=false", .. settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")];
         var app = RunnerApp.Build(
-            [$"--Runner:Urls={baseAddress}", "--Runner:Sweep=false"],
+            args,
             builder =>
             {
-                builder.Configuration.AddInMemoryCollection(settings);
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(logs);
                 builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -177,7 +179,7 @@ public sealed class Rig : IAsyncDisposable
         {
             App = app,
             BaseAddress = baseAddress,
-            Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) },
+            Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), RequestHeaderEncodingSelector = (_, _) => Encoding.Latin1 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) },
             Logs = logs,
         };
         lock (_all)

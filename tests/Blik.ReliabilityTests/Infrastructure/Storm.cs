@@ -344,7 +344,7 @@ public sealed class Storm(Rig rig, StormOptions options, Action<string> log)
 
     private async Task SessionAsync(int index)
     {
-        var random = new Random(HashCode.Combine(options.Seed, index, 0x5eed));
+        var random = new Random(unchecked((options.Seed * 1_000_003) + index)); // not HashCode.Combine: that is seeded per process
         var roll = random.Next(100);
         var plan = roll switch
         {
