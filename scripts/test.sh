@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command: installs what the tests need (Azurite from npm), builds everything with
+# The project's test command: installs what the tests need (Azurite from npm, Chromium from Debian), builds everything with
 # warnings as errors, runs every test project (unit, storage, sandbox, integration), and prints a summary line.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/install-tools.sh
+scripts/install-browser.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build BlikFunctions.sln -c Release -nologo -v quiet

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Blik.LocalRunner;
 
@@ -48,12 +50,15 @@ public static class RunnerApp
             builder.Services.AddHostedService<SweepTimerService>();
         }
 
-        var origins = builder.Configuration.GetSection("Checkout:AllowedOrigins").Get<string[]>() ?? [];
-        builder.Services.AddCors(o => o.AddDefaultPolicy(p => p
-            .WithOrigins(origins)
-            .WithMethods("GET", "POST")
-            .WithHeaders("Content-Type", CheckoutHandlers.ClientSecretHeader)
-            .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
+        // CORS from the validated options, so it sees every configuration source (in Azure the platform's CORS
+        // setting, fed from the same list by the Bicep template, answers instead).
+        builder.Services.AddCors();
+        builder.Services.AddOptions<CorsOptions>().Configure<IOptions<CheckoutOptions>>((cors, checkout) =>
+            cors.AddDefaultPolicy(p => p
+                .WithOrigins(checkout.Value.AllowedOrigins)
+                .WithMethods("GET", "POST")
+                .WithHeaders("Content-Type", CheckoutHandlers.ClientSecretHeader)
+                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
 
         configure?.Invoke(builder);
 

@@ -355,22 +355,11 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
     /// The runner reads Checkout:AllowedOrigins while it is being built, before the stack's settings are applied, so
     /// the origin is given as an environment variable for the duration of the start (tests here run one at a time).
     /// </summary>
-    private async Task<ServiceStack> StartStackAllowingOriginAsync(string origin)
-    {
-        const string Name = "Checkout__AllowedOrigins__0";
-        Environment.SetEnvironmentVariable(Name, origin);
-        try
+    private Task<ServiceStack> StartStackAllowingOriginAsync(string origin) =>
+        ServiceStack.StartAsync(azurite, new StackOptions
         {
-            return await ServiceStack.StartAsync(azurite, new StackOptions
-            {
-                Settings = new Dictionary<string, string?> { ["Checkout:AllowedOrigins:0"] = origin },
-            });
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(Name, null);
-        }
-    }
+            Settings = new Dictionary<string, string?> { ["Checkout:AllowedOrigins:0"] = origin },
+        });
 }
 
 /// <summary>

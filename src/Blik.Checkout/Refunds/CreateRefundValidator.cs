@@ -10,23 +10,10 @@ public static class CreateRefundValidator
 
     public static CreateRefundRequest? Validate(JsonElement root, ValidationErrors errors)
     {
-        if (root.ValueKind != JsonValueKind.Object)
+        var fields = CreateSessionValidator.Fields(root, Known, errors);
+        if (fields is null)
         {
-            errors.Add("$", "The body must be a JSON object.");
             return null;
-        }
-
-        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var property in root.EnumerateObject())
-        {
-            if (!Known.Contains(property.Name))
-            {
-                errors.Add(property.Name, "Unknown field.");
-            }
-            else if (!fields.TryAdd(property.Name, property.Value))
-            {
-                errors.Add(property.Name, "The field appears more than once.");
-            }
         }
 
         long? amount = null;

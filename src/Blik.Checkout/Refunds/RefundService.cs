@@ -59,49 +59,17 @@ public sealed partial class RefundService(
             throw Problems.SessionNotRefundable(session.Status.ToWire());
         }
 
-        var key = idempotencyKey is null ? null : $"refund:{sessionId}:{idempotencyKey}";
-        var fingerprint = request.Fingerprint(sessionId);
-        string? lease = null;
-        if (key is not null)
-        {
-            var begin = await idempotency.BeginAsync(key, fingerprint, _options.IdempotencyLease, cancellationToken);
-            switch (begin.Outcome)
+        return await idempotency.ExecuteAsync(
+            idempotencyKey is null ? null : $"refund:{sessionId}:{idempotencyKey}",
+            request.Fingerprint(sessionId),
+            _options.IdempotencyLease,
+            async ct =>
             {
-                case IdempotencyOutcome.Mismatch:
-                    throw Problems.IdempotencyMismatch();
-                case IdempotencyOutcome.InFlight:
-                    throw Problems.IdempotencyInFlight();
-                case IdempotencyOutcome.Replay:
-                    var earlier = begin.SessionId is null ? null : await refunds.GetAsync(sessionId, begin.SessionId, cancellationToken);
-                    return earlier is null ? throw Problems.IdempotencyInFlight() : (earlier, true);
-            }
-
-            lease = begin.Lease;
-        }
-
-        try
-        {
-            var refund = await ReserveAndCreateAsync(session, request, cancellationToken);
-            if (key is not null)
-            {
-                await idempotency.CompleteAsync(key, lease!, fingerprint, refund.Id, cancellationToken);
-            }
-
-            return (refund, false);
-        }
-        catch when (key is not null)
-        {
-            try
-            {
-                await idempotency.AbandonAsync(key, lease!, CancellationToken.None);
-            }
-            catch (Exception)
-            {
-                // The lease runs out on its own.
-            }
-
-            throw;
-        }
+                var refund = await ReserveAndCreateAsync(session, request, ct);
+                return (refund, refund.Id);
+            },
+            (refundId, ct) => refunds.GetAsync(sessionId, refundId, ct),
+            cancellationToken);
     }
 
     private async Task<RefundRecord> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, CancellationToken cancellationToken)

@@ -60,23 +60,10 @@ public static partial class CreateSessionValidator
 
     public static CreateSessionRequest? Validate(JsonElement root, CheckoutOptions options, DateTimeOffset now, ValidationErrors errors)
     {
-        if (root.ValueKind != JsonValueKind.Object)
+        var fields = Fields(root, Known, errors);
+        if (fields is null)
         {
-            errors.Add("$", "The body must be a JSON object.");
             return null;
-        }
-
-        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var property in root.EnumerateObject())
-        {
-            if (!Known.Contains(property.Name))
-            {
-                errors.Add(property.Name, "Unknown field.");
-            }
-            else if (!fields.TryAdd(property.Name, property.Value))
-            {
-                errors.Add(property.Name, "The field appears more than once.");
-            }
         }
 
         var amount = RequiredInteger(fields, "amount", errors);
@@ -177,6 +164,34 @@ public static partial class CreateSessionValidator
             Metadata = metadata,
             OrderId = orderId,
         };
+    }
+
+    /// <summary>
+    /// The body's fields by name; unknown and repeated names are errors (a caller cannot set what we own, and a
+    /// duplicate cannot smuggle a second value past validation). Null when the body is not an object.
+    /// </summary>
+    internal static Dictionary<string, JsonElement>? Fields(JsonElement root, IReadOnlySet<string> known, ValidationErrors errors)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("$", "The body must be a JSON object.");
+            return null;
+        }
+
+        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!known.Contains(property.Name))
+            {
+                errors.Add(property.Name, "Unknown field.");
+            }
+            else if (!fields.TryAdd(property.Name, property.Value))
+            {
+                errors.Add(property.Name, "The field appears more than once.");
+            }
+        }
+
+        return fields;
     }
 
     internal static long? RequiredInteger(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)

@@ -27,41 +27,18 @@ public sealed class SessionService(
 
     public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        var fingerprint = request.Fingerprint();
-        string? lease = null;
-        if (idempotencyKey is not null)
-        {
-            var begin = await idempotency.BeginAsync(idempotencyKey, fingerprint, _options.IdempotencyLease, cancellationToken);
-            switch (begin.Outcome)
+        var (session, replayed) = await idempotency.ExecuteAsync(
+            idempotencyKey,
+            request.Fingerprint(),
+            _options.IdempotencyLease,
+            async ct =>
             {
-                case IdempotencyOutcome.Mismatch:
-                    throw Problems.IdempotencyMismatch();
-                case IdempotencyOutcome.InFlight:
-                    throw Problems.IdempotencyInFlight();
-                case IdempotencyOutcome.Replay:
-                    var earlier = begin.SessionId is null ? null : await sessions.GetAsync(begin.SessionId, cancellationToken);
-                    return earlier is null ? throw Problems.IdempotencyInFlight() : new CreateOutcome(earlier, Replayed: true);
-            }
-
-            lease = begin.Lease;
-        }
-
-        try
-        {
-            var session = await CreateAtGatewayAndStoreAsync(request, cancellationToken);
-            if (idempotencyKey is not null)
-            {
-                await idempotency.CompleteAsync(idempotencyKey, lease!, fingerprint, session.Id, cancellationToken);
-            }
-
-            return new CreateOutcome(session, Replayed: false);
-        }
-        catch when (idempotencyKey is not null)
-        {
-            // Nothing usable was created for this key: free it so the caller's retry can go ahead.
-            await TryAbandonAsync(idempotencyKey, lease!);
-            throw;
-        }
+                var created = await CreateAtGatewayAndStoreAsync(request, ct);
+                return (created, created.Id);
+            },
+            sessions.GetAsync,
+            cancellationToken);
+        return new CreateOutcome(session, replayed);
     }
 
     private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, CancellationToken cancellationToken)
@@ -206,16 +183,4 @@ public sealed class SessionService(
 
     private string NotificationUrl() =>
         new Uri(_options.PublicBaseUrl!, $"/{Routes.Prefix}/{Routes.Webhook}").AbsoluteUri;
-
-    private async Task TryAbandonAsync(string key, string lease)
-    {
-        try
-        {
-            await idempotency.AbandonAsync(key, lease, CancellationToken.None);
-        }
-        catch (Exception)
-        {
-            // The lease runs out on its own; a retry after it goes ahead.
-        }
-    }
 }

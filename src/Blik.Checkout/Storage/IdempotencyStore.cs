@@ -121,6 +121,60 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="create"/> at most once per key and request: a repeat with the same request gets what the
+    /// first produced (looked up by <paramref name="load"/> from the id it recorded), another request with the key is
+    /// refused (422), a repeat while the first still runs is refused (409). A failure frees the key for a retry.
+    /// Without a key, <paramref name="create"/> simply runs.
+    /// </summary>
+    public async Task<(T Result, bool Replayed)> ExecuteAsync<T>(
+        string? key,
+        string requestHash,
+        TimeSpan lease,
+        Func<CancellationToken, Task<(T Result, string Id)>> create,
+        Func<string, CancellationToken, Task<T?>> load,
+        CancellationToken cancellationToken)
+        where T : class
+    {
+        if (key is null)
+        {
+            return ((await create(cancellationToken)).Result, false);
+        }
+
+        var begin = await BeginAsync(key, requestHash, lease, cancellationToken);
+        switch (begin.Outcome)
+        {
+            case IdempotencyOutcome.Mismatch:
+                throw Http.Problems.IdempotencyMismatch();
+            case IdempotencyOutcome.InFlight:
+                throw Http.Problems.IdempotencyInFlight();
+            case IdempotencyOutcome.Replay:
+                var earlier = begin.SessionId is null ? null : await load(begin.SessionId, cancellationToken);
+                return earlier is null ? throw Http.Problems.IdempotencyInFlight() : (earlier, true);
+        }
+
+        try
+        {
+            var (result, id) = await create(cancellationToken);
+            await CompleteAsync(key, begin.Lease!, requestHash, id, cancellationToken);
+            return (result, false);
+        }
+        catch
+        {
+            // Nothing usable was recorded for this key: free it so the caller's retry can go ahead.
+            try
+            {
+                await AbandonAsync(key, begin.Lease!, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // The lease runs out on its own; a retry after it goes ahead.
+            }
+
+            throw;
+        }
+    }
+
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     private static TableEntity Record(string pk, string requestHash, string lease, long startedAt) => new(pk, "")
