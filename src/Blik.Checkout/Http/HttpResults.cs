@@ -144,6 +144,12 @@ public static class RequestBodies
             throw Problems.MalformedJson("The body is empty.");
         }
 
+        // The JSON reader only validates UTF-8 inside strings when they are read; refuse bad bytes up front.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw Problems.MalformedJson("The body is not valid UTF-8.");
+        }
+
         try
         {
             return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16, AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });

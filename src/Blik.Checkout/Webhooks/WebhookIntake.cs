@@ -79,6 +79,11 @@ public sealed class WebhookIntake
         long? createdAt = null;
         try
         {
+            if (!System.Text.Unicode.Utf8.IsValid(body))
+            {
+                throw new JsonException("not UTF-8");
+            }
+
             using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -107,7 +112,7 @@ public sealed class WebhookIntake
         }
         catch (JsonException)
         {
-            errors.Add("$", "The notification is not valid JSON.");
+            errors.Add("$", "The notification is not valid UTF-8 JSON.");
         }
 
         if (sessionId is not null && !SessionIds.IsValid(sessionId))
