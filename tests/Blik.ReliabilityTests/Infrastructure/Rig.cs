@@ -217,6 +217,11 @@ public sealed class Rig : IAsyncDisposable
         await Sandbox.Clock.AdvanceAsync(by);
     }
 
+    private bool _ignorePlanted;
+
+    /// <summary>Lines a test wrote on purpose through the "planted" logger category stop counting as leaks.</summary>
+    public void ClearPlanted() => _ignorePlanted = true;
+
     public void RecordSignature(string signature) => _signatures.TryAdd(signature, 0);
 
     public void RecordCode(string code) => _codes.TryAdd(code, 0);
@@ -396,31 +401,29 @@ public sealed class Rig : IAsyncDisposable
         var leaks = new List<string>();
         foreach (var line in _all.SelectMany(r => r.Logs.Lines))
         {
+            if (_ignorePlanted && line.Contains(" planted: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             if (line.Contains(SecretKey, StringComparison.Ordinal))
             {
                 leaks.Add("secret key: " + line);
                 continue;
             }
 
-            foreach (Match m in ClientSecretToken.Matches(line))
+            var secret = ClientSecretToken.Matches(line).FirstOrDefault();
+            if (secret is not null)
             {
-                leaks.Add($"client secret{(ClientSecrets.ContainsKey(m.Value) ? "" : " (shape)")}: " + line);
+                leaks.Add($"client secret{(ClientSecrets.ContainsKey(secret.Value) ? "" : " (shape)")}: " + line);
             }
-
-            foreach (Match m in HexToken.Matches(line))
+            else if (HexToken.Matches(line).Any(m => _signatures.ContainsKey(m.Value)))
             {
-                if (_signatures.ContainsKey(m.Value))
-                {
-                    leaks.Add("signature: " + line);
-                }
+                leaks.Add("signature: " + line);
             }
-
-            foreach (Match m in SixDigits.Matches(line))
+            else if (SixDigits.Matches(line).Any(m => _codes.ContainsKey(m.Value)))
             {
-                if (_codes.ContainsKey(m.Value))
-                {
-                    leaks.Add("BLIK code: " + line);
-                }
+                leaks.Add("BLIK code: " + line);
             }
         }
 
