@@ -559,7 +559,8 @@ public static class Bench
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
             var entry = DueIndex.Entry(id, expires);
-            await sessions.AddEntityAsync(SessionEntity(id, "open", now), c);
+            // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
+            await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), c);
             await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, c);
         });
     }
