@@ -34,6 +34,9 @@ public static class FunctionsStartup
             }
         });
 
+        // The meter's counters and latencies, as one log event per instrument a minute (the AI SDK ships logs).
+        builder.Services.AddHostedService<Blik.Checkout.Diagnostics.MetricsReporter>();
+
         builder.Services.AddSingleton<CheckoutFunctions>();
         builder.Services.AddSingleton<EventFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();

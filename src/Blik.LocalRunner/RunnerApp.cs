@@ -45,6 +45,11 @@ public static class RunnerApp
             builder.Services.AddHostedService<QueueProcessorService>();
         }
 
+        if (builder.Configuration.GetValue("Runner:LogMetrics", false))
+        {
+            builder.Services.AddHostedService<Blik.Checkout.Diagnostics.MetricsReporter>();
+        }
+
         if (builder.Configuration.GetValue("Runner:Sweep", true))
         {
             builder.Services.AddHostedService<SweepTimerService>();
