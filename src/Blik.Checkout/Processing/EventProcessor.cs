@@ -56,7 +56,7 @@ public sealed class EventProcessor(
             return ReconcileOutcome.Unchanged;
         }
 
-        var result = await reconciler.ReconcileAsync(message.SessionId, "event " + message.Type, cancellationToken);
+        var result = await reconciler.ReconcileAsync(message.SessionId, stored, "event " + message.Type, cancellationToken);
         var outcome = result.Outcome switch
         {
             ReconcileOutcome.Applied => "applied",

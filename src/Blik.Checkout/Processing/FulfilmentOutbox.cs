@@ -81,7 +81,7 @@ public sealed partial class FulfilmentOutbox(
         var queue = await storage.QueueAsync(_options.FulfilmentQueue, cancellationToken);
         var message = FulfilmentMessage.For(session);
         await queue.SendMessageAsync(JsonSerializer.Serialize(message), null, null, cancellationToken);
-        await sessions.UpdateAsync(session.Id, s => SessionRules.FulfilmentPublished(s, time.GetUtcNow()), cancellationToken);
+        await sessions.UpdateAsync(session.Id, session, s => SessionRules.FulfilmentPublished(s, time.GetUtcNow()), cancellationToken);
         Published(logger, session.Id, message.Type, session.OrderId);
         return true;
     }

@@ -30,7 +30,11 @@ public sealed class SessionReconciler(
     ILogger<SessionReconciler> logger)
 {
     /// <exception cref="GatewayUnavailableException">The gateway could not be read; nothing changed.</exception>
-    public async Task<ReconcileResult> ReconcileAsync(string sessionId, string operation, CancellationToken cancellationToken)
+    public Task<ReconcileResult> ReconcileAsync(string sessionId, string operation, CancellationToken cancellationToken) =>
+        ReconcileAsync(sessionId, null, operation, cancellationToken);
+
+    /// <param name="known">The stored row the caller has just read (saves reading it again), or null.</param>
+    public async Task<ReconcileResult> ReconcileAsync(string sessionId, CheckoutSession? known, string operation, CancellationToken cancellationToken)
     {
         var observedAt = time.GetUtcNow();
         var snapshot = await gateway.GetSessionAsync(sessionId, cancellationToken);
@@ -56,6 +60,7 @@ public sealed class SessionReconciler(
 
         var update = await sessions.UpdateAsync(
             sessionId,
+            known,
             s => SessionRules.ApplyGatewayState(s, snapshot, observedAt, time.GetUtcNow()),
             cancellationToken);
         if (update is null)
@@ -63,12 +68,9 @@ public sealed class SessionReconciler(
             return new ReconcileResult(ReconcileOutcome.UnknownSession, null);
         }
 
-        if (update.Changed)
-        {
-            await AfterChangeAsync(update, operation, cancellationToken);
-        }
-
-        if (safetyCheck is { } check && !update.After.OutboxPending)
+        // update.After still says "owed" when this very call has just published the message: ask the flush instead.
+        var settled = update.Changed ? await AfterChangeAsync(update, operation, cancellationToken) : !update.After.OutboxPending;
+        if (safetyCheck is { } check && settled)
         {
             await RemoveQuietlyAsync(sessionId, check, cancellationToken);
         }
@@ -83,7 +85,8 @@ public sealed class SessionReconciler(
     }
 
     /// <summary>Logging and index upkeep after any change to a session.</summary>
-    public async Task AfterChangeAsync(SessionUpdate update, string operation, CancellationToken cancellationToken)
+    /// <returns>true when no fulfilment message is owed for the session any more.</returns>
+    public async Task<bool> AfterChangeAsync(SessionUpdate update, string operation, CancellationToken cancellationToken)
     {
         var (before, after) = (update.Before, update.After);
         if (before.Status != after.Status)
@@ -99,11 +102,14 @@ public sealed class SessionReconciler(
         if (after.Status.IsFinal() && !before.Status.IsFinal())
         {
             // This write made the session final and holds the claim on its fulfilment message.
-            await outbox.FlushAsync(after, claimed: true, cancellationToken);
+            var settled = await outbox.FlushAsync(after, claimed: true, cancellationToken);
 
             // The expiry entry is no longer needed; drop it now rather than have the sweep read it later.
             await RemoveQuietlyAsync(after.Id, before.ExpiresAt, cancellationToken);
+            return settled;
         }
+
+        return !after.OutboxPending;
     }
 
     private async Task RemoveQuietlyAsync(string sessionId, long dueAt, CancellationToken cancellationToken)

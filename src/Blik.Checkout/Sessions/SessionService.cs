@@ -168,6 +168,7 @@ public sealed class SessionService(
 
         var accepted = await sessions.UpdateAsync(
             id,
+            reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
             cancellationToken) ?? throw Problems.SessionNotFound();
 

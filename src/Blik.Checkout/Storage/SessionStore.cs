@@ -51,18 +51,35 @@ public sealed class SessionStore(StorageBootstrap storage)
     /// of its input because it may run several times.
     /// </summary>
     /// <returns>null when the session does not exist.</returns>
-    public async Task<SessionUpdate?> UpdateAsync(string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
+    public Task<SessionUpdate?> UpdateAsync(string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken) =>
+        UpdateAsync(id, null, change, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="UpdateAsync(string, Func{CheckoutSession, CheckoutSession?}, CancellationToken)"/>, starting from
+    /// <paramref name="known"/> (a row this operation has just read or written, with its ETag) instead of reading it
+    /// again. A stale <paramref name="known"/> costs one failed conditional write and a re-read, never a lost update.
+    /// </summary>
+    public async Task<SessionUpdate?> UpdateAsync(string id, CheckoutSession? known, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
         for (var attempt = 1; ; attempt++)
         {
-            var entity = await table.GetEntityAsync(id, "", cancellationToken);
-            if (entity is null)
+            CheckoutSession before;
+            if (attempt == 1 && known is { ETag: not null } && known.Id == id)
             {
-                return null;
+                before = known;
+            }
+            else
+            {
+                var entity = await table.GetEntityAsync(id, "", cancellationToken);
+                if (entity is null)
+                {
+                    return null;
+                }
+
+                before = FromEntity(entity);
             }
 
-            var before = FromEntity(entity);
             var after = change(before);
             if (after is null || ReferenceEquals(after, before) || after == before)
             {

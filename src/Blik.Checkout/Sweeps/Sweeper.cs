@@ -101,7 +101,7 @@ public sealed class Sweeper(
             return "removed";
         }
 
-        var result = await reconciler.ReconcileAsync(entry.SessionId, "sweep", cancellationToken);
+        var result = await reconciler.ReconcileAsync(entry.SessionId, stored, "sweep", cancellationToken);
         var session = result.Session ?? stored;
         var now = time.GetUtcNow();
         var nowSeconds = now.ToUnixTimeSeconds();
