@@ -59,10 +59,10 @@ param customDomainHostName string = ''
 @maxLength(63)
 param fulfilmentQueueName string = 'checkout-fulfilment'
 
-@description('Most instances the app scales out to.')
+@description('Most instances the app scales out to. 100 covers the Black Friday peak sized in docs/scale.md (about 60 instances); it is a cap, not a cost.')
 @minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 100
 
 @description('Memory of one instance, in MB.')
 @allowed([
