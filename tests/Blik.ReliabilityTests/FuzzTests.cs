@@ -36,11 +36,40 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
     ];
 
     /// <summary>
-    /// A JSON body that is not valid UTF-8 makes the handlers throw (JsonDocument parses it; GetString() then fails),
-    /// which answers 500. While true, the fuzzer counts those cases instead of failing on them; set to false once
-    /// RequestBodies/WebhookIntake check UTF-8 (the skipped test below then passes too).
+    /// A text field holding an unpaired UTF-16 surrogate (the JSON escape <c>\ud800</c>) passes validation and is passed
+    /// on (form encoding for the gateway, the storage write): the answer is a 500, or a 503 that no retry will fix. While true, the fuzzer
+    /// counts those cases instead of failing on them; set to false once the validator refuses such strings (the
+    /// skipped test below then passes too).
     /// </summary>
-    private const bool KnownBugInvalidUtf8 = true;
+    private const bool KnownBugLoneSurrogate = true;
+
+    [Theory(Skip = "BUG: a create whose text field holds an unpaired surrogate escape (\\ud800) is not refused by validation and fails later (500, or 503 when the gateway chokes on it) instead of a 400; fix: refuse ill-formed UTF-16 in CreateSessionValidator.AsString and Metadata")]
+    [InlineData("customer_firstname")]
+    [InlineData("order_id")]
+    [InlineData("metadata")]
+    public async Task A_text_field_with_an_unpaired_surrogate_is_a_400_naming_the_field_and_reaches_no_gateway(string field)
+    {
+        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions { ProcessQueue = false });
+        var gatewaySessions = rig.Sandbox.Sessions.Count;
+        var before = await rig.SnapshotAsync();
+        var body = Rig.SessionBody();
+        if (field == "metadata")
+        {
+            body["metadata"] = new Dictionary<string, string> { ["cart"] = "MARK" };
+        }
+        else
+        {
+            body[field] = "MARK";
+        }
+
+        var json = JsonSerializer.Serialize(body).Replace("MARK", "Ann\\ud800a", StringComparison.Ordinal);
+        var answer = await rig.SendAsync(rig.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
+        Assert.Equal(400, answer.Status);
+        Assert.Null(Problem(400, answer.Body, answer.ContentType));
+        Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field == "metadata" ? "metadata.cart" : field, out _), answer.Body);
+        Assert.Equal(gatewaySessions, rig.Sandbox.Sessions.Count);
+        Assert.Equal(before, await rig.SnapshotAsync());
+    }
 
     [Theory]
     [InlineData("create")]
@@ -134,15 +163,16 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
 
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             var problem = Problem(status, text, mediaType);
-            if (status == 500 && c.InvalidUtf8 && KnownBugInvalidUtf8)
+            if (status is 500 or 503 && c.LoneSurrogate && KnownBugLoneSurrogate)
             {
-                // Known bug (see Invalid_UTF8_in_a_JSON_body_is_a_400_problem_not_a_500): counted, not failed, until fixed.
+                // Known bug (see A_text_field_with_an_unpaired_surrogate_...): counted, not failed, until fixed.
                 knownBug++;
             }
             else if (status >= 500)
             {
                 var error = runner.Logs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warn", StringComparison.Ordinal)) ?? "";
-                failures.Add($"case {i} ({c.Describe()}): {status} {Cut(text)}\n    logged: {Cut(error.ReplaceLineEndings(" "))}");
+                var sandboxError = rig.SandboxLogs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal)) ?? "";
+                failures.Add($"case {i} ({c.Describe()}): {status} {Cut(text)}\n    logged: {Cut(error.ReplaceLineEndings(" "))}\n    gateway logged: {Cut(sandboxError.ReplaceLineEndings(" "))}\n    body: {Cut(Encoding.UTF8.GetString(c.Body ?? []))}");
             }
             else if (status >= 400 && problem is not null && c.ProtocolLevel && status == 400 && text.Length == 0)
             {
@@ -173,7 +203,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             }
         }
 
-        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {knownBug} invalid-UTF-8 bodies answered 500 (known bug), answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
+        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {knownBug} unpaired-surrogate creates answered 500/503 (known bug), answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
         output.WriteLine(summary);
         Reports.Write("fuzz", summary + (failures.Count == 0 ? "" : "\n" + string.Join("\n", failures)));
         Assert.True(failures.Count == 0, $"FUZZ_SEED={seed}\n" + string.Join("\n", failures));
@@ -236,7 +266,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             return request;
         }
 
-        public bool InvalidUtf8 => Body is not null && !System.Text.Unicode.Utf8.IsValid(Body);
+        public bool LoneSurrogate => Body is not null && System.Text.RegularExpressions.Regex.IsMatch(Encoding.UTF8.GetString(Body), @"\\u[dD][89a-fA-F][0-9a-fA-F]{2}");
 
         public bool ProtocolLevel =>
             Headers.Any(h => h.Value.Any(ch => ch > 0x7e || (ch < 0x20 && ch != '\t'))) || (ContentType?.Any(ch => ch > 0x7e) ?? false)
