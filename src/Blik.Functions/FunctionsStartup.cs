@@ -15,6 +15,7 @@ public static class FunctionsStartup
 
     public static void Configure(IHostApplicationBuilder builder)
     {
+        builder.Configuration.AddKeyVaultSecrets();
         builder.Services.AddBlikCheckout(builder.Configuration);
 
         // Adaptive sampling would drop log traces under load; the payment audit trail must not be sampled, and the

@@ -36,6 +36,7 @@ public static class RunnerApp
             builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LocalSettings.Read(settingsFile) });
         }
 
+        builder.Configuration.AddKeyVaultSecrets();
         builder.WebHost.UseUrls(builder.Configuration["Runner:Urls"] ?? DefaultUrls);
         builder.Services.AddBlikCheckout(builder.Configuration);
         builder.Services.AddProblemDetails();
