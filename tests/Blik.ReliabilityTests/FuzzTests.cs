@@ -41,9 +41,9 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
     /// counts those cases instead of failing on them; set to false once the validator refuses such strings (the
     /// skipped test below then passes too).
     /// </summary>
-    private const bool KnownBugLoneSurrogate = true;
+    private const bool KnownBugLoneSurrogate = false;
 
-    [Theory(Skip = "BUG: a create whose text field holds an unpaired surrogate escape (\\ud800) is not refused by validation and fails later (500, or 503 when the gateway chokes on it) instead of a 400; fix: refuse ill-formed UTF-16 in CreateSessionValidator.AsString and Metadata")]
+    [Theory]
     [InlineData("customer_firstname")]
     [InlineData("order_id")]
     [InlineData("metadata")]
@@ -67,6 +67,30 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         Assert.Equal(400, answer.Status);
         Assert.Null(Problem(400, answer.Body, answer.ContentType));
         Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field == "metadata" ? "metadata.cart" : field, out _), answer.Body);
+        Assert.Equal(gatewaySessions, rig.Sandbox.Sessions.Count);
+        Assert.Equal(before, await rig.SnapshotAsync());
+    }
+
+    /// <summary>
+    /// Metadata values are checked for length and well-formedness but not for control characters: a NUL is forwarded
+    /// to the gateway, whose form reader refuses it, and the merchant gets a 503 that no retry will fix. While true,
+    /// the fuzzer counts those cases instead of failing on them.
+    /// </summary>
+    private const bool KnownBugNulInMetadata = false;
+
+    [Fact]
+    public async Task A_metadata_value_with_a_NUL_is_a_400_naming_it_and_reaches_no_gateway()
+    {
+        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions { ProcessQueue = false });
+        var gatewaySessions = rig.Sandbox.Sessions.Count;
+        var before = await rig.SnapshotAsync();
+        var body = Rig.SessionBody();
+        body["metadata"] = new Dictionary<string, string> { ["cart"] = "MARK" };
+        var json = JsonSerializer.Serialize(body).Replace("MARK", "7\\u00007", StringComparison.Ordinal);
+        var answer = await rig.SendAsync(rig.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
+        Assert.Equal(400, answer.Status);
+        Assert.Null(Problem(400, answer.Body, answer.ContentType));
+        Assert.True(answer.Json.GetProperty("errors").TryGetProperty("metadata.cart", out _), answer.Body);
         Assert.Equal(gatewaySessions, rig.Sandbox.Sessions.Count);
         Assert.Equal(before, await rig.SnapshotAsync());
     }
@@ -163,7 +187,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
 
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             var problem = Problem(status, text, mediaType);
-            if (status is 500 or 503 && c.LoneSurrogate && KnownBugLoneSurrogate)
+            if (status is 500 or 503 && ((c.LoneSurrogate && KnownBugLoneSurrogate) || (c.Nul && KnownBugNulInMetadata)))
             {
                 // Known bug (see A_text_field_with_an_unpaired_surrogate_...): counted, not failed, until fixed.
                 knownBug++;
@@ -203,7 +227,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             }
         }
 
-        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {knownBug} unpaired-surrogate creates answered 500/503 (known bug), answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
+        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {knownBug} creates answered 500/503 by a known bug, answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
         output.WriteLine(summary);
         Reports.Write("fuzz", summary + (failures.Count == 0 ? "" : "\n" + string.Join("\n", failures)));
         Assert.True(failures.Count == 0, $"FUZZ_SEED={seed}\n" + string.Join("\n", failures));
@@ -267,6 +291,8 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         }
 
         public bool LoneSurrogate => Body is not null && System.Text.RegularExpressions.Regex.IsMatch(Encoding.UTF8.GetString(Body), @"\\u[dD][89a-fA-F][0-9a-fA-F]{2}");
+
+        public bool Nul => Body is not null && Encoding.UTF8.GetString(Body).Contains("\\u0000", StringComparison.Ordinal);
 
         public bool ProtocolLevel =>
             Headers.Any(h => h.Value.Any(ch => ch > 0x7e || (ch < 0x20 && ch != '\t'))) || (ContentType?.Any(ch => ch > 0x7e) ?? false)

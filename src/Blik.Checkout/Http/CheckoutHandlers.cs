@@ -190,9 +190,9 @@ public sealed class CheckoutHandlers(
         JsonElement? value = null;
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name != Field)
+            if (!property.NameEquals(Field))
             {
-                errors.Add(property.Name, "Unknown field.");
+                errors.Add(CreateSessionValidator.TryGetWellFormedName(property) ?? "$", "Unknown field.");
             }
             else if (value is not null)
             {
@@ -209,7 +209,7 @@ public sealed class CheckoutHandlers(
         {
             errors.Add(Field, "Required.");
         }
-        else if (value.Value.ValueKind != JsonValueKind.String || !BlikCode.TryParse(value.Value.GetString(), out code))
+        else if (value.Value.ValueKind != JsonValueKind.String || !BlikCode.TryParse(CreateSessionValidator.TryGetWellFormedString(value.Value), out code))
         {
             errors.Add(Field, "Must be a string of exactly six digits (0-9).");
         }

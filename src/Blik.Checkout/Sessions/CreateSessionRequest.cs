@@ -181,13 +181,19 @@ public static partial class CreateSessionValidator
         var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in root.EnumerateObject())
         {
-            if (!known.Contains(property.Name))
+            if (TryGetWellFormedName(property) is not { } name)
             {
-                errors.Add(property.Name, "Unknown field.");
+                errors.Add("$", "Field names must be well-formed Unicode.");
+                continue;
             }
-            else if (!fields.TryAdd(property.Name, property.Value))
+
+            if (!known.Contains(name))
             {
-                errors.Add(property.Name, "The field appears more than once.");
+                errors.Add(name, "Unknown field.");
+            }
+            else if (!fields.TryAdd(name, property.Value))
+            {
+                errors.Add(name, "The field appears more than once.");
             }
         }
 
@@ -243,7 +249,12 @@ public static partial class CreateSessionValidator
             return null;
         }
 
-        var s = value.GetString()!;
+        if (TryGetWellFormedString(value) is not { } s)
+        {
+            errors.Add(name, IllFormed);
+            return null;
+        }
+
         if (s.Length > maxLength)
         {
             errors.Add(name, $"Must be at most {maxLength.ToString(CultureInfo.InvariantCulture)} characters.");
@@ -251,6 +262,56 @@ public static partial class CreateSessionValidator
         }
 
         return s;
+    }
+
+    private const string IllFormed = "Must be well-formed Unicode (no unpaired surrogate escapes).";
+
+    /// <summary>A property's name, or null when it is not well-formed Unicode.</summary>
+    internal static string? TryGetWellFormedName(JsonProperty property)
+    {
+        try
+        {
+            return IsWellFormed(property.Name) ? property.Name : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The string, or null when it decodes to ill-formed Unicode: a JSON escape like <c>\ud800</c> makes
+    /// <see cref="JsonElement.GetString"/> throw, and no later step (form encoding, storage) could carry it anyway.
+    /// </summary>
+    internal static string? TryGetWellFormedString(JsonElement value)
+    {
+        try
+        {
+            var s = value.GetString();
+            return s is not null && IsWellFormed(s) ? s : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>No lone UTF-16 surrogates: JSON escapes like <c>\ud800</c> decode into strings nothing downstream can encode.</summary>
+    internal static bool IsWellFormed(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string? RequiredName(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
@@ -281,9 +342,15 @@ public static partial class CreateSessionValidator
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
         {
-            var field = "metadata." + property.Name;
-            if (property.Name.Length is 0 or > MaxMetadataKeyLength || property.Name.Any(char.IsControl)
-                || property.Name.Contains('[', StringComparison.Ordinal) || property.Name.Contains(']', StringComparison.Ordinal))
+            if (TryGetWellFormedName(property) is not { } key)
+            {
+                errors.Add("metadata", "Keys must be well-formed Unicode.");
+                continue;
+            }
+
+            var field = "metadata." + key;
+            if (key.Length is 0 or > MaxMetadataKeyLength || key.Any(char.IsControl)
+                || key.Contains('[', StringComparison.Ordinal) || key.Contains(']', StringComparison.Ordinal))
             {
                 errors.Add("metadata", $"Keys must be 1 to {MaxMetadataKeyLength} characters, without brackets or control characters.");
                 continue;
@@ -295,14 +362,25 @@ public static partial class CreateSessionValidator
                 continue;
             }
 
-            var s = property.Value.GetString()!;
+            if (TryGetWellFormedString(property.Value) is not { } s)
+            {
+                errors.Add(field, IllFormed);
+                continue;
+            }
+
             if (s.Length > MaxMetadataValueLength)
             {
                 errors.Add(field, $"Must be at most {MaxMetadataValueLength} characters.");
                 continue;
             }
 
-            if (!result.TryAdd(property.Name, s))
+            if (s.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
+            {
+                errors.Add(field, "Must not contain control characters other than tab and line breaks.");
+                continue;
+            }
+
+            if (!result.TryAdd(key, s))
             {
                 errors.Add(field, "The key appears more than once.");
             }
@@ -339,7 +417,7 @@ public static partial class CreateSessionValidator
         Uri.TryCreate(value, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
         && !string.IsNullOrEmpty(uri.Host)
-        && !value.Any(char.IsWhiteSpace);
+        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
 
     [GeneratedRegex(@"^\+[1-9][0-9]{1,14}\z", RegexOptions.CultureInvariant)]
     private static partial Regex E164();

@@ -136,7 +136,9 @@ public sealed class SessionService(
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var submittedAt = time.GetUtcNow();
-        await due.ScheduleAsync(id, submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds, cancellationToken);
+        var recheckAt = submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds;
+        var recheckExisted = await due.ExistsAsync(id, recheckAt, cancellationToken);
+        await due.ScheduleAsync(id, recheckAt, cancellationToken);
 
         GatewaySession answer;
         try
@@ -145,9 +147,19 @@ public sealed class SessionService(
         }
         catch (GatewayRejectedException e) when (e.Error.HttpStatus == 409)
         {
-            // The gateway says the session cannot take a code now: learn why and say so.
+            // The gateway says the session cannot take a code now (one is being confirmed, or it ended): this was
+            // no attempt, so undo what was written for it, then learn the session's state and say so.
             metrics.CodeSubmitted("conflict");
-            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.After;
+            await sessions.UpdateAsync(
+                id,
+                s => s with { ETag = null } == reserved.After with { ETag = null } ? reserved.Before with { ETag = s.ETag } : null,
+                cancellationToken);
+            if (!recheckExisted)
+            {
+                await due.RemoveAsync(id, recheckAt, cancellationToken);
+            }
+
+            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
             throw Problems.SessionNotPayable(current.Status.ToWire());
         }
         catch (GatewayRejectedException e)

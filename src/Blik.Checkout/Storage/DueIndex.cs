@@ -23,6 +23,13 @@ public sealed class DueIndex(StorageBootstrap storage)
         await table.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
     }
 
+    public async Task<bool> ExistsAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Due, cancellationToken);
+        var entry = Entry(sessionId, dueAt);
+        return await table.GetEntityAsync(entry.PartitionKey, entry.RowKey, cancellationToken) is not null;
+    }
+
     public async Task RemoveAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);

@@ -140,7 +140,7 @@ public sealed class WebhookIntake
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 and <= 200 } s || s.Any(char.IsControl))
+        if (value.ValueKind != JsonValueKind.String || CreateSessionValidator.TryGetWellFormedString(value) is not { Length: > 0 and <= 200 } s || s.Any(char.IsControl))
         {
             errors.Add(field ?? name, "Must be a non-empty string of at most 200 characters, without control characters.");
             return null;
