@@ -102,6 +102,33 @@ public sealed class CreateSessionValidatorTests
         Assert.Equal("web", request.Metadata["channel"]);
     }
 
+    [Theory]
+    [InlineData("customer_firstname", "\"Ann\\ud800a\"", "customer_firstname")]
+    [InlineData("order_id", "\"\\udc00x\"", "order_id")]
+    [InlineData("metadata", "{\"cart\":\"a\\ud800\"}", "metadata.cart")]
+    [InlineData("metadata", "{\"cart\":\"nul\\u0000here\"}", "metadata.cart")]
+    [InlineData("success_url", "\"https://shop.example/\\u0001ok\"", "success_url")]
+    public void Ill_formed_unicode_and_control_characters_are_errors_naming_the_field(string field, string rawJsonValue, string errorKey)
+    {
+        var json = Minimal();
+        json.Remove(field);
+        var text = json.ToJsonString().TrimEnd('}') + $",\"{field}\":{rawJsonValue}}}";
+
+        var (request, errors) = Validate(text);
+
+        Assert.Null(request);
+        Assert.True(errors.ContainsKey(errorKey), string.Join(", ", errors.Keys));
+    }
+
+    [Fact]
+    public void Metadata_values_may_hold_tabs_and_line_breaks()
+    {
+        var (request, errors) = Validate(With("metadata", new JsonObject { ["note"] = "line one\nline two\tend" }));
+
+        Assert.Empty(errors);
+        Assert.Equal("line one\nline two\tend", request!.Metadata!["note"]);
+    }
+
     [Fact]
     public void Currency_is_lower_cased_and_country_upper_cased()
     {
