@@ -351,17 +351,33 @@ public sealed class Rig : IAsyncDisposable
         return messages;
     }
 
-    public async Task<int> QueueLengthAsync(string queue)
+    public Task<int> QueueLengthAsync(string queue) => PatientlyAsync(async () =>
     {
         var client = Storage.GetQueueClient(queue);
         await client.CreateIfNotExistsAsync();
         return await client.GetApproximateMessageCountAsync();
-    }
+    });
 
-    public async Task<TableEntity?> SessionRowAsync(string id)
+    public Task<TableEntity?> SessionRowAsync(string id) =>
+        PatientlyAsync(() => Storage.GetTableClient(TableNames.Sessions).GetEntityAsync(id, ""));
+
+    /// <summary>
+    /// The test's own reads of storage wait out a busy emulator (a 10 000-session storm keeps Azurite's single
+    /// thread saturated); a read that still fails after that fails the test.
+    /// </summary>
+    public static async Task<T> PatientlyAsync<T>(Func<Task<T>> read)
     {
-        var table = Storage.GetTableClient(TableNames.Sessions);
-        return await table.GetEntityAsync(id, "");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (Exception e) when (attempt < 6 && e is StorageUnavailableException or StorageRequestException { Status: >= 500 or 0 })
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2 * attempt));
+            }
+        }
     }
 
     /// <summary>Every row of every table the service writes (keys and properties), and the queue lengths.</summary>
