@@ -41,21 +41,6 @@ public static class RunnerApp
         builder.Services.AddBlikCheckout(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(QueueHostSettings.Load(Path.Combine(AppContext.BaseDirectory, "host.json")));
-        if (builder.Configuration.GetValue("Runner:ProcessQueue", true))
-        {
-            builder.Services.AddHostedService<QueueProcessorService>();
-        }
-
-        if (builder.Configuration.GetValue("Runner:LogMetrics", false))
-        {
-            builder.Services.AddHostedService<Blik.Checkout.Diagnostics.MetricsReporter>();
-        }
-
-        if (builder.Configuration.GetValue("Runner:Sweep", true))
-        {
-            builder.Services.AddHostedService<SweepTimerService>();
-        }
-
         // CORS from the validated options, so it sees every configuration source (in Azure the platform's CORS
         // setting, fed from the same list by the Bicep template, answers instead).
         builder.Services.AddCors();
@@ -67,6 +52,22 @@ public static class RunnerApp
                 .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
 
         configure?.Invoke(builder);
+
+        // Background work is decided after the caller's configuration is in, so its settings count too.
+        if (builder.Configuration.GetValue("Runner:ProcessQueue", true))
+        {
+            builder.Services.AddHostedService<QueueProcessorService>();
+        }
+
+        if (builder.Configuration.GetValue("Runner:Sweep", true))
+        {
+            builder.Services.AddHostedService<SweepTimerService>();
+        }
+
+        if (builder.Configuration.GetValue("Runner:LogMetrics", false))
+        {
+            builder.Services.AddHostedService<Blik.Checkout.Diagnostics.MetricsReporter>();
+        }
 
         var app = builder.Build();
         app.UseStatusCodePages(); // empty-bodied 404/405 become problem details too

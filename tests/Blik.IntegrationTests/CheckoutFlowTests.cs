@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Blik.IntegrationTests;
 
@@ -200,6 +201,41 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         var ids = responses.Where(r => r.StatusCode == HttpStatusCode.Created)
             .Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()).Distinct().ToArray();
         Assert.Single(ids);
+    }
+
+    [Fact]
+    public async Task A_retry_after_the_first_create_died_mid_way_gets_the_session_it_had_created()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        var body = ServiceStack.SessionBody(orderId: "died-mid-way");
+        var key = "key-" + Guid.NewGuid();
+
+        // What a first request leaves when its process dies after storing the session, before answering.
+        var idempotency = stack.App.Services.GetRequiredService<Blik.Checkout.Storage.IdempotencyStore>();
+        var options = stack.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Blik.Checkout.Configuration.CheckoutOptions>>().Value;
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
+        var fingerprint = Blik.Checkout.Sessions.CreateSessionValidator.Validate(json.RootElement, options, stack.Clock!.GetUtcNow(), new Blik.Checkout.Sessions.ValidationErrors())!.Fingerprint();
+        var begin = await idempotency.BeginAsync(key, fingerprint, options.IdempotencyLease, CancellationToken.None);
+        var orphan = await stack.CreateSessionAsync(body);
+        await idempotency.CheckpointAsync(key, begin.Lease!, orphan.Id, CancellationToken.None);
+        var gatewaySessions = stack.Sandbox.Sessions.Count;
+
+        var early = await stack.Http.SendAsync(CreateRequest(body, key));
+        Assert.Equal(HttpStatusCode.Conflict, early.StatusCode); // the first request might still be running
+
+        await stack.AdvanceAsync(options.IdempotencyLease + TimeSpan.FromSeconds(1));
+        var retry = await stack.CreateSessionAsync(body, key);
+
+        Assert.Equal(orphan.Id, retry.Id);
+        Assert.Equal(gatewaySessions, stack.Sandbox.Sessions.Count);
+        Assert.Equal(orphan.Id, (await stack.CreateSessionAsync(body, key)).Id); // and from now on, as any replay
+    }
+
+    private static HttpRequestMessage CreateRequest(Dictionary<string, object?> body, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions") { Content = System.Net.Http.Json.JsonContent.Create(body) };
+        request.Headers.Add("Idempotency-Key", key);
+        return request;
     }
 
     [Fact]

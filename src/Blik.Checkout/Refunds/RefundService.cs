@@ -63,16 +63,16 @@ public sealed partial class RefundService(
             idempotencyKey is null ? null : $"refund:{sessionId}:{idempotencyKey}",
             request.Fingerprint(sessionId),
             _options.IdempotencyLease,
-            async ct =>
+            async (checkpoint, ct) =>
             {
-                var refund = await ReserveAndCreateAsync(session, request, ct);
+                var refund = await ReserveAndCreateAsync(session, request, checkpoint, ct);
                 return (refund, refund.Id);
             },
             (refundId, ct) => refunds.GetAsync(sessionId, refundId, ct),
             cancellationToken);
     }
 
-    private async Task<RefundRecord> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, CancellationToken cancellationToken)
+    private async Task<RefundRecord> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
     {
         var reservation = await ReserveAsync(session.Id, request, cancellationToken);
         GatewayRefund created;
@@ -113,6 +113,8 @@ public sealed partial class RefundService(
             // Its webhook was quicker and already wrote the row.
             record = await refunds.GetAsync(session.Id, record.Id, cancellationToken) ?? record;
         }
+
+        await checkpoint(record.Id); // from here a retry with the same key gets this refund back
 
         await refunds.DeleteAsync(reservation, cancellationToken);
         if (record.Status == RefundStatuses.Pending)

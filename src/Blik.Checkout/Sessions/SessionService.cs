@@ -31,9 +31,9 @@ public sealed class SessionService(
             idempotencyKey,
             request.Fingerprint(),
             _options.IdempotencyLease,
-            async ct =>
+            async (checkpoint, ct) =>
             {
-                var created = await CreateAtGatewayAndStoreAsync(request, ct);
+                var created = await CreateAtGatewayAndStoreAsync(request, checkpoint, ct);
                 return (created, created.Id);
             },
             sessions.GetAsync,
@@ -41,7 +41,7 @@ public sealed class SessionService(
         return new CreateOutcome(session, replayed);
     }
 
-    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, CancellationToken cancellationToken)
+    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
     {
         var observed = time.GetUtcNow();
         var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
@@ -93,6 +93,7 @@ public sealed class SessionService(
         try
         {
             session = await sessions.InsertAsync(session, cancellationToken);
+            await checkpoint(session.Id); // from here a retry with the same key gets this session back
         }
         catch (Blik.Storage.StorageConflictException e)
         {

@@ -19,6 +19,8 @@ public enum IdempotencyOutcome
     InFlight,
 }
 
+/// <param name="SessionId">With <see cref="IdempotencyOutcome.Started"/> after a takeover: what the dead first
+/// request had already created (its checkpoint), for the new holder to return if it still exists.</param>
 public sealed record IdempotencyBegin(IdempotencyOutcome Outcome, string? Lease = null, string? SessionId = null);
 
 /// <summary>
@@ -73,9 +75,12 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
 
             try
             {
-                // The first request died mid-way: take the key over.
-                await table.UpdateEntityAsync(Record(pk, requestHash, ourLease, now), existing.ETag ?? "*", cancellationToken);
-                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
+                // The first request died mid-way: take the key over, keeping what it had checkpointed.
+                var checkpoint = existing.GetString("SessionId");
+                var takeover = Record(pk, requestHash, ourLease, now);
+                takeover["SessionId"] = checkpoint;
+                await table.UpdateEntityAsync(takeover, existing.ETag ?? "*", cancellationToken);
+                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, checkpoint);
             }
             catch (StoragePreconditionFailedException)
             {
@@ -84,6 +89,30 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         }
 
         return new IdempotencyBegin(IdempotencyOutcome.InFlight);
+    }
+
+    /// <summary>
+    /// Records what the request has created so far (e.g. the gateway's session id) while it still runs, so that if
+    /// it dies before completing, whoever takes the key over returns that instead of creating a second one.
+    /// </summary>
+    public async Task CheckpointAsync(string key, string lease, string resultId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
+        var existing = await table.GetEntityAsync(Hash(key), "", cancellationToken);
+        if (existing is null || existing.GetString("Lease") != lease || existing.GetString("State") != Pending)
+        {
+            return;
+        }
+
+        existing["SessionId"] = resultId;
+        try
+        {
+            await table.UpdateEntityAsync(existing, existing.ETag ?? "*", cancellationToken);
+        }
+        catch (StoragePreconditionFailedException)
+        {
+            // Taken over meanwhile: the new holder decides.
+        }
     }
 
     public async Task CompleteAsync(string key, string lease, string requestHash, string sessionId, CancellationToken cancellationToken)
@@ -127,18 +156,20 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// refused (422), a repeat while the first still runs is refused (409). A failure frees the key for a retry.
     /// Without a key, <paramref name="create"/> simply runs.
     /// </summary>
+    /// <param name="create">Does the work; calls its checkpoint argument with an id as soon as something exists
+    /// that a retry should get back (e.g. right after the gateway created it), then returns the result and its id.</param>
     public async Task<(T Result, bool Replayed)> ExecuteAsync<T>(
         string? key,
         string requestHash,
         TimeSpan lease,
-        Func<CancellationToken, Task<(T Result, string Id)>> create,
+        Func<Func<string, Task>, CancellationToken, Task<(T Result, string Id)>> create,
         Func<string, CancellationToken, Task<T?>> load,
         CancellationToken cancellationToken)
         where T : class
     {
         if (key is null)
         {
-            return ((await create(cancellationToken)).Result, false);
+            return ((await create(_ => Task.CompletedTask, cancellationToken)).Result, false);
         }
 
         var begin = await BeginAsync(key, requestHash, lease, cancellationToken);
@@ -153,9 +184,16 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
                 return earlier is null ? throw Http.Problems.IdempotencyInFlight() : (earlier, true);
         }
 
+        if (begin.SessionId is { } checkpointed && await load(checkpointed, cancellationToken) is { } resumed)
+        {
+            // The first request created this and died before answering: it is the answer.
+            await CompleteAsync(key, begin.Lease!, requestHash, checkpointed, cancellationToken);
+            return (resumed, true);
+        }
+
         try
         {
-            var (result, id) = await create(cancellationToken);
+            var (result, id) = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
             await CompleteAsync(key, begin.Lease!, requestHash, id, cancellationToken);
             return (result, false);
         }
