@@ -111,6 +111,12 @@ public sealed class SessionService(
 
     public async Task<CheckoutSession> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
+        // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
+        // it); asked alongside the reservation, which it does not depend on.
+        var submittedAt = time.GetUtcNow();
+        var recheckAt = submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds;
+        var recheckExisted = due.ExistsAsync(id, recheckAt, cancellationToken);
+
         var retryAfter = TimeSpan.Zero;
         var reserved = await sessions.UpdateAsync(id, s =>
         {
@@ -136,9 +142,7 @@ public sealed class SessionService(
         }
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
-        var submittedAt = time.GetUtcNow();
-        var recheckAt = submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds;
-        var recheckExisted = await due.ExistsAsync(id, recheckAt, cancellationToken);
+        var recheckWasThere = await recheckExisted;
         await due.ScheduleAsync(id, recheckAt, cancellationToken);
 
         GatewaySession answer;
@@ -155,7 +159,7 @@ public sealed class SessionService(
                 id,
                 s => s with { ETag = null } == reserved.After with { ETag = null } ? reserved.Before with { ETag = s.ETag } : null,
                 cancellationToken);
-            if (!recheckExisted)
+            if (!recheckWasThere)
             {
                 await due.RemoveAsync(id, recheckAt, cancellationToken);
             }
