@@ -4,6 +4,7 @@
 # machine. Takes several minutes (the sweep seeds 100 000 sessions). Usage:
 #   scripts/bench.sh              full run; the table is also written to artifacts/bench-<UTC time>.md
 #   scripts/bench.sh --size tiny  the small run the test suite does (tests/Blik.Benchmarks.Tests)
+#   scripts/bench.sh --size full --sweep-sizes 1000,10000   the full run without the slow 100 000-session seeding
 # Record a run's table in docs/performance.md as a new dated section (keep the older ones).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,10 @@ size="full"
 if [[ "${1:-}" == "--size" && -n "${2:-}" ]]; then
   size="$2"
 fi
+extra=()
+if [[ "${3:-}" == "--sweep-sizes" && -n "${4:-}" ]]; then
+  extra=(--sweep-sizes "$4")
+fi
 
 mkdir -p artifacts
 out="artifacts/bench-$(date -u +%Y%m%dT%H%M%SZ)-${size}.md"
@@ -25,5 +30,5 @@ out="artifacts/bench-$(date -u +%Y%m%dT%H%M%SZ)-${size}.md"
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 } >&2
-dotnet bench/Blik.Benchmarks/bin/Release/net10.0/Blik.Benchmarks.dll --size "$size" --out "$out"
+dotnet bench/Blik.Benchmarks/bin/Release/net10.0/Blik.Benchmarks.dll --size "$size" "${extra[@]}" --out "$out"
 echo "Table written to $out" >&2
