@@ -81,27 +81,8 @@ public sealed class ConvergeGateClient : IConvergeGate
         return await ReadSessionAsync(response, cancellationToken);
     }
 
-    public async Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken)
-    {
-        var path = "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                using var response = await SendOnceAsync("get", () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
-                return await ReadSessionAsync(response, cancellationToken);
-            }
-            catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-            catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
-            {
-                GatewayLog.RetryingRead(_logger, sessionId, attempt + 1, e.Reason);
-                await Task.Delay(RetryDelay(e, attempt), cancellationToken); // real time: a back-off, not business time
-            }
-        }
-    }
+    public Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken) =>
+        ReadAsync("get", "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId), sessionId, GatewayJson.ReadSession, cancellationToken);
 
     public async Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken)
     {
@@ -133,15 +114,19 @@ public sealed class ConvergeGateClient : IConvergeGate
         return await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
     }
 
-    public async Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken)
+    public Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken) =>
+        ReadAsync("get_refund", "v1/refunds/" + Uri.EscapeDataString(refundId), refundId, GatewayJson.ReadRefund, cancellationToken);
+
+    /// <summary>A GET, retried after a timeout, 429 or 5xx (safe: it changes nothing); null on 404.</summary>
+    private async Task<T?> ReadAsync<T>(string operation, string path, string id, Func<JsonElement, T> read, CancellationToken cancellationToken)
+        where T : class
     {
-        var path = "v1/refunds/" + Uri.EscapeDataString(refundId);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                using var response = await SendOnceAsync("get_refund", () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
-                return await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
+                using var response = await SendOnceAsync(operation, () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+                return await ReadAsync(response, read, cancellationToken);
             }
             catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
             {
@@ -149,7 +134,7 @@ public sealed class ConvergeGateClient : IConvergeGate
             }
             catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
             {
-                GatewayLog.RetryingRead(_logger, refundId, attempt + 1, e.Reason);
+                GatewayLog.RetryingRead(_logger, id, attempt + 1, e.Reason);
                 await Task.Delay(RetryDelay(e, attempt), cancellationToken); // real time: a back-off, not business time
             }
         }
