@@ -138,9 +138,17 @@ public sealed partial class RefundService(
             }
 
             var now = time.GetUtcNow().ToUnixTimeSeconds();
-            var held = (await refunds.ListAsync(sessionId, cancellationToken)).Where(r => r.Holds(now, ReservationLease)).Sum(r => r.Amount);
-            var remaining = session.Amount - held;
+            var holding = (await refunds.ListAsync(sessionId, cancellationToken)).Where(r => r.Holds(now, ReservationLease)).ToArray();
+            var remaining = session.Amount - holding.Sum(r => r.Amount);
             var amount = request.Amount ?? remaining;
+            if ((remaining <= 0 || amount > remaining) && holding.Any(r => r.IsReservation) && attempt < MaxReserveAttempts)
+            {
+                // Some of what holds the amount are reservations of racing requests, and those that lose their race
+                // vanish in a moment: count again before refusing.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * attempt), cancellationToken);
+                continue;
+            }
+
             if (remaining <= 0)
             {
                 throw Problems.NothingToRefund();
@@ -176,6 +184,9 @@ public sealed partial class RefundService(
             catch (StoragePreconditionFailedException)
             {
                 await refunds.DeleteAsync(reservation, cancellationToken); // someone else moved first: count again
+
+                // A short random back-off, so racing refunds spread out instead of colliding on every round.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * attempt), cancellationToken);
             }
         }
 
