@@ -84,7 +84,7 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite)
 
         Assert.Equal("checkout-events", trigger.QueueName);
         Assert.Equal(QueueNames.Events, trigger.QueueName);
-        Assert.Equal(ServiceCollectionExtensions.StorageSetting, trigger.Connection);
+        Assert.Equal(Blik.Checkout.Configuration.ServiceCollectionExtensions.StorageSetting, trigger.Connection);
         Assert.Equal(QueueNames.Events + "-poison", QueueNames.EventsPoison);
     }
 
