@@ -4,25 +4,8 @@
 // Deploy (docs/operations.md has the whole runbook):
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json -p convergeGateSecretKey=<key>
 //
-// Resource API versions. This list is the one place they are chosen: Bicep needs the version written in each
-// resource's type string, and tests/Blik.Deployment.Tests fails if any resource in infra/ uses a type or version
-// that is not listed here, or if a listed one is unused.
-//   Microsoft.Authorization/roleAssignments@2022-04-01
-//   Microsoft.Insights/components@2020-02-02
-//   Microsoft.KeyVault/vaults@2026-02-01
-//   Microsoft.KeyVault/vaults/secrets@2026-02-01
-//   Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31
-//   Microsoft.OperationalInsights/workspaces@2025-02-01
-//   Microsoft.Storage/storageAccounts@2024-01-01
-//   Microsoft.Storage/storageAccounts/blobServices@2024-01-01
-//   Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01
-//   Microsoft.Storage/storageAccounts/queueServices@2024-01-01
-//   Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01
-//   Microsoft.Storage/storageAccounts/tableServices@2024-01-01
-//   Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01
-//   Microsoft.Web/serverfarms@2024-11-01
-//   Microsoft.Web/sites@2024-11-01
-//   Microsoft.Web/sites/config@2024-11-01
+// Checked on every test run (tests/Blik.Deployment.Tests): `bicep build` and `bicep lint` with infra/bicepconfig.json,
+// where every linter rule is an error and each resource uses the newest API version the pinned Bicep CLI knows.
 
 targetScope = 'resourceGroup'
 
@@ -35,7 +18,7 @@ param baseName string = 'blik'
 param location string = resourceGroup().location
 
 @description('Tags put on every resource.')
-param tags object = {}
+param tags { *: string } = {}
 
 @description('The merchant API base URL Converge Gate gave you (https).')
 @minLength(8)
@@ -49,7 +32,7 @@ param convergeGateSecretKey string
 param convergeGatePreviousKeyVersion string = ''
 
 @description('Browser origins allowed to call the pay and status endpoints (the checkout page\'s origin), e.g. ["https://shop.example.com"].')
-param allowedOrigins array = []
+param allowedOrigins string[] = []
 
 @description('Custom domain bound to the app (e.g. "pay.example.com"). Empty: the app\'s default *.azurewebsites.net host name is the public URL.')
 param customDomainHostName string = ''
@@ -76,7 +59,10 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionDays int = 90
 
+@description('Suffix unique to the subscription, resource group and base name, so two environments never collide.')
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
+
+@description('Every resource name, known before deployment: modules get names, not outputs, so what-if can predict them.')
 var names = {
   identity: 'id-${baseName}-${resourceToken}'
   storage: take('st${baseName}${resourceToken}', 24)
@@ -86,17 +72,20 @@ var names = {
   plan: 'plan-${baseName}-${resourceToken}'
   functionApp: 'func-${baseName}-${resourceToken}'
 }
+
+@description('Blob container the Flex Consumption platform deploys the app package from.')
 var deploymentContainerName = 'app-package'
+
+@description('Key Vault secret holding the Converge Gate secret key; every deployment writes a new version of it.')
 var gatewaySecretName = 'convergegate-secret-key'
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: names.identity
   location: location
   tags: tags
 }
 
 module monitoring 'modules/monitoring.bicep' = {
-  name: 'monitoring'
   params: {
     location: location
     tags: tags
@@ -107,7 +96,6 @@ module monitoring 'modules/monitoring.bicep' = {
 }
 
 module storage 'modules/storage.bicep' = {
-  name: 'storage'
   params: {
     location: location
     tags: tags
@@ -118,7 +106,6 @@ module storage 'modules/storage.bicep' = {
 }
 
 module keyVault 'modules/keyvault.bicep' = {
-  name: 'keyvault'
   params: {
     location: location
     tags: tags
@@ -129,18 +116,22 @@ module keyVault 'modules/keyvault.bicep' = {
 }
 
 module roles 'modules/roles.bicep' = {
-  name: 'roles'
+  // The module refers to these resources by name (known before deployment), so it waits for them explicitly.
+  dependsOn: [
+    storage
+    keyVault
+    monitoring
+  ]
   params: {
-    principalId: identity.properties.principalId
-    storageAccountName: storage.outputs.name
-    keyVaultName: keyVault.outputs.name
+    identityName: identity.name
+    storageAccountName: names.storage
+    keyVaultName: names.keyVault
     gatewaySecretName: gatewaySecretName
-    appInsightsName: monitoring.outputs.appInsightsName
+    appInsightsName: names.appInsights
   }
 }
 
 module functionApp 'modules/functionapp.bicep' = {
-  name: 'functionapp'
   // The identity must hold its roles before the app first resolves Key Vault references and reaches storage.
   dependsOn: [
     roles
@@ -150,12 +141,12 @@ module functionApp 'modules/functionapp.bicep' = {
     tags: tags
     planName: names.plan
     appName: names.functionApp
-    identityId: identity.id
-    identityClientId: identity.properties.clientId
-    storageAccountName: storage.outputs.name
+    identityName: identity.name
+    storageAccountName: names.storage
     deploymentContainerName: deploymentContainerName
-    appInsightsName: monitoring.outputs.appInsightsName
-    gatewayKeyUri: keyVault.outputs.gatewayKeyUri
+    appInsightsName: names.appInsights
+    keyVaultName: names.keyVault
+    gatewaySecretName: gatewaySecretName
     convergeGatePreviousKeyVersion: convergeGatePreviousKeyVersion
     convergeGateBaseUrl: convergeGateBaseUrl
     fulfilmentQueueName: fulfilmentQueueName
@@ -167,7 +158,7 @@ module functionApp 'modules/functionapp.bicep' = {
 }
 
 @description('Name of the Function App (for az functionapp commands).')
-output functionAppName string = functionApp.outputs.name
+output functionAppName string = names.functionApp
 
 @description('The app\'s own https URL (default host name).')
 output functionAppUrl string = functionApp.outputs.defaultUrl
@@ -179,7 +170,7 @@ output publicBaseUrl string = functionApp.outputs.publicBaseUrl
 output webhookUrl string = '${functionApp.outputs.publicBaseUrl}/api/webhooks/convergegate'
 
 @description('Key Vault holding the gateway key.')
-output keyVaultName string = keyVault.outputs.name
+output keyVaultName string = names.keyVault
 
 @description('Version of the gateway key secret this deployment wrote; the value to pass as convergeGatePreviousKeyVersion when rotating it out.')
 output convergeGateKeyVersion string = keyVault.outputs.gatewayKeyVersion
@@ -188,7 +179,7 @@ output convergeGateKeyVersion string = keyVault.outputs.gatewayKeyVersion
 output fulfilmentQueueName string = fulfilmentQueueName
 
 @description('Storage account (queues, tables, deployment container).')
-output storageAccountName string = storage.outputs.name
+output storageAccountName string = names.storage
 
 @description('Client id of the app\'s user-assigned identity.')
 output identityClientId string = identity.properties.clientId

@@ -1,25 +1,62 @@
 // The Function App on a Flex Consumption (FC1) plan: Linux, dotnet-isolated 10.0, running as the user-assigned
 // identity for storage, deployment, Key Vault references and Application Insights.
 
+@description('Region of the plan and the app.')
 param location string
-param tags object
+
+@description('Tags put on the plan and the app.')
+param tags { *: string }
+
+@description('Name of the Flex Consumption plan.')
 param planName string
+
+@description('Name of the Function App.')
 param appName string
-param identityId string
-param identityClientId string
+
+@description('The user-assigned identity the app runs as (created by main.bicep).')
+param identityName string
+
+@description('The storage account for the host, the app\'s queues and tables, and the deployment container.')
 param storageAccountName string
+
+@description('Blob container the platform deploys the app package from.')
 param deploymentContainerName string
+
+@description('The Application Insights component telemetry goes to.')
 param appInsightsName string
-param gatewayKeyUri string
+
+@description('The vault holding the gateway key.')
+param keyVaultName string
+
+@description('The secret holding the gateway key.')
+param gatewaySecretName string
+
+@description('During a key rotation only: the secret version holding the key being rotated out. Empty otherwise.')
 param convergeGatePreviousKeyVersion string
+
+@description('The merchant API base URL Converge Gate gave you (https).')
 param convergeGateBaseUrl string
+
+@description('Queue that receives one message per finished session (app setting Checkout__FulfilmentQueue).')
 param fulfilmentQueueName string
-param allowedOrigins array
+
+@description('Browser origins allowed to call the pay and status endpoints.')
+param allowedOrigins string[]
+
+@description('Custom domain bound to the app; empty for the default host name.')
 param customDomainHostName string
+
+@description('Most instances the app scales out to.')
 param maximumInstanceCount int
+
+@description('Memory of one instance, in MB.')
 param instanceMemoryMB int
 
-resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
 }
 
@@ -27,7 +64,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -41,7 +78,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   }
 }
 
-resource site 'Microsoft.Web/sites@2024-11-01' = {
+resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: appName
   location: location
   tags: tags
@@ -49,13 +86,13 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${identityId}': {}
+      '${identity.id}': {}
     }
   }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    keyVaultReferenceIdentity: identityId
+    keyVaultReferenceIdentity: identity.id
     functionAppConfig: {
       deployment: {
         storage: {
@@ -63,7 +100,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: identityId
+            userAssignedIdentityResourceId: identity.id
           }
         }
       }
@@ -89,40 +126,45 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
   }
 }
 
+@description('The base URL the app builds notification_url from: the custom domain when given, else the default host name.')
 var publicBaseUrl = empty(customDomainHostName) ? 'https://${site.properties.defaultHostName}' : 'https://${customDomainHostName}'
 
-// ---- app settings: begin ----------------------------------------------------------------------------------------
-// Every app setting the app gets is named in this block, one `Name: value` per line (values on one line), plus the
-// generated Checkout__AllowedOrigins__${i} entries. tests/Blik.Deployment.Tests parses this block and fails when it
-// sets something the code does not read, or misses something the code requires.
+// Every app setting the app gets. tests/Blik.Deployment.Tests reads them from the compiled template and fails when
+// infra sets something the code does not read, or misses something the code requires.
 // Not set on purpose: FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION (Flex takes the runtime from
 // functionAppConfig.runtime and rejects them).
+@description('Settings every deployment sets.')
 var coreAppSettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
   AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
   AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
   AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__clientId: identity.properties.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
   ConvergeGate__BaseUrl: convergeGateBaseUrl
-  ConvergeGate__SecretKey: '@Microsoft.KeyVault(SecretUri=${gatewayKeyUri})'
+  ConvergeGate__SecretKey: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${gatewaySecretName})'
   Checkout__PublicBaseUrl: publicBaseUrl
   Checkout__FulfilmentQueue: fulfilmentQueueName
 }
-var rotationAppSettings = empty(convergeGatePreviousKeyVersion) ? {} : {
-  ConvergeGate__PreviousSecretKey: '@Microsoft.KeyVault(SecretUri=${gatewayKeyUri}/${convergeGatePreviousKeyVersion})'
-}
-var originAppSettings = toObject(range(0, length(allowedOrigins)), i => 'Checkout__AllowedOrigins__${i}', i => allowedOrigins[i])
-// ---- app settings: end ------------------------------------------------------------------------------------------
 
-resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
+@description('During a key rotation only: the old key, as a reference to its version of the same secret.')
+var rotationAppSettings = empty(convergeGatePreviousKeyVersion) ? {} : {
+  ConvergeGate__PreviousSecretKey: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${gatewaySecretName};SecretVersion=${convergeGatePreviousKeyVersion})'
+}
+
+@description('Checkout__AllowedOrigins__0..n, the same origins as the platform CORS list.')
+var originAppSettings = toObject(range(0, length(allowedOrigins)), i => 'Checkout__AllowedOrigins__${i}', i => allowedOrigins[i])
+
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
   properties: union(coreAppSettings, rotationAppSettings, originAppSettings)
 }
 
-output name string = site.name
+@description('The app\'s own https URL (default host name).')
 output defaultUrl string = 'https://${site.properties.defaultHostName}'
+
+@description('The public base URL the app builds notification_url from.')
 output publicBaseUrl string = publicBaseUrl

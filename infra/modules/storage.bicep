@@ -2,9 +2,16 @@
 // container, the event queues and the application's tables. Shared-key access is off, so every client (the app,
 // the host, the deployment, operators) authenticates with Entra ID.
 
+@description('Region of the account.')
 param location string
-param tags object
+
+@description('Tags put on the account.')
+param tags { *: string }
+
+@description('Name of the storage account.')
 param name string
+
+@description('Blob container the platform deploys the app package from.')
 param deploymentContainerName string
 
 @description('The queue that gets one message per finished session for the shop\'s fulfilment (app setting Checkout__FulfilmentQueue).')
@@ -14,12 +21,12 @@ param fulfilmentQueueName string
 param skuName string = 'Standard_LRS'
 
 // Must equal Blik.Checkout.QueueNames and TableNames (tests/Blik.Deployment.Tests checks it).
-// The poison queue is created here too so operators can look at it before the host first needs it; the fulfilment
-// queue's name is a setting (Checkout__FulfilmentQueue), so it comes in as a parameter.
+@description('The event queue and its poison queue (created here so operators can look at it before the host first needs it). The fulfilment queue\'s name is a setting, so it comes in as a parameter.')
 var queueNames = [
   'checkout-events'
   'checkout-events-poison'
 ]
+@description('The application\'s tables.')
 var tableNames = [
   'checkoutsessions'
   'checkoutdue'
@@ -27,7 +34,7 @@ var tableNames = [
   'checkoutrefunds'
 ]
 
-resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -48,12 +55,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {
@@ -61,24 +68,22 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [for queueName in concat(queueNames, [fulfilmentQueueName]): {
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-09-01' = [for queueName in concat(queueNames, [fulfilmentQueueName]): {
   parent: queueService
   name: queueName
 }]
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = [for tableName in tableNames: {
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2026-09-01' = [for tableName in tableNames: {
   parent: tableService
   name: tableName
 }]
-
-output name string = storage.name

@@ -1,13 +1,14 @@
-using Blik.Checkout;
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using Blik.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace Blik.Ops;
 
 /// <summary>
-/// The ops command line: <c>peek-poison</c> and <c>requeue-poison [--max N] [--dry-run]</c>. Storage comes from the
-/// setting <c>AzureWebJobsStorage</c> exactly as the app reads it, from environment variables or
-/// <c>--AzureWebJobsStorage=...</c> / <c>--AzureWebJobsStorage__accountName=...</c> arguments.
+/// The ops command line (<see cref="OpsCommandLine"/>): <c>peek-poison</c> and <c>requeue-poison [--max N] [--dry-run]</c>.
+/// Storage comes from the setting <c>AzureWebJobsStorage</c> exactly as the app reads it, from environment variables or
+/// <c>--AzureWebJobsStorage=...</c> / <c>--AzureWebJobsStorage__accountName=...</c> options.
 /// </summary>
 public static class OpsApp
 {
@@ -17,33 +18,9 @@ public static class OpsApp
 
     public const string StorageSetting = "AzureWebJobsStorage";
 
-    private const string Usage =
-        """
-        Usage:
-          blik-ops peek-poison    [--queue NAME] [--max N]
-          blik-ops requeue-poison [--queue NAME] [--max N] [--dry-run]
-
-        Commands:
-          peek-poison     Show the messages waiting in <queue>-poison (identifiers only), without changing them.
-          requeue-poison  Move messages from <queue>-poison back to <queue>: each one is sent to <queue> first and
-                          deleted from the poison queue after that, so none is lost (one may arrive twice; the
-                          event processor is idempotent). Without --max it moves as many as the poison queue held
-                          when the command started, so it never chases messages that fail again meanwhile.
-
-        Options:
-          --queue NAME    The main queue (default: checkout-events).
-          --max N         At most N messages (peek-poison: 1..32, default 32).
-          --dry-run       requeue-poison: show what would move, move nothing.
-
-        Storage (the app's own setting), as environment variables or --Name=value arguments:
-          AzureWebJobsStorage=<connection string>                  e.g. UseDevelopmentStorage=true for Azurite
-          AzureWebJobsStorage__accountName=<storage account name>  Entra ID: your az login / managed identity
-            (optional AzureWebJobsStorage__queueServiceUri, __credential=managedidentity, __clientId)
-        """;
-
     /// <summary>Runs one command and returns the process exit code (0 ok, 1 failed, 2 usage or configuration error).</summary>
     /// <param name="args">Command-line arguments.</param>
-    /// <param name="stdout">Where results go.</param>
+    /// <param name="stdout">Where results and help go.</param>
     /// <param name="stderr">Where errors go.</param>
     /// <param name="environment">Environment variables to read settings from; null reads the process environment.</param>
     /// <param name="cancellationToken">Stops after the message in hand.</param>
@@ -58,20 +35,35 @@ public static class OpsApp
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
 
-        if (!OpsArguments.TryParse(args, out var parsed, out var error))
+        var commandLine = OpsCommandLine.Create((parsed, token) => RunAsync(parsed, stdout, stderr, environment, token));
+        var parseResult = commandLine.Parse(args);
+        if (parseResult.Action is ParseErrorAction parseError)
         {
-            await stderr.WriteLineAsync(error);
-            await stderr.WriteLineAsync();
-            await stderr.WriteLineAsync(Usage);
+            // The errors (each naming the option or command at fault), then the command's help, all on stderr; the
+            // library's error action exits with 1, and a usage error here is 2.
+            parseError.ShowHelp = true;
+            await parseResult.InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken);
             return UsageError;
         }
 
-        if (parsed.Command == OpsCommand.Help)
+        var invocation = new InvocationConfiguration
         {
-            await stdout.WriteLineAsync(Usage);
-            return Success;
-        }
+            Output = stdout,
+            Error = stderr,
+            // Program.cs handles Ctrl+C itself: stop after the message in hand, with no forced exit.
+            ProcessTerminationTimeout = null,
+            EnableDefaultExceptionHandler = false,
+        };
+        return await parseResult.InvokeAsync(invocation, cancellationToken);
+    }
 
+    private static async Task<int> RunAsync(
+        OpsArguments parsed,
+        TextWriter stdout,
+        TextWriter stderr,
+        IReadOnlyDictionary<string, string?>? environment,
+        CancellationToken cancellationToken)
+    {
         StorageConnection connection;
         try
         {
@@ -100,7 +92,7 @@ public static class OpsApp
             {
                 OpsCommand.PeekPoison => await queues.PeekAsync(parsed.Max ?? PoisonQueue.MaxPeek, cancellationToken),
                 OpsCommand.RequeuePoison => await queues.RequeueAsync(parsed.Max, parsed.DryRun, cancellationToken),
-                _ => UsageError,
+                _ => throw new ArgumentOutOfRangeException(nameof(parsed), parsed.Command, "Unknown command."),
             };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -41,7 +41,7 @@ internal static class CodeSettings
 
     /// <summary>
     /// What an app setting name means to the code: the configuration path it sets, or null if the code does not read
-    /// it. <c>Section__Array__0</c> (or the infra template <c>Section__Array__{i}</c>) maps to the array property.
+    /// it. <c>Section__Array__0</c>, <c>Section__Array__1</c>, … map to the array property.
     /// </summary>
     public static string? Resolve(string appSettingName)
     {
@@ -63,7 +63,7 @@ internal static class CodeSettings
 
         if (parts.Length == 3)
         {
-            return isCollection && (parts[2] == "{i}" || int.TryParse(parts[2], out _)) ? $"{parts[0]}:{parts[1]}" : null;
+            return isCollection && int.TryParse(parts[2], out _) ? $"{parts[0]}:{parts[1]}" : null;
         }
 
         return isCollection ? null : $"{parts[0]}:{parts[1]}";

@@ -1,135 +1,191 @@
-using System.Text.RegularExpressions;
+using System.Text.Json.Nodes;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
 
 namespace Blik.Deployment.Tests;
 
-/// <summary>Names, role ids, API versions and the security-relevant properties of the resources in infra/.</summary>
-public sealed partial class InfraShapeTests
+/// <summary>
+/// Names, role ids, API versions and the security-relevant properties of what infra/ deploys, read from the compiled
+/// template and the resources <c>bicep snapshot</c> predicts (<see cref="CompiledInfra"/>).
+/// </summary>
+[Collection("compiled-infra")]
+public sealed class InfraShapeTests(CompiledInfra infra)
 {
+    private const string RoleAssignments = "Microsoft.Authorization/roleAssignments";
+
     /// <summary>
     /// Built-in role definition ids as documented (Azure built-in roles reference; the same ids appear in
-    /// Azure-Samples/functions-quickstart-dotnet-azd and azure-functions-flex-consumption-samples).
+    /// Azure-Samples/functions-quickstart-dotnet-azd and azure-functions-flex-consumption-samples), with the resource
+    /// type each is granted on: the storage account, the gateway key secret only, the Application Insights component.
     /// </summary>
-    private static readonly IReadOnlyDictionary<string, string> DocumentedRoles = new Dictionary<string, string>
-    {
-        ["storageBlobDataOwner"] = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-        ["storageQueueDataContributor"] = "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
-        ["storageTableDataContributor"] = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
-        ["keyVaultSecretsUser"] = "4633458b-17de-408a-b874-0445c86b69e6",
-        ["monitoringMetricsPublisher"] = "3913510d-42f4-4e42-8a64-420c390055eb",
-    };
+    private static readonly (string Role, string Id, string ScopeType)[] DocumentedRoles =
+    [
+        ("Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Microsoft.Storage/storageAccounts"),
+        ("Storage Queue Data Contributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Microsoft.Storage/storageAccounts"),
+        ("Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Microsoft.Storage/storageAccounts"),
+        ("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6", "Microsoft.KeyVault/vaults/secrets"),
+        ("Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb", "Microsoft.Insights/components"),
+    ];
 
     [Fact]
-    public void Infra_queues_are_the_code_queue_names()
+    public void Infra_creates_the_code_queue_names_and_the_default_fulfilment_queue()
     {
-        var queues = Infra.StringArray(Infra.Read("infra/modules/storage.bicep"), "queueNames");
+        var queues = infra.Deployed.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Select(Snapshot.LeafName);
 
-        Assert.Equal([QueueNames.Events, QueueNames.EventsPoison], queues.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            new[] { QueueNames.Events, QueueNames.EventsPoison, new CheckoutOptions().FulfilmentQueue }.Order(StringComparer.Ordinal),
+            queues.Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public void Infra_tables_are_the_code_table_names()
+    public void Infra_creates_the_code_table_names()
     {
-        var tables = Infra.StringArray(Infra.Read("infra/modules/storage.bicep"), "tableNames");
+        var tables = infra.Deployed.OfType("Microsoft.Storage/storageAccounts/tableServices/tables").Select(Snapshot.LeafName);
 
         Assert.Equal(TableNames.All.Order(StringComparer.Ordinal), tables.Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public void Infra_creates_the_fulfilment_queue_under_the_name_it_gives_the_app_which_defaults_to_the_code_default()
+    public void The_fulfilment_queue_parameter_defaults_to_the_code_default_and_names_both_the_queue_and_the_setting()
     {
-        var main = Infra.Parameters(Infra.MainBicep).Single(p => p.Name == "fulfilmentQueueName");
+        var parameter = infra.Template["parameters"]!["fulfilmentQueueName"]!;
+        var queues = infra.Rotating.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Select(Snapshot.LeafName);
 
-        Assert.True(main.HasDefault);
-        Assert.Contains($"param fulfilmentQueueName string = '{new CheckoutOptions().FulfilmentQueue}'", Infra.MainBicep, StringComparison.Ordinal);
-        Assert.Contains(Infra.AppSettings(), s => s.Name == "Checkout__FulfilmentQueue" && s.ValueExpression == "fulfilmentQueueName");
-        Assert.Contains("[for queueName in concat(queueNames, [fulfilmentQueueName]):", Infra.Read("infra/modules/storage.bicep"), StringComparison.Ordinal);
+        Assert.Equal(new CheckoutOptions().FulfilmentQueue, (string?)parameter["defaultValue"]);
+        Assert.Contains(RotatingParameters.FulfilmentQueue, queues);
+        Assert.DoesNotContain(new CheckoutOptions().FulfilmentQueue, queues);
+        Assert.Equal(RotatingParameters.FulfilmentQueue, infra.Rotating.AppSettings["Checkout__FulfilmentQueue"]);
+        Assert.Equal(new CheckoutOptions().FulfilmentQueue, infra.Deployed.AppSettings["Checkout__FulfilmentQueue"]);
     }
 
     [Fact]
-    public void Queues_and_tables_are_created_from_those_lists()
+    public void The_identity_gets_exactly_the_documented_roles_each_once_on_its_narrowest_scope()
     {
-        var storage = Infra.Read("infra/modules/storage.bicep");
+        var principal = $"[{infra.Deployed.ReferenceTo("Microsoft.ManagedIdentity/userAssignedIdentities", "principalId")}]";
+        var assignments = infra.Deployed.OfType(RoleAssignments).ToList();
 
-        Assert.Matches(@"'Microsoft\.Storage/storageAccounts/queueServices/queues@[^']+' = \[for \w+ in concat\(queueNames, \[fulfilmentQueueName\]\):", storage);
-        Assert.Matches(@"'Microsoft\.Storage/storageAccounts/tableServices/tables@[^']+' = \[for \w+ in tableNames:", storage);
-    }
+        var granted = assignments.Select(a => (
+            RoleId: ((string)a["properties"]!["roleDefinitionId"]!).Split('/')[^1],
+            ScopeId: Snapshot.IdOf(a)[..Snapshot.IdOf(a).IndexOf($"/providers/{RoleAssignments}/", StringComparison.OrdinalIgnoreCase)]));
+        var expected = DocumentedRoles.Select(r => (RoleId: r.Id, ScopeId: Snapshot.IdOf(infra.Deployed.Single(r.ScopeType))));
 
-    [Fact]
-    public void Role_definition_ids_are_the_documented_ones_and_each_is_assigned_once()
-    {
-        var roles = Infra.Read("infra/modules/roles.bicep");
-        var roleIds = Infra.StringObject(roles, "roleIds");
-
-        Assert.Equal(DocumentedRoles.OrderBy(kv => kv.Key), roleIds.OrderBy(kv => kv.Key));
-        foreach (var role in roleIds.Keys)
+        Assert.Equal(expected.Order(), granted.Order());
+        Assert.All(assignments, a =>
         {
-            Assert.Single(Regex.Matches(roles, $@"roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', roleIds\.{role}\)"));
-        }
-
-        Assert.Equal(roleIds.Count, Regex.Count(roles, @"'Microsoft\.Authorization/roleAssignments@"));
-        Assert.Equal(roleIds.Count, Regex.Count(roles, @"principalType: 'ServicePrincipal'"));
+            Assert.Equal($"/subscriptions/{CompiledInfra.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/", ((string)a["properties"]!["roleDefinitionId"]!)[..^36]);
+            Assert.Equal(principal, (string?)a["properties"]!["principalId"]);
+            Assert.Equal("ServicePrincipal", (string?)a["properties"]!["principalType"]);
+        });
     }
 
     [Fact]
-    public void Every_resource_uses_a_type_and_api_version_from_the_single_list_in_main_bicep()
+    public void Role_assignment_names_are_known_before_deployment_so_what_if_can_predict_them()
     {
-        var listed = ApiVersionList().Matches(Infra.MainBicep).Select(m => m.Groups["type"].Value).ToList();
-        var used = Infra.BicepFiles().SelectMany(f => Infra.ResourceTypes(f.Value).Select(t => (File: f.Key, Type: t))).ToList();
+        Assert.All(infra.Deployed.OfType(RoleAssignments), a => Assert.True(Guid.TryParse((string?)a["name"], out _), $"Role assignment name is computed at deployment time: {a["name"]}"));
+    }
 
-        Assert.Equal(listed.Count, listed.Distinct(StringComparer.OrdinalIgnoreCase).Count());
-        Assert.Equal(listed.Count, listed.Select(t => t.Split('@')[0]).Distinct(StringComparer.OrdinalIgnoreCase).Count());
-        Assert.All(used, u => Assert.True(listed.Contains(u.Type, StringComparer.Ordinal), $"{u.File} uses {u.Type}, which is not in the API version list in infra/main.bicep."));
-        Assert.All(listed, t => Assert.True(used.Any(u => u.Type == t), $"{t} is listed in infra/main.bicep but no resource uses it."));
+    [Fact]
+    public void Each_resource_type_is_used_with_one_api_version_everywhere_in_the_template()
+    {
+        var used = infra.Templates()
+            .SelectMany(t => CompiledInfra.ResourcesOf(t.Template).Select(r => (Type: (string)r.Resource["type"]!, Version: (string)r.Resource["apiVersion"]!, t.Path)))
+            .ToList();
+
+        Assert.Contains(used, u => u.Type == "Microsoft.Web/sites");
+        Assert.All(used.GroupBy(u => u.Type, StringComparer.OrdinalIgnoreCase), g =>
+            Assert.True(g.Select(u => u.Version).Distinct().Count() == 1, $"{g.Key} is used with several API versions: {string.Join(", ", g.Select(u => $"{u.Version} in {u.Path}"))}"));
     }
 
     [Theory]
-    [InlineData("infra/modules/functionapp.bicep", "name: 'FC1'")]
-    [InlineData("infra/modules/functionapp.bicep", "tier: 'FlexConsumption'")]
-    [InlineData("infra/modules/functionapp.bicep", "kind: 'functionapp,linux'")]
-    [InlineData("infra/modules/functionapp.bicep", "name: 'dotnet-isolated'")]
-    [InlineData("infra/modules/functionapp.bicep", "version: '10.0'")]
-    [InlineData("infra/modules/functionapp.bicep", "maximumInstanceCount: maximumInstanceCount")]
-    [InlineData("infra/modules/functionapp.bicep", "type: 'UserAssignedIdentity'")]
-    [InlineData("infra/modules/functionapp.bicep", "httpsOnly: true")]
-    [InlineData("infra/modules/functionapp.bicep", "ftpsState: 'Disabled'")]
-    [InlineData("infra/modules/functionapp.bicep", "keyVaultReferenceIdentity: identityId")]
-    [InlineData("infra/modules/functionapp.bicep", "allowedOrigins: allowedOrigins")]
-    [InlineData("infra/modules/storage.bicep", "allowSharedKeyAccess: false")]
-    [InlineData("infra/modules/storage.bicep", "allowBlobPublicAccess: false")]
-    [InlineData("infra/modules/storage.bicep", "minimumTlsVersion: 'TLS1_2'")]
-    [InlineData("infra/modules/keyvault.bicep", "enableRbacAuthorization: true")]
-    [InlineData("infra/modules/keyvault.bicep", "value: convergeGateSecretKey")]
-    [InlineData("infra/modules/monitoring.bicep", "DisableLocalAuth: true")]
-    [InlineData("infra/modules/monitoring.bicep", "WorkspaceResourceId: workspace.id")]
-    public void A_reviewed_property_is_in_place(string file, string line)
+    [InlineData("Microsoft.Web/serverfarms", "sku.name", "\"FC1\"")]
+    [InlineData("Microsoft.Web/serverfarms", "sku.tier", "\"FlexConsumption\"")]
+    [InlineData("Microsoft.Web/serverfarms", "properties.reserved", "true")]
+    [InlineData("Microsoft.Web/sites", "kind", "\"functionapp,linux\"")]
+    [InlineData("Microsoft.Web/sites", "properties.functionAppConfig.runtime", """{"name":"dotnet-isolated","version":"10.0"}""")]
+    [InlineData("Microsoft.Web/sites", "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount", "100")]
+    [InlineData("Microsoft.Web/sites", "properties.functionAppConfig.deployment.storage.authentication.type", "\"UserAssignedIdentity\"")]
+    [InlineData("Microsoft.Web/sites", "identity.type", "\"UserAssigned\"")]
+    [InlineData("Microsoft.Web/sites", "properties.httpsOnly", "true")]
+    [InlineData("Microsoft.Web/sites", "properties.siteConfig.ftpsState", "\"Disabled\"")]
+    [InlineData("Microsoft.Web/sites", "properties.siteConfig.minTlsVersion", "\"1.2\"")]
+    [InlineData("Microsoft.Storage/storageAccounts", "properties.allowSharedKeyAccess", "false")]
+    [InlineData("Microsoft.Storage/storageAccounts", "properties.allowBlobPublicAccess", "false")]
+    [InlineData("Microsoft.Storage/storageAccounts", "properties.minimumTlsVersion", "\"TLS1_2\"")]
+    [InlineData("Microsoft.Storage/storageAccounts/blobServices/containers", "properties.publicAccess", "\"None\"")]
+    [InlineData("Microsoft.KeyVault/vaults", "properties.enableRbacAuthorization", "true")]
+    [InlineData("Microsoft.KeyVault/vaults", "properties.enablePurgeProtection", "true")]
+    [InlineData("Microsoft.Insights/components", "properties.DisableLocalAuth", "true")]
+    [InlineData("Microsoft.Insights/components", "properties.IngestionMode", "\"LogAnalytics\"")]
+    public void A_reviewed_property_is_in_place(string type, string path, string expectedJson)
     {
-        var lines = Infra.Read(file).Split('\n').Select(l => l.Trim());
+        var actual = path.Split('.').Aggregate((JsonNode?)infra.Deployed.Single(type), (node, key) => node?[key]);
 
-        Assert.Contains(line, lines);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expectedJson), actual), $"{type} {path} is {actual?.ToJsonString() ?? "missing"}, expected {expectedJson}.");
     }
 
     [Fact]
-    public void The_webhook_url_output_is_the_route_the_webhook_function_serves()
+    public void The_app_runs_as_the_user_assigned_identity_for_key_vault_references_and_the_deployment_package()
     {
-        var output = Assert.Single(Infra.Outputs(Infra.MainBicep), o => o.Name == "webhookUrl");
+        var identityId = Snapshot.IdOf(infra.Deployed.Single("Microsoft.ManagedIdentity/userAssignedIdentities"));
+        var site = infra.Deployed.Single("Microsoft.Web/sites");
 
-        Assert.EndsWith($"/{Routes.Prefix}/{Routes.Webhook}'", output.ValueExpression, StringComparison.Ordinal);
-        Assert.Contains(Infra.Outputs(Infra.MainBicep), o => o.Name == "functionAppUrl");
-        Assert.Contains(Infra.Outputs(Infra.MainBicep), o => o.Name == "keyVaultName");
+        Assert.Equal([identityId], site["identity"]!["userAssignedIdentities"]!.AsObject().Select(kv => kv.Key));
+        Assert.Equal(identityId, (string?)site["properties"]!["keyVaultReferenceIdentity"]);
+        Assert.Equal(identityId, (string?)site["properties"]!["functionAppConfig"]!["deployment"]!["storage"]!["authentication"]!["userAssignedIdentityResourceId"]);
+        Assert.Equal(
+            $"[format('{{0}}{{1}}', {infra.Deployed.ReferenceTo("Microsoft.Storage/storageAccounts", "primaryEndpoints.blob")}, '{Snapshot.LeafName(infra.Deployed.Single("Microsoft.Storage/storageAccounts/blobServices/containers"))}')]",
+            (string?)site["properties"]!["functionAppConfig"]!["deployment"]!["storage"]!["value"]);
+    }
+
+    [Fact]
+    public void Application_Insights_sends_to_the_workspace_deployed_with_it()
+    {
+        var workspace = infra.Deployed.Single("Microsoft.OperationalInsights/workspaces");
+
+        Assert.Equal(Snapshot.IdOf(workspace), (string?)infra.Deployed.Single("Microsoft.Insights/components")["properties"]!["WorkspaceResourceId"]);
+    }
+
+    [Fact]
+    public void The_allowed_origins_are_both_the_platform_cors_list_and_the_app_setting()
+    {
+        var cors = infra.Rotating.Single("Microsoft.Web/sites")["properties"]!["siteConfig"]!["cors"]!;
+        var settings = infra.Rotating.AppSettings;
+
+        Assert.Equal(RotatingParameters.AllowedOrigins, cors["allowedOrigins"]!.AsArray().Select(o => (string)o!));
+        Assert.False((bool)cors["supportCredentials"]!);
+        Assert.Equal(RotatingParameters.AllowedOrigins, RotatingParameters.AllowedOrigins.Select((_, i) => settings[$"Checkout__AllowedOrigins__{i}"]));
+        Assert.DoesNotContain(infra.Rotating.AppSettings.Keys, k => k == $"Checkout__AllowedOrigins__{RotatingParameters.AllowedOrigins.Count}");
+        Assert.DoesNotContain(infra.Deployed.AppSettings.Keys, k => k.StartsWith("Checkout__AllowedOrigins__", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_webhook_url_output_is_the_route_the_webhook_function_serves_under_the_public_base_url()
+    {
+        var outputs = infra.Template["outputs"]!.AsObject();
+
+        Assert.Equal(
+            $"[format('{{0}}/{Routes.Prefix}/{Routes.Webhook}', reference('functionApp').outputs.publicBaseUrl.value)]",
+            (string?)outputs["webhookUrl"]!["value"]);
+        Assert.Contains("functionAppUrl", outputs.Select(o => o.Key));
+    }
+
+    [Fact]
+    public void The_name_outputs_are_the_names_of_the_deployed_resources()
+    {
+        var outputs = infra.Deployed.Outputs;
+
+        Assert.Equal(Snapshot.LeafName(infra.Deployed.Single("Microsoft.Web/sites")), (string?)outputs["functionAppName"]);
+        Assert.Equal(Snapshot.LeafName(infra.Deployed.Single("Microsoft.KeyVault/vaults")), (string?)outputs["keyVaultName"]);
+        Assert.Equal(Snapshot.LeafName(infra.Deployed.Single("Microsoft.Storage/storageAccounts")), (string?)outputs["storageAccountName"]);
+        Assert.Equal(new CheckoutOptions().FulfilmentQueue, (string?)outputs["fulfilmentQueueName"]);
     }
 
     [Fact]
     public void The_public_base_url_is_the_default_host_name_unless_a_custom_domain_is_given()
     {
-        Assert.Contains(
-            "var publicBaseUrl = empty(customDomainHostName) ? 'https://${site.properties.defaultHostName}' : 'https://${customDomainHostName}'",
-            Infra.FunctionAppBicep,
-            StringComparison.Ordinal);
-        Assert.Contains(Infra.AppSettings(), s => s.Name == "Checkout__PublicBaseUrl" && s.ValueExpression == "publicBaseUrl");
+        Assert.Equal(
+            $"[format('https://{{0}}', {infra.Deployed.ReferenceTo("Microsoft.Web/sites", "defaultHostName")})]",
+            infra.Deployed.AppSettings["Checkout__PublicBaseUrl"]);
+        Assert.Equal($"https://{RotatingParameters.CustomDomain}", infra.Rotating.AppSettings["Checkout__PublicBaseUrl"]);
     }
-
-    [GeneratedRegex(@"^//\s+(?<type>Microsoft\.[A-Za-z]+/[A-Za-z/]+@\d{4}-\d{2}-\d{2}(-preview)?)\s*$", RegexOptions.Multiline)]
-    private static partial Regex ApiVersionList();
 }

@@ -6,9 +6,12 @@ namespace Blik.Deployment.Tests;
 
 /// <summary>
 /// infra/ and local.settings.sample.json against what the code reads: nothing required is missing, nothing set is
-/// unread, and every setting the code reads is either set or deliberately left at its code default.
+/// unread, and every setting the code reads is either set or deliberately left at its code default. Infra's settings
+/// are the app settings of both compiled deployments (<see cref="CompiledInfra.Deployed"/> and
+/// <see cref="CompiledInfra.Rotating"/>, which sets every optional parameter).
 /// </summary>
-public sealed class SettingsCoverageTests
+[Collection("compiled-infra")]
+public sealed class SettingsCoverageTests(CompiledInfra compiled)
 {
     /// <summary>
     /// App settings that are not read by the application code but by the platform, with the reason and where each may
@@ -113,8 +116,8 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Required_settings_are_set_by_both_infra_and_the_sample()
     {
-        var infra = Infra.AppSettings().Select(s => CodeSettings.Resolve(s.Name)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var sample = Infra.SampleSettings().Keys.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var infra = compiled.AppSettingNames.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var sample = RepoFiles.SampleSettings().Keys.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         foreach (var required in CodeSettings.Required)
         {
@@ -126,9 +129,8 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Every_app_setting_in_infra_is_read_by_the_code_or_is_a_documented_host_setting()
     {
-        var unknown = Infra.AppSettings()
-            .Where(s => CodeSettings.Resolve(s.Name) is null && !HostSettings.Any(h => h.Where == Where.Anywhere && h.Matches(s.Name)))
-            .Select(s => s.Name)
+        var unknown = compiled.AppSettingNames
+            .Where(name => CodeSettings.Resolve(name) is null && !HostSettings.Any(h => h.Where == Where.Anywhere && h.Matches(name)))
             .ToList();
 
         Assert.True(unknown.Count == 0, "infra/ sets app settings nothing reads: " + string.Join(", ", unknown));
@@ -137,7 +139,7 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Every_setting_in_the_sample_is_read_by_the_code_or_is_a_documented_host_setting()
     {
-        var unknown = Infra.SampleSettings().Keys
+        var unknown = RepoFiles.SampleSettings().Keys
             .Where(name => CodeSettings.Resolve(name) is null && !HostSettings.Any(h => h.Matches(name)))
             .ToList();
 
@@ -147,8 +149,8 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Every_setting_the_code_reads_is_set_or_deliberately_left_at_its_default()
     {
-        var infra = Infra.AppSettings().Select(s => CodeSettings.Resolve(s.Name)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var sample = Infra.SampleSettings().Keys.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var infra = compiled.AppSettingNames.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var sample = RepoFiles.SampleSettings().Keys.Select(CodeSettings.Resolve).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         var notInInfra = CodeSettings.All.Where(s => !infra.Contains(s) && !LeftAtCodeDefault.ContainsKey(s)).ToList();
         var notInSample = CodeSettings.All.Where(s => !sample.Contains(s) && !LeftAtCodeDefault.ContainsKey(s)).ToList();
@@ -168,7 +170,7 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Infra_does_not_set_the_runtime_settings_that_Flex_Consumption_rejects()
     {
-        var names = Infra.AppSettings().Select(s => s.Name).ToList();
+        var names = compiled.AppSettingNames;
 
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", names, StringComparer.OrdinalIgnoreCase);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", names, StringComparer.OrdinalIgnoreCase);
@@ -178,20 +180,24 @@ public sealed class SettingsCoverageTests
     [Fact]
     public void Infra_gives_the_storage_setting_every_service_uri_the_app_and_host_use_with_the_managed_identity()
     {
-        var settings = Infra.AppSettings().ToDictionary(s => s.Name, s => s.ValueExpression, StringComparer.Ordinal);
+        var deployed = compiled.Deployed;
+        var settings = deployed.AppSettings;
+        const string Storage = "Microsoft.Storage/storageAccounts";
+        const string Identity = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
-        Assert.Equal("storage.properties.primaryEndpoints.table", settings["AzureWebJobsStorage__tableServiceUri"]);
-        Assert.Equal("storage.properties.primaryEndpoints.queue", settings["AzureWebJobsStorage__queueServiceUri"]);
-        Assert.Equal("storage.properties.primaryEndpoints.blob", settings["AzureWebJobsStorage__blobServiceUri"]);
-        Assert.Equal("'managedidentity'", settings["AzureWebJobsStorage__credential"]);
-        Assert.Equal("identityClientId", settings["AzureWebJobsStorage__clientId"]);
-        Assert.Equal("'ClientId=${identityClientId};Authorization=AAD'", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        Assert.Equal(Snapshot.LeafName(deployed.Single(Storage)), settings["AzureWebJobsStorage__accountName"]);
+        Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.table")}]", settings["AzureWebJobsStorage__tableServiceUri"]);
+        Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.queue")}]", settings["AzureWebJobsStorage__queueServiceUri"]);
+        Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.blob")}]", settings["AzureWebJobsStorage__blobServiceUri"]);
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal($"[{deployed.ReferenceTo(Identity, "clientId")}]", settings["AzureWebJobsStorage__clientId"]);
+        Assert.Equal($"[format('ClientId={{0}};Authorization=AAD', {deployed.ReferenceTo(Identity, "clientId")})]", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
     }
 
     [Fact]
     public void Every_setting_the_code_reads_is_named_in_the_runbook()
     {
-        var runbook = Infra.Read("docs/operations.md");
+        var runbook = RepoFiles.Read("docs/operations.md");
 
         var missing = CodeSettings.All
             .Select(s => s.Replace(":", "__", StringComparison.Ordinal))
