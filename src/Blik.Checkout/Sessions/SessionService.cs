@@ -197,12 +197,15 @@ public sealed class SessionService(
 
         return accepted.After;
 
-        // Puts back the session as it was before this attempt was reserved (unless something else changed it since).
+        // Puts back the session as it was before this attempt was reserved, unless something else changed it since
+        // (its ETag is no longer the one our reservation wrote). ETags, not record equality: a session read back from
+        // storage never equals one in memory when it has metadata (the dictionaries are different instances).
         async Task UndoAttemptAsync()
         {
             await sessions.UpdateAsync(
                 id,
-                s => s with { ETag = null } == reserved.After with { ETag = null } ? reserved.Before with { ETag = s.ETag } : null,
+                reserved.After,
+                s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
                 cancellationToken);
             if (!recheckWasThere)
             {
