@@ -1,4 +1,5 @@
-using System.Diagnostics.Metrics;
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Blik.Checkout.Configuration;
@@ -8,8 +9,8 @@ using Blik.Checkout.Sessions;
 using Blik.Checkout.Tests.Support;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace Blik.Checkout.Tests;
 
@@ -21,28 +22,35 @@ public sealed class ConvergeGateClientTests : IDisposable
     // python3 -c "import base64; print(base64.b64encode(b'sk_test_local_sandbox:').decode())"
     private const string BasicCredentials = "c2tfdGVzdF9sb2NhbF9zYW5kYm94Og==";
 
-    private readonly ServiceProvider _metricsServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly List<ServiceProvider> _providers = [];
     private readonly ManualTimeProvider _time = new();
 
-    public void Dispose() => _metricsServices.Dispose();
+    public void Dispose() => _providers.ForEach(p => p.Dispose());
 
-    private ConvergeGateClient Client(StubHandler stub, Action<ConvergeGateOptions>? configure = null)
+    /// <summary>
+    /// The client as the app registers it (named client, resilience pipeline, body buffering), with only the primary
+    /// handler swapped for the stub: what these tests see is what goes over the wire.
+    /// </summary>
+    private IConvergeGate Client(StubHandler stub, Action<ConvergeGateOptions>? configure = null)
     {
-        var options = new ConvergeGateOptions
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddSingleton<CheckoutMetrics>();
+        services.AddOptions<ConvergeGateOptions>().Configure(options =>
         {
-            BaseUrl = new Uri("https://gateway.test/"),
-            SecretKey = Key,
-            PreviousSecretKey = PreviousKey,
-            Timeout = TimeSpan.FromSeconds(10),
-            ReadRetries = 2,
-        };
-        configure?.Invoke(options);
-        return new ConvergeGateClient(
-            new HttpClient(stub),
-            Options.Create(options),
-            _time,
-            NullLogger<ConvergeGateClient>.Instance,
-            new CheckoutMetrics(_metricsServices.GetRequiredService<IMeterFactory>()));
+            options.BaseUrl = new Uri("https://gateway.test/");
+            options.SecretKey = Key;
+            options.PreviousSecretKey = PreviousKey;
+            options.Timeout = TimeSpan.FromSeconds(10);
+            options.ReadRetries = 2;
+            configure?.Invoke(options);
+        });
+        services.AddConvergeGateClient().ConfigurePrimaryHttpMessageHandler(() => stub);
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        _providers.Add(provider);
+        return provider.GetRequiredService<IConvergeGate>();
     }
 
     private static BlikCode Code(string digits) =>
@@ -383,7 +391,9 @@ public sealed class ConvergeGateClientTests : IDisposable
         var e = await Assert.ThrowsAsync<GatewayUnavailableException>(() =>
             Client(stub, o => { o.Timeout = TimeSpan.FromMilliseconds(100); o.ReadRetries = 0; }).GetSessionAsync(TestSessions.Id, CancellationToken.None));
 
-        Assert.IsAssignableFrom<OperationCanceledException>(e.InnerException);
+        Assert.IsType<TimeoutRejectedException>(e.InnerException);
+        Assert.Contains("timed out", e.Reason, StringComparison.Ordinal);
+        Assert.Single(stub.Requests);
     }
 
     [Fact]
@@ -474,8 +484,211 @@ public sealed class ConvergeGateClientTests : IDisposable
         var e = await Record.ExceptionAsync(() =>
             Client(stub, o => o.Timeout = TimeSpan.FromMilliseconds(100)).PayAsync(TestSessions.Id, Code("123456"), guard.Token));
 
-        Assert.True(e is GatewayRejectedException or GatewayUnavailableException, $"got {e?.GetType().Name ?? "no exception"}");
+        // The body is read inside the attempt, so the attempt's timeout ends it: the gateway failed to answer.
+        Assert.IsType<GatewayUnavailableException>(e);
         Assert.False(guard.IsCancellationRequested, "the call only ended because the test gave up on it");
+    }
+
+    public static TheoryData<string, string> PostsAndFailures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var operation in new[] { "create", "pay", "refund" })
+        {
+            foreach (var failure in new[] { "500", "502", "503", "429", "hang", "connection", "stalled-body" })
+            {
+                data.Add(operation, failure);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PostsAndFailures))]
+    public async Task Creates_pays_and_refunds_are_sent_exactly_once_whatever_the_failure(string operation, string failure)
+    {
+        var stub = new StubHandler(async (_, _, ct) => failure switch
+        {
+            "hang" => await Hang(ct),
+            "connection" => throw new HttpRequestException("Connection reset by peer", new IOException("reset")),
+            "stalled-body" => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new StalledStream()) },
+            _ => WithRetryAfter(StubHandler.Status((HttpStatusCode)int.Parse(failure, CultureInfo.InvariantCulture)), TimeSpan.Zero),
+        });
+        var client = Client(stub, o => o.Timeout = TimeSpan.FromMilliseconds(200));
+
+        var e = await Record.ExceptionAsync(() => operation switch
+        {
+            "create" => client.CreateSessionAsync(FullCreate(), CancellationToken.None),
+            "pay" => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None),
+            _ => client.CreateRefundAsync(new GatewayRefundRequest(TestSessions.Id, 500, null, null), CancellationToken.None),
+        });
+
+        var unavailable = Assert.IsType<GatewayUnavailableException>(e);
+        Assert.True(unavailable.Sent, "the outcome of a request that may have reached the gateway is unknown, not 'not sent'");
+        var request = Assert.Single(stub.Requests);
+        Assert.Equal(HttpMethod.Post, request.Method);
+    }
+
+    [Fact]
+    public async Task Get_is_retried_after_a_timeout_a_dropped_connection_and_a_stalled_body()
+    {
+        var stub = new StubHandler(async (_, n, ct) => n switch
+        {
+            0 => await Hang(ct),
+            1 => throw new HttpRequestException("Connection reset by peer", new IOException("reset")),
+            2 => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new StalledStream()) },
+            _ => StubHandler.Session(status: "completed"),
+        });
+
+        var session = await Client(stub, o => { o.Timeout = TimeSpan.FromMilliseconds(200); o.ReadRetries = 3; })
+            .GetSessionAsync(TestSessions.Id, CancellationToken.None);
+
+        Assert.Equal(SessionStatus.Completed, session!.Status);
+        Assert.Equal(4, stub.Requests.Count);
+        Assert.All(stub.Requests, r => Assert.Equal(HttpMethod.Get, r.Method));
+    }
+
+    [Fact]
+    public async Task Get_of_a_refund_is_retried_after_503()
+    {
+        var stub = StubHandler.Sequence(
+            () => WithRetryAfter(StubHandler.Status(HttpStatusCode.ServiceUnavailable), TimeSpan.Zero),
+            () => StubHandler.Json(HttpStatusCode.OK, """{"id":"kLcRRC5P8U68CYe0kVA","amount":500,"status":"succeeded"}"""));
+
+        var refund = await Client(stub).GetRefundAsync("kLcRRC5P8U68CYe0kVA", CancellationToken.None);
+
+        Assert.Equal("succeeded", refund!.Status);
+        Assert.Equal(2, stub.Requests.Count);
+        Assert.All(stub.Requests, r => Assert.Equal("/v1/refunds/kLcRRC5P8U68CYe0kVA", r.Uri.AbsolutePath));
+    }
+
+    [Fact]
+    public async Task Get_waits_for_a_short_Retry_After_before_asking_again()
+    {
+        var stub = StubHandler.Sequence(
+            () => WithRetryAfter(StubHandler.Status(HttpStatusCode.TooManyRequests), TimeSpan.FromSeconds(1)),
+            () => StubHandler.Session(status: "completed"));
+        var watch = Stopwatch.StartNew();
+
+        var session = await Client(stub).GetSessionAsync(TestSessions.Id, CancellationToken.None);
+
+        Assert.Equal(SessionStatus.Completed, session!.Status);
+        Assert.Equal(2, stub.Requests.Count);
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(950), $"asked again after {watch.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Get_does_not_wait_for_a_long_Retry_After_and_passes_it_on()
+    {
+        var stub = StubHandler.Always(() => WithRetryAfter(StubHandler.Status(HttpStatusCode.TooManyRequests), TimeSpan.FromSeconds(30)));
+        var watch = Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<GatewayUnavailableException>(() => Client(stub).GetSessionAsync(TestSessions.Id, CancellationToken.None));
+
+        Assert.Single(stub.Requests);
+        Assert.Equal(TimeSpan.FromSeconds(30), e.RetryAfter);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task A_gateway_failing_every_call_opens_the_breaker_and_later_calls_fail_at_once_without_being_sent()
+    {
+        var stub = StubHandler.Always(() => StubHandler.Status(HttpStatusCode.ServiceUnavailable));
+        var client = Client(stub);
+        for (var i = 0; i < GatewayHttp.BreakerMinimumThroughput; i++)
+        {
+            var failed = await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.CreateSessionAsync(FullCreate(), CancellationToken.None));
+            Assert.True(failed.Sent);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var create = await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.CreateSessionAsync(FullCreate(), CancellationToken.None));
+        var pay = await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None));
+        var get = await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.GetSessionAsync(TestSessions.Id, CancellationToken.None));
+        watch.Stop();
+
+        Assert.Equal(GatewayHttp.BreakerMinimumThroughput, stub.Requests.Count); // none of the three was sent
+        Assert.All(new[] { create, pay, get }, e =>
+        {
+            Assert.False(e.Sent);
+            Assert.IsType<BrokenCircuitException>(e.InnerException);
+            Assert.InRange(e.RetryAfter!.Value, TimeSpan.FromMilliseconds(1), GatewayHttp.BreakerBreakDuration);
+        });
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"three refused calls took {watch.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Hanging_calls_open_the_breaker_too()
+    {
+        var stub = StubHandler.Hanging();
+        var client = Client(stub, o => o.Timeout = TimeSpan.FromSeconds(1));
+
+        await Task.WhenAll(Enumerable.Range(0, GatewayHttp.BreakerMinimumThroughput).Select(_ =>
+            Assert.ThrowsAsync<GatewayUnavailableException>(() => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None))));
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None));
+
+        Assert.False(e.Sent);
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(250), $"an open breaker answered in {watch.ElapsedMilliseconds} ms, not at once");
+        Assert.Equal(GatewayHttp.BreakerMinimumThroughput, stub.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Refusals_never_open_the_breaker()
+    {
+        var stub = new StubHandler((request, _, _) => Task.FromResult(request.Method == HttpMethod.Get
+            ? StubHandler.Json(HttpStatusCode.NotFound, """{"error":{"type":"invalid_request_error","param":"id"}}""")
+            : StubHandler.Json(HttpStatusCode.BadRequest, """{"error":{"type":"invalid_request_error","code":"code_invalid","param":"blik_code"}}""")));
+        var client = Client(stub);
+        var calls = 3 * GatewayHttp.BreakerMinimumThroughput;
+
+        for (var i = 0; i < calls; i++)
+        {
+            await Assert.ThrowsAsync<GatewayRejectedException>(() => client.PayAsync(TestSessions.Id, Code("111111"), CancellationToken.None));
+            Assert.Null(await client.GetSessionAsync("unknown", CancellationToken.None));
+        }
+
+        Assert.Equal(2 * calls, stub.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Fewer_failures_than_the_breakers_minimum_throughput_never_open_it()
+    {
+        var failures = GatewayHttp.BreakerMinimumThroughput - 1;
+        var stub = new StubHandler((_, n, _) => Task.FromResult(n < failures ? StubHandler.Status(HttpStatusCode.BadGateway) : StubHandler.Session()));
+        var client = Client(stub);
+        for (var i = 0; i < failures; i++)
+        {
+            await Assert.ThrowsAsync<GatewayUnavailableException>(() => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None));
+        }
+
+        var session = await client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None);
+
+        Assert.Equal(TestSessions.Id, session.Id);
+        Assert.Equal(GatewayHttp.BreakerMinimumThroughput, stub.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_failure_ratio_below_the_breakers_never_opens_it()
+    {
+        // Every third call fails: many failures, but most calls succeed.
+        var stub = new StubHandler((_, n, _) => Task.FromResult(n % 3 == 0 ? StubHandler.Status(HttpStatusCode.InternalServerError) : StubHandler.Session()));
+        var client = Client(stub);
+        var calls = 3 * GatewayHttp.BreakerMinimumThroughput;
+
+        for (var i = 0; i < calls; i++)
+        {
+            var e = await Record.ExceptionAsync(() => client.PayAsync(TestSessions.Id, Code("123456"), CancellationToken.None));
+            Assert.True(e is null or GatewayUnavailableException { Sent: true }, $"call {i}: {e}");
+        }
+
+        Assert.Equal(calls, stub.Requests.Count);
+    }
+
+    private static async Task<HttpResponseMessage> Hang(CancellationToken cancellationToken)
+    {
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+        throw new InvalidOperationException("unreachable");
     }
 
     private static HttpResponseMessage WithRetryAfter(HttpResponseMessage response, TimeSpan delta)

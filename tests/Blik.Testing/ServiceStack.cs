@@ -46,9 +46,10 @@ public sealed class ServiceStack : IAsyncDisposable
     public const string SecretKey = "sk_test_integration_5f2c";
     public const string SuccessCode = "777123";
 
-    private ServiceStack(SandboxServer sandbox, WebApplication app, Uri baseAddress, ManualTimeProvider? clock, LogCapture logs, StorageClientFactory storage)
+    private ServiceStack(SandboxServer sandbox, SandboxRequestLog gatewayRequests, WebApplication app, Uri baseAddress, ManualTimeProvider? clock, LogCapture logs, StorageClientFactory storage)
     {
         Sandbox = sandbox;
+        GatewayRequests = gatewayRequests;
         App = app;
         BaseAddress = baseAddress;
         Clock = clock;
@@ -58,6 +59,9 @@ public sealed class ServiceStack : IAsyncDisposable
     }
 
     public SandboxServer Sandbox { get; }
+
+    /// <summary>Every request the sandbox received, as counted at the sandbox.</summary>
+    public SandboxRequestLog GatewayRequests { get; }
     public WebApplication App { get; }
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
@@ -75,8 +79,10 @@ public sealed class ServiceStack : IAsyncDisposable
     {
         options ??= new StackOptions();
         var start = DateTimeOffset.UtcNow;
+        var gatewayRequests = new SandboxRequestLog();
         var sandbox = await SandboxServer.StartAsync(new SandboxOptions
         {
+            ConfigureLogging = gatewayRequests.Attach,
             Port = 0,
             SecretKey = SecretKey,
             ConfirmationDelay = options.ConfirmationDelay,
@@ -125,7 +131,7 @@ public sealed class ServiceStack : IAsyncDisposable
             });
         await app.StartAsync();
         var storage = new StorageClientFactory(StorageConnection.FromConnectionString(azurite.ConnectionString));
-        return new ServiceStack(sandbox, app, baseAddress, clock, logs, storage) { FulfilmentQueue = settings["Checkout:FulfilmentQueue"]! };
+        return new ServiceStack(sandbox, gatewayRequests, app, baseAddress, clock, logs, storage) { FulfilmentQueue = settings["Checkout:FulfilmentQueue"]! };
     }
 
     public static Dictionary<string, object?> SessionBody(long amount = 1000, string? orderId = null) => new()

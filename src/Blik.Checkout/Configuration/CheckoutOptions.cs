@@ -18,10 +18,13 @@ public sealed class ConvergeGateOptions
     /// </summary>
     public string? PreviousSecretKey { get; set; }
 
-    /// <summary>Timeout of one gateway call (connect + response).</summary>
+    /// <summary>Timeout of one attempt of a gateway call (connect, response and its whole body).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Retries of idempotent gateway reads (GET) after a timeout, 429 or 5xx. Creates and pays are never retried.</summary>
+    /// <summary>
+    /// Retries of idempotent gateway reads (GET) after a timeout, 429 or 5xx. Creates, pays and refunds are never
+    /// retried. All attempts of one call together are bounded by <c>Timeout × (ReadRetries + 1) + 2 s × ReadRetries</c>.
+    /// </summary>
     public int ReadRetries { get; set; } = 2;
 
     public IEnumerable<string> VerificationKeys()

@@ -51,15 +51,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Refunds.RefundStore>();
         services.TryAddSingleton<Refunds.RefundService>();
 
-        // One long-lived client with pooled connections that are recycled (DNS changes are picked up).
-        services.TryAddSingleton<IConvergeGate>(sp => ActivatorUtilities.CreateInstance<ConvergeGateClient>(
-            sp,
-            new HttpClient(new SocketsHttpHandler
-            {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                AllowAutoRedirect = false,
-            })));
+        services.AddConvergeGateClient();
 
         services.TryAddSingleton<ClientSecrets>();
         services.TryAddSingleton<FulfilmentOutbox>();

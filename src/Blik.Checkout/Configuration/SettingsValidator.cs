@@ -39,9 +39,10 @@ internal sealed class SettingsValidator :
             failures.Add($"Setting {S}__PreviousSecretKey equals {S}__SecretKey; clear it or set the key being rotated out.");
         }
 
-        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(2))
+        if (options.Timeout < TimeSpan.FromMilliseconds(10) || options.Timeout > TimeSpan.FromMinutes(2))
         {
-            failures.Add($"Setting {S}__Timeout must be between 00:00:00.001 and 00:02:00.");
+            // 10 ms: the least the resilience pipeline's timeout accepts.
+            failures.Add($"Setting {S}__Timeout must be between 00:00:00.010 and 00:02:00.");
         }
 
         if (options.ReadRetries is < 0 or > 5)

@@ -12,9 +12,6 @@ internal static partial class GatewayLog
 
     [LoggerMessage(1002, LogLevel.Information, "Converge Gate refused {Operation}: HTTP {Status}, type {ErrorType}, code {ErrorCode}, param {Param}")]
     public static partial void GatewayRejected(ILogger logger, string operation, int status, string? errorType, string? errorCode, string? param);
-
-    [LoggerMessage(1003, LogLevel.Information, "Retrying the read of session {SessionId} (attempt {Attempt}): {Reason}")]
-    public static partial void RetryingRead(ILogger logger, string sessionId, int attempt, string reason);
 }
 
 internal static partial class SessionLog

@@ -9,39 +9,27 @@ using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace Blik.Checkout.Gateway;
 
 /// <summary>
-/// HTTP adapter for Converge Gate's checkout-session API. Basic auth with the secret key, form-encoded bodies as the
-/// documented curl examples send, a timeout on every call, and retries only for reads (a create or a pay is never
-/// repeated blindly: the gateway documents no idempotency keys, so a repeat could create or charge twice).
+/// HTTP adapter for Converge Gate's checkout-session API: Basic auth with the secret key, form-encoded bodies as the
+/// documented curl examples send, and the gateway's answers turned into typed outcomes. Timeouts, retries of reads and
+/// the circuit breaker live in the named client's pipeline (<see cref="GatewayHttp"/>); a create, a pay or a refund is
+/// sent at most once.
 /// </summary>
-public sealed class ConvergeGateClient : IConvergeGate
+public sealed class ConvergeGateClient(
+    IHttpClientFactory httpClients,
+    IOptions<ConvergeGateOptions> options,
+    TimeProvider time,
+    ILogger<ConvergeGateClient> logger,
+    CheckoutMetrics metrics) : IConvergeGate
 {
     private const int MaxErrorMessageLength = 300;
 
-    private readonly HttpClient _http;
-    private readonly ConvergeGateOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ILogger<ConvergeGateClient> _logger;
-    private readonly CheckoutMetrics _metrics;
-
-    public ConvergeGateClient(
-        HttpClient http,
-        IOptions<ConvergeGateOptions> options,
-        TimeProvider time,
-        ILogger<ConvergeGateClient> logger,
-        CheckoutMetrics metrics)
-    {
-        _http = http;
-        _options = options.Value;
-        _time = time;
-        _logger = logger;
-        _metrics = metrics;
-        _http.BaseAddress ??= _options.BaseUrl;
-        _http.Timeout = Timeout.InfiniteTimeSpan; // per-call timeouts below, so a caller's token and ours stay distinct
-    }
+    private readonly ConvergeGateOptions _options = options.Value;
 
     public async Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken)
     {
@@ -74,7 +62,7 @@ public sealed class ConvergeGateClient : IConvergeGate
             }
         }
 
-        using var response = await SendOnceAsync("create", () => new HttpRequestMessage(HttpMethod.Post, "v1/checkout/sessions")
+        using var response = await SendAsync("create", () => new HttpRequestMessage(HttpMethod.Post, "v1/checkout/sessions")
         {
             Content = new FormUrlEncodedContent(form),
         }, cancellationToken);
@@ -82,12 +70,12 @@ public sealed class ConvergeGateClient : IConvergeGate
     }
 
     public Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken) =>
-        ReadAsync("get", "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId), sessionId, GatewayJson.ReadSession, cancellationToken);
+        ReadAsync("get", "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId), GatewayJson.ReadSession, cancellationToken);
 
     public async Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken)
     {
         var path = "v1/checkout/sessions/" + Uri.EscapeDataString(sessionId) + "/pay";
-        using var response = await SendOnceAsync("pay", () => new HttpRequestMessage(HttpMethod.Post, path)
+        using var response = await SendAsync("pay", () => new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new FormUrlEncodedContent([new("blik_code", code.Reveal())]),
         }, cancellationToken);
@@ -107,7 +95,7 @@ public sealed class ConvergeGateClient : IConvergeGate
             form.Add(new($"metadata[{key}]", value));
         }
 
-        using var response = await SendOnceAsync("refund", () => new HttpRequestMessage(HttpMethod.Post, "v1/refunds")
+        using var response = await SendAsync("refund", () => new HttpRequestMessage(HttpMethod.Post, "v1/refunds")
         {
             Content = new FormUrlEncodedContent(form),
         }, cancellationToken);
@@ -115,35 +103,22 @@ public sealed class ConvergeGateClient : IConvergeGate
     }
 
     public Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken) =>
-        ReadAsync("get_refund", "v1/refunds/" + Uri.EscapeDataString(refundId), refundId, GatewayJson.ReadRefund, cancellationToken);
+        ReadAsync("get_refund", "v1/refunds/" + Uri.EscapeDataString(refundId), GatewayJson.ReadRefund, cancellationToken);
 
-    /// <summary>A GET, retried after a timeout, 429 or 5xx (safe: it changes nothing); null on 404.</summary>
-    private async Task<T?> ReadAsync<T>(string operation, string path, string id, Func<JsonElement, T> read, CancellationToken cancellationToken)
+    /// <summary>A GET (the pipeline retries it after a timeout, 429 or 5xx: asking again changes nothing); null on 404.</summary>
+    private async Task<T?> ReadAsync<T>(string operation, string path, Func<JsonElement, T> read, CancellationToken cancellationToken)
         where T : class
     {
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                using var response = await SendOnceAsync(operation, () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
-                return await ReadAsync(response, read, cancellationToken);
-            }
-            catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-            catch (GatewayUnavailableException e) when (attempt < _options.ReadRetries)
-            {
-                GatewayLog.RetryingRead(_logger, id, attempt + 1, e.Reason);
-                await Task.Delay(RetryDelay(e, attempt), cancellationToken); // real time: a back-off, not business time
-            }
+            using var response = await SendAsync(operation, () => new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+            return await ReadAsync(response, read, cancellationToken);
+        }
+        catch (GatewayRejectedException e) when (e.Error.HttpStatus == (int)HttpStatusCode.NotFound)
+        {
+            return null;
         }
     }
-
-    private static TimeSpan RetryDelay(GatewayUnavailableException e, int attempt) =>
-        e.RetryAfter is { } ra && ra <= TimeSpan.FromSeconds(2)
-            ? (ra < TimeSpan.Zero ? TimeSpan.Zero : ra)
-            : TimeSpan.FromMilliseconds(200 * Math.Pow(3, attempt));
 
     private static void AddIfPresent(List<KeyValuePair<string, string>> form, string name, string? value)
     {
@@ -153,11 +128,9 @@ public sealed class ConvergeGateClient : IConvergeGate
         }
     }
 
-    /// <summary>One HTTP exchange with a timeout; maps failures to the two gateway exceptions. Never retries.</summary>
-    private async Task<HttpResponseMessage> SendOnceAsync(string operation, Func<HttpRequestMessage> build, CancellationToken cancellationToken)
+    /// <summary>One call through the named client's pipeline; maps what comes back to the two gateway exceptions.</summary>
+    private async Task<HttpResponseMessage> SendAsync(string operation, Func<HttpRequestMessage> build, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
         using var request = build();
         request.Headers.Authorization = new AuthenticationHeaderValue(
             "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.SecretKey + ":")));
@@ -167,22 +140,27 @@ public sealed class ConvergeGateClient : IConvergeGate
         HttpResponseMessage response;
         try
         {
-            // The whole body is read under the timeout too: a response that stalls half-way is as bad as none.
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            response = await httpClients.CreateClient(GatewayHttp.ClientName).SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        catch (BrokenCircuitException e)
         {
-            _metrics.GatewayCall(operation, "timeout", Stopwatch.GetElapsedTime(started));
+            // Nothing was sent: the breaker is open because recent calls failed.
+            metrics.GatewayCall(operation, "circuit_open", Stopwatch.GetElapsedTime(started));
+            throw new GatewayUnavailableException("recent calls failed, so calls are paused for a moment", e.RetryAfter, e) { Sent = false };
+        }
+        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            metrics.GatewayCall(operation, "timeout", Stopwatch.GetElapsedTime(started));
             throw new GatewayUnavailableException("the request timed out", null, e);
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            _metrics.GatewayCall(operation, "unreachable", Stopwatch.GetElapsedTime(started));
+            metrics.GatewayCall(operation, "unreachable", Stopwatch.GetElapsedTime(started));
             throw new GatewayUnavailableException("the connection failed", null, e);
         }
 
         var status = (int)response.StatusCode;
-        _metrics.GatewayCall(operation, status.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started));
+        metrics.GatewayCall(operation, status.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started));
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -193,14 +171,14 @@ public sealed class ConvergeGateClient : IConvergeGate
             if (status is 429 or >= 500)
             {
                 var retryAfter = response.Headers.RetryAfter?.Delta
-                    ?? (response.Headers.RetryAfter?.Date is { } date ? date - _time.GetUtcNow() : null);
-                GatewayLog.GatewayFailed(_logger, operation, status);
+                    ?? (response.Headers.RetryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
+                GatewayLog.GatewayFailed(logger, operation, status);
                 throw new GatewayUnavailableException(
                     status == 429 ? "it is throttling requests (429)" : $"it answered {status}", retryAfter);
             }
 
-            var error = await ReadErrorAsync(response, status, timeout.Token);
-            GatewayLog.GatewayRejected(_logger, operation, status, error.Type, error.Code ?? error.DeclineCode, error.Param);
+            var error = await ReadErrorAsync(response, status, cancellationToken);
+            GatewayLog.GatewayRejected(logger, operation, status, error.Type, error.Code ?? error.DeclineCode, error.Param);
             throw new GatewayRejectedException(error);
         }
     }
@@ -243,9 +221,6 @@ public sealed class ConvergeGateClient : IConvergeGate
         catch (JsonException)
         {
             // Not the documented error object; the status code alone has to do.
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
         }
 
         return new GatewayError(status, type, code, decline, param, Scrub(message));

@@ -74,13 +74,19 @@ public sealed class GatewayRejectedException(GatewayError error)
 
 /// <summary>
 /// The gateway could not be reached, timed out, throttled us or failed on its side. For a pay call the outcome is
-/// then unknown: the code may have reached the bank.
+/// then unknown (the code may have reached the bank), unless <see cref="Sent"/> is false.
 /// </summary>
 public sealed class GatewayUnavailableException(string reason, TimeSpan? retryAfter = null, Exception? inner = null)
     : Exception($"Converge Gate is unavailable: {reason}.", inner)
 {
     public string Reason { get; } = reason;
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>
+    /// False only when the request certainly never left this service (the circuit breaker refused it), so the gateway
+    /// did nothing. True whenever the gateway may have received it, including when we cannot tell.
+    /// </summary>
+    public bool Sent { get; init; } = true;
 }
 
 /// <summary>The port the application owns; <see cref="ConvergeGateClient"/> is its HTTP adapter.</summary>

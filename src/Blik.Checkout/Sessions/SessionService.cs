@@ -155,17 +155,16 @@ public sealed class SessionService(
             // The gateway says the session cannot take a code now (one is being confirmed, or it ended): this was
             // no attempt, so undo what was written for it, then learn the session's state and say so.
             metrics.CodeSubmitted("conflict");
-            await sessions.UpdateAsync(
-                id,
-                s => s with { ETag = null } == reserved.After with { ETag = null } ? reserved.Before with { ETag = s.ETag } : null,
-                cancellationToken);
-            if (!recheckWasThere)
-            {
-                await due.RemoveAsync(id, recheckAt, cancellationToken);
-            }
-
+            await UndoAttemptAsync();
             var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
             throw Problems.SessionNotPayable(current.Status.ToWire());
+        }
+        catch (GatewayUnavailableException e) when (!e.Sent)
+        {
+            // The code never left this service (the gateway is failing and calls are paused): no attempt either.
+            metrics.CodeSubmitted("not_sent");
+            await UndoAttemptAsync();
+            throw Problems.GatewayUnavailable(e.RetryAfter);
         }
         catch (GatewayRejectedException e)
         {
@@ -197,6 +196,22 @@ public sealed class SessionService(
         }
 
         return accepted.After;
+
+        // Puts back the session as it was before this attempt was reserved, unless something else changed it since
+        // (its ETag is no longer the one our reservation wrote). ETags, not record equality: a session read back from
+        // storage never equals one in memory when it has metadata (the dictionaries are different instances).
+        async Task UndoAttemptAsync()
+        {
+            await sessions.UpdateAsync(
+                id,
+                reserved.After,
+                s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
+                cancellationToken);
+            if (!recheckWasThere)
+            {
+                await due.RemoveAsync(id, recheckAt, cancellationToken);
+            }
+        }
     }
 
     private string NotificationUrl() =>
