@@ -165,7 +165,7 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite)
         return hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString()!;
     }
 
-    private static HttpRequest JsonRequest(IHost host, object? body, string? clientSecret = null)
+    internal static HttpRequest JsonRequest(IHost host, object? body, string? clientSecret = null)
     {
         var context = new DefaultHttpContext { RequestServices = host.Services };
         context.Response.Body = new MemoryStream();
@@ -186,7 +186,7 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite)
     }
 
     /// <summary>Executes a function's result the way the worker's ASP.NET Core integration does: against the request's HttpContext.</summary>
-    private static async Task<(int Status, JsonElement Body)> ExecuteAsync(IResult result, IHost host)
+    internal static async Task<(int Status, JsonElement Body)> ExecuteAsync(IResult result, IHost host)
     {
         var context = new DefaultHttpContext { RequestServices = host.Services };
         context.Response.Body = new MemoryStream();
