@@ -106,6 +106,8 @@ var coreAppSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  OTEL_TRACES_SAMPLER: 'microsoft.fixed_percentage'
+  OTEL_TRACES_SAMPLER_ARG: '1.0'
   ConvergeGate__BaseUrl: convergeGateBaseUrl
   ConvergeGate__SecretKey: '@Microsoft.KeyVault(SecretUri=${gatewayKeyUri})'
   Checkout__PublicBaseUrl: publicBaseUrl
