@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (Azurite from npm, Chromium from Debian), builds everything with
-# warnings as errors, runs every test project (unit, storage, sandbox, integration), and prints a summary line.
+# warnings as errors, publishes the deployable Functions app to artifacts/functions-app, runs every test project (unit,
+# storage, sandbox, integration), and prints a summary line.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,6 +13,21 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build BlikFunctions.sln -c Release -nologo -v quiet
 
 mkdir -p artifacts
+
+# The deployable Functions app, exactly what docs/operations.md zips and deploys: artifacts/functions-app. The worker
+# SDK writes functions.metadata (what the host indexes), worker.config.json (how it starts the worker) and
+# extensions.json (the host-side trigger extensions); without them the folder is not a Functions app.
+app="artifacts/functions-app"
+rm -rf "$app"
+dotnet publish src/Blik.Functions -c Release --no-build -nologo -v quiet -o "$app"
+for file in host.json functions.metadata worker.config.json extensions.json; do
+  if [ ! -s "$app/$file" ]; then
+    echo "$app/$file is missing: the publish did not produce a deployable Functions app." >&2
+    exit 1
+  fi
+done
+echo "Published the Functions app to $app"
+
 log="artifacts/test-output.log"
 status=0
 # One test assembly at a time: the browser, reliability and load tests start their own Azurite, sandbox and runner,

@@ -143,6 +143,8 @@ var coreAppSettings = {
   AzureWebJobsStorage__clientId: identity.properties.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+  OTEL_TRACES_SAMPLER: 'microsoft.fixed_percentage'
+  OTEL_TRACES_SAMPLER_ARG: '1.0'
   ConvergeGate__BaseUrl: convergeGateBaseUrl
   ConvergeGate__SecretKey: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${gatewaySecretName})'
   Checkout__PublicBaseUrl: publicBaseUrl

@@ -1,7 +1,6 @@
 using Blik.Checkout;
 using Blik.Checkout.Http;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Blik.Functions;
@@ -10,63 +9,56 @@ namespace Blik.Functions;
 /// The HTTP functions. Each one only calls the shared handler; routes come from <see cref="Routes"/>.
 /// Create and the refund functions are for the merchant's server (function key); pay, get and health are called by
 /// browsers and probes and are authorised by the session's client secret instead; the webhook by its signature.
+/// The handlers' minimal-API <see cref="IResult"/>s are returned as they are: the worker's ASP.NET Core integration
+/// executes an <see cref="IResult"/> invocation result against the request's HttpContext
+/// (<c>FunctionsHttpProxyingMiddleware.TryHandleHttpResult</c> in Worker.Extensions.Http.AspNetCore, since 1.3.0).
 /// </summary>
 public sealed class CheckoutFunctions(CheckoutHandlers handlers)
 {
     [Function(FunctionNames.CreateSession)]
-    public async Task<IActionResult> CreateSession(
+    public Task<IResult> CreateSession(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = Routes.CreateSession)] HttpRequest request) =>
-        new HttpResultAction(await handlers.CreateSessionAsync(request));
+        handlers.CreateSessionAsync(request);
 
     [Function(FunctionNames.GetSession)]
-    public async Task<IActionResult> GetSession(
+    public Task<IResult> GetSession(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Routes.Session)] HttpRequest request,
         string id) =>
-        new HttpResultAction(await handlers.GetSessionAsync(request, id));
+        handlers.GetSessionAsync(request, id);
 
     [Function(FunctionNames.PaySession)]
-    public async Task<IActionResult> PaySession(
+    public Task<IResult> PaySession(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Routes.PaySession)] HttpRequest request,
         string id) =>
-        new HttpResultAction(await handlers.PaySessionAsync(request, id));
+        handlers.PaySessionAsync(request, id);
 
     [Function(FunctionNames.CreateRefund)]
-    public async Task<IActionResult> CreateRefund(
+    public Task<IResult> CreateRefund(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = Routes.Refunds)] HttpRequest request,
         string id) =>
-        new HttpResultAction(await handlers.CreateRefundAsync(request, id));
+        handlers.CreateRefundAsync(request, id);
 
     [Function(FunctionNames.ListRefunds)]
-    public async Task<IActionResult> ListRefunds(
+    public Task<IResult> ListRefunds(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = Routes.Refunds)] HttpRequest request,
         string id) =>
-        new HttpResultAction(await handlers.ListRefundsAsync(request, id));
+        handlers.ListRefundsAsync(request, id);
 
     [Function(FunctionNames.GetRefund)]
-    public async Task<IActionResult> GetRefund(
+    public Task<IResult> GetRefund(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = Routes.Refund)] HttpRequest request,
         string id,
         string refundId) =>
-        new HttpResultAction(await handlers.GetRefundAsync(request, id, refundId));
+        handlers.GetRefundAsync(request, id, refundId);
 
     [Function(FunctionNames.ConvergeGateWebhook)]
-    public async Task<IActionResult> ConvergeGateWebhook(
+    public Task<IResult> ConvergeGateWebhook(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Routes.Webhook)] HttpRequest request) =>
-        new HttpResultAction(await handlers.WebhookAsync(request));
+        handlers.WebhookAsync(request);
 
     [Function(FunctionNames.Health)]
-    public async Task<IActionResult> Health(
+    public Task<IResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Routes.Health)] HttpRequest request) =>
-        new HttpResultAction(await handlers.HealthAsync(request));
+        handlers.HealthAsync(request);
 }
 
-/// <summary>
-/// The worker's ASP.NET Core integration executes <see cref="IActionResult"/> but not minimal-API
-/// <see cref="IResult"/>; this adapter lets the shared handlers' results run unchanged.
-/// </summary>
-public sealed class HttpResultAction(IResult result) : IActionResult
-{
-    public IResult Result { get; } = result;
-
-    public Task ExecuteResultAsync(ActionContext context) => Result.ExecuteAsync(context.HttpContext);
-}

@@ -64,11 +64,6 @@ public static class RunnerApp
             builder.Services.AddHostedService<SweepTimerService>();
         }
 
-        if (builder.Configuration.GetValue("Runner:LogMetrics", false))
-        {
-            builder.Services.AddHostedService<Blik.Checkout.Diagnostics.MetricsReporter>();
-        }
-
         var app = builder.Build();
         app.UseStatusCodePages(); // empty-bodied 404/405 become problem details too
         app.UseCors();

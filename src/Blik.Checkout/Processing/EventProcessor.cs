@@ -23,6 +23,7 @@ public sealed class EventProcessor(
     public async Task<ReconcileOutcome> ProcessAsync(string messageText, CancellationToken cancellationToken)
     {
         var message = EventMessage.Parse(messageText);
+        using var activity = CheckoutTelemetry.StartProcessing(message);
         var stored = await sessions.GetAsync(message.SessionId, cancellationToken);
         if (stored is null)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
@@ -52,6 +53,7 @@ public sealed partial class FulfilmentOutbox(
     SessionStore sessions,
     IOptions<CheckoutOptions> options,
     TimeProvider time,
+    CheckoutMetrics metrics,
     ILogger<FulfilmentOutbox> logger)
 {
     private readonly CheckoutOptions _options = options.Value;
@@ -65,6 +67,11 @@ public sealed partial class FulfilmentOutbox(
         if (!session.OutboxPending)
         {
             return true;
+        }
+
+        if (claimed)
+        {
+            metrics.FulfilmentOwed(FulfilmentMessage.For(session).Type);
         }
 
         if (!claimed)
@@ -83,6 +90,7 @@ public sealed partial class FulfilmentOutbox(
         await queue.SendMessageAsync(JsonSerializer.Serialize(message), null, null, cancellationToken);
         await sessions.UpdateAsync(session.Id, session, s => SessionRules.FulfilmentPublished(s, time.GetUtcNow()), cancellationToken);
         Published(logger, session.Id, message.Type, session.OrderId);
+        metrics.FulfilmentSent(message.Type);
         return true;
     }
 

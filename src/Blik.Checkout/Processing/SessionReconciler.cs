@@ -27,6 +27,7 @@ public sealed class SessionReconciler(
     DueIndex due,
     FulfilmentOutbox outbox,
     TimeProvider time,
+    CheckoutMetrics metrics,
     ILogger<SessionReconciler> logger)
 {
     /// <exception cref="GatewayUnavailableException">The gateway could not be read; nothing changed.</exception>
@@ -97,11 +98,13 @@ public sealed class SessionReconciler(
         if (after.LateCompletion && !before.LateCompletion)
         {
             SessionLog.LateCompletion(logger, after.Id);
+            metrics.LateCompletion();
         }
 
         if (after.Status.IsFinal() && !before.Status.IsFinal())
         {
             // This write made the session final and holds the claim on its fulfilment message.
+            metrics.SessionFinished(after);
             var settled = await outbox.FlushAsync(after, claimed: true, cancellationToken);
 
             // The expiry entry is no longer needed; drop it now rather than have the sweep read it later.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Gateway;
 using Blik.Checkout.Http;
 using Blik.Checkout.Processing;
@@ -39,6 +40,7 @@ public sealed partial class RefundService(
     IOptions<CheckoutOptions> checkoutOptions,
     IOptions<SweepOptions> sweepOptions,
     TimeProvider time,
+    CheckoutMetrics metrics,
     ILogger<RefundService> logger)
 {
     public static readonly string[] Reasons = ["requested_by_customer", "duplicated", "fraudulent"];
@@ -330,6 +332,11 @@ public sealed partial class RefundService(
             return true;
         }
 
+        if (claimed)
+        {
+            metrics.FulfilmentOwed("checkout.refund." + refund.Status);
+        }
+
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         if (!claimed)
         {
@@ -373,6 +380,7 @@ public sealed partial class RefundService(
             // Changed meanwhile; the next look finds the message owed only if the change re-owed it.
         }
 
+        metrics.FulfilmentSent(message.Type);
         return true;
     }
 

@@ -27,6 +27,7 @@ public sealed class SessionService(
 
     public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        using var activity = CheckoutTelemetry.Source.StartActivity("checkout create");
         var (session, replayed) = await idempotency.ExecuteAsync(
             idempotencyKey,
             request.Fingerprint(),
@@ -38,6 +39,7 @@ public sealed class SessionService(
             },
             sessions.GetAsync,
             cancellationToken);
+        activity?.SetTag(CheckoutTelemetry.SessionIdTag, session.Id).SetTag("checkout.replayed", replayed);
         return new CreateOutcome(session, replayed);
     }
 
@@ -111,6 +113,7 @@ public sealed class SessionService(
 
     public async Task<CheckoutSession> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
+        using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
         // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
         // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();

@@ -38,6 +38,7 @@ public sealed class Sweeper(
 
     public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
     {
+        using var activity = CheckoutTelemetry.Source.StartActivity("sweep");
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var entries = await due.ReadDueAsync(now, _options.MaxPerRun, cancellationToken);
         var outcomes = new ConcurrentBag<string>();
@@ -69,6 +70,8 @@ public sealed class Sweeper(
             outcomes.Count(o => o == "removed"),
             outcomes.Count(o => o == "failed"));
         SweepLog.Completed(logger, report.Read, report.Reconciled, report.Expired, report.Rescheduled, report.Removed, report.Failed);
+        activity?.SetTag("checkout.sweep.read", report.Read).SetTag("checkout.sweep.failed", report.Failed);
+        metrics.SweepRun();
         return report;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -6,6 +7,7 @@ namespace Blik.Checkout.Webhooks;
 /// <summary>
 /// What the webhook function puts on the <c>checkout-events</c> queue: identifiers only. The processor re-fetches
 /// the authoritative state from the gateway, so nothing in the notification body is trusted beyond these ids.
+/// <c>traceparent</c>/<c>tracestate</c> (W3C) carry the intake's span to the processor, so both are one trace.
 /// </summary>
 public sealed record EventMessage(
     [property: JsonPropertyName("event_id")] string EventId,
@@ -13,11 +15,17 @@ public sealed record EventMessage(
     [property: JsonPropertyName("session_id")] string SessionId,
     [property: JsonPropertyName("refund_id")] string? RefundId,
     [property: JsonPropertyName("event_created_at")] long? EventCreatedAt,
-    [property: JsonPropertyName("received_at")] long ReceivedAt)
+    [property: JsonPropertyName("received_at")] long ReceivedAt,
+    [property: JsonPropertyName("traceparent")] string? TraceParent = null,
+    [property: JsonPropertyName("tracestate")] string? TraceState = null)
 {
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public string Serialize() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>This message carrying <paramref name="span"/>'s W3C trace context (unchanged when there is none).</summary>
+    public EventMessage WithTraceContext(Activity? span) =>
+        span is { IdFormat: ActivityIdFormat.W3C } ? this with { TraceParent = span.Id, TraceState = span.TraceStateString } : this;
 
     /// <exception cref="FormatException">The text is not an event message.</exception>
     public static EventMessage Parse(string text)

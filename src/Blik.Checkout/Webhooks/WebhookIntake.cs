@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
@@ -44,6 +45,7 @@ public sealed class WebhookIntake
 
     public async Task<EventMessage> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
     {
+        using var activity = CheckoutTelemetry.Source.StartActivity("webhook intake");
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature) || timestamp.Length > 64)
         {
             throw Reject(Problems.BadSignature("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
@@ -64,7 +66,8 @@ public sealed class WebhookIntake
             throw Reject(Problems.BadSignature("Sec-Signature does not verify."), "signature mismatch");
         }
 
-        var message = Parse(body);
+        var message = Parse(body).WithTraceContext(Activity.Current);
+        activity?.SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId).SetTag("checkout.event_id", message.EventId);
         var queue = await _storage.QueueAsync(QueueNames.Events, cancellationToken);
         await queue.SendMessageAsync(message.Serialize(), null, null, cancellationToken);
         _metrics.Webhook("accepted");
@@ -151,7 +154,7 @@ public sealed class WebhookIntake
 
     private CheckoutProblemException Reject(CheckoutProblemException problem, string reason)
     {
-        _metrics.Webhook("rejected");
+        _metrics.Webhook("rejected", reason);
         WebhookLog.Rejected(_logger, reason);
         return problem;
     }
