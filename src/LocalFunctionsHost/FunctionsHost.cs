@@ -412,7 +412,7 @@ public sealed class FunctionsHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = bodyLimit;
-            k.Listen(address, port, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+            k.Listen(address, port, o => o.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrainTimeout);
