@@ -233,8 +233,14 @@ public sealed class FunctionsHost : IAsyncDisposable
 
     private async Task GiveUpAsync()
     {
-        await StopAsync(CancellationToken.None);
-        _stopped.TrySetException(new InvalidOperationException("The host stopped: the worker failed too often (3 times within 30 minutes)."));
+        try
+        {
+            await StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            _stopped.TrySetException(new InvalidOperationException("The host stopped: the worker failed too often (3 times within 30 minutes)."));
+        }
     }
 
     private void Wire(AppSettings settings, HostJson hostJson, DeferredRouter router, long bodyLimit, ILoggerFactory loggerFactory)

@@ -19,7 +19,6 @@ public sealed class BlikFunctionsSmokeTests(HostFixture fixture)
             functions: null!,
             settings: s =>
             {
-                s.Clear();
                 s["AzureWebJobsStorage"] = fixture.ConnectionString;
                 s["ConvergeGate__BaseUrl"] = sandbox.BaseAddress.ToString();
                 s["ConvergeGate__SecretKey"] = SecretKey;

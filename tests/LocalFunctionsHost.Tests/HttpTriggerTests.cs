@@ -133,7 +133,10 @@ public sealed class HttpTriggerTests(HostFixture fixture)
         Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
         Assert.Equal(Limit, (await atLimit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("length").GetInt32());
 
-        using var over = await host.Http.PostAsync("api/upload", new ByteArrayContent(new byte[Limit + 1]));
+        // Expect: 100-continue, so the client waits for the answer instead of writing into a closing connection.
+        using var overRequest = new HttpRequestMessage(HttpMethod.Post, "api/upload") { Content = new ByteArrayContent(new byte[Limit + 1]) };
+        overRequest.Headers.ExpectContinue = true;
+        using var over = await host.Http.SendAsync(overRequest);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, over.StatusCode);
 
         // Without a Content-Length the limit is found while streaming.

@@ -37,7 +37,7 @@ internal sealed class HttpFunctions : IDisposable
         _forwarder = forwarder;
         _bodyLimit = bodyLimit;
         _logger = loggerFactory.CreateLogger("Host.Http");
-        _client = new HttpMessageInvoker(new SocketsHttpHandler
+        _client = new HttpMessageInvoker(new ConnectRetryHandler(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -45,7 +45,7 @@ internal sealed class HttpFunctions : IDisposable
             UseCookies = false,
             ActivityHeadersPropagator = null,
             ConnectTimeout = TimeSpan.FromSeconds(15),
-        });
+        }));
         // Long enough for any invocation; the invocation's own timeout ends the forward when it fires.
         _forwarderConfig = new ForwarderRequestConfig { ActivityTimeout = (functionTimeout ?? TimeSpan.FromDays(1)) + TimeSpan.FromMinutes(1) };
     }
@@ -181,6 +181,32 @@ internal sealed class HttpFunctions : IDisposable
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
+        }
+    }
+}
+
+/// <summary>
+/// Retries a forward whose connection failed (nothing was sent yet): the worker reports its HTTP address before its
+/// server listens, so the first requests can be refused. 10 tries, 50 ms doubling to 250 ms, as the Functions host.
+/// </summary>
+internal sealed class ConnectRetryHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    private const int Attempts = 10;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError && attempt < Attempts)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 250));
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
     private readonly Queue<string> _stderr = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
+    private int _disposed;
 
     public WorkerConnection(string workerId, ILoggerFactory loggerFactory)
     {
@@ -243,6 +244,11 @@ internal sealed class WorkerConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         ExitRequested = true;
         Kill();
         if (_process is not null)

@@ -77,7 +77,7 @@ public sealed class TestHost : IAsyncDisposable
             Port = 0,
             Settings = values,
             Functions = functions,
-            HostId = Unique("h")[..20],
+            HostId = Unique("h"),
             LoggerFactory = loggerFactory,
             WorkerRestartDelay = TimeSpan.FromMilliseconds(300),
             ListenerLockRecoveryInterval = TimeSpan.FromSeconds(1),
@@ -132,8 +132,17 @@ public sealed class TestHost : IAsyncDisposable
             .ToList();
     }
 
-    public Task<IReadOnlyList<Recorded>> WaitForRecordsAsync(string function, int count, TimeSpan? timeout = null) =>
-        Wait.UntilAsync(() => Records(function), r => r.Count >= count, timeout ?? TimeSpan.FromSeconds(30), $"{count} records of {function}\nhost log:\n{Logs.Tail()}");
+    public async Task<IReadOnlyList<Recorded>> WaitForRecordsAsync(string function, int count, TimeSpan? timeout = null)
+    {
+        try
+        {
+            return await Wait.UntilAsync(() => Records(function), r => r.Count >= count, timeout ?? TimeSpan.FromSeconds(30), $"{count} records of {function}");
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nhost log:\n{Logs.Tail()}");
+        }
+    }
 
     public static async Task<IReadOnlyList<PeekedMessage>> PeekAsync(QueueClient queue) =>
         (await queue.PeekMessagesAsync(32)).Value;
