@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LocalFunctionsHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 // dotnet LocalFunctionsHost.dll --script-root <published app> [--port 7071] [--settings local.settings.json] [--enable-auth] ...
@@ -19,6 +20,10 @@ var command = new RootCommand("Runs a published Azure Functions isolated-worker 
 };
 command.SetAction(async (parse, cancellationToken) =>
 {
+    // host.json's logging.logLevel filters the host's log as it does in the Functions host ("Function", "Function.<Name>.User", ...).
+    var hostJson = new ConfigurationBuilder()
+        .AddJsonFile(Path.Combine(parse.GetValue(scriptRoot)!.FullName, "host.json"), optional: true)
+        .Build();
     using var loggerFactory = LoggerFactory.Create(logging =>
     {
         logging.AddSimpleConsole(o =>
@@ -30,6 +35,9 @@ command.SetAction(async (parse, cancellationToken) =>
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Grpc", LogLevel.Warning);
         logging.AddFilter("Yarp", LogLevel.Warning);
+        // The worker's own framework logs (its Kestrel, its routing) only when they matter.
+        logging.AddFilter("Host.Worker", parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Warning);
+        logging.AddConfiguration(hostJson.GetSection("logging"));
     });
     var logger = loggerFactory.CreateLogger("LocalFunctionsHost");
     FunctionsHost host;

@@ -55,6 +55,7 @@ internal sealed class HttpFunctions : IDisposable
     /// <summary>Adds a route per HTTP function to <paramref name="routes"/>, in function-name order.</summary>
     public void AddRoutes(RouteCollection routes, IEnumerable<FunctionDescriptor> functions, string routePrefix, IInlineConstraintResolver constraints)
     {
+        var seen = new List<(string Template, string[] Methods, string Function)>();
         foreach (var function in functions.Where(f => f.Kind == TriggerKind.Http).OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase))
         {
             var route = (function.Trigger.String("route") is { Length: > 0 } r ? r : function.Name).Trim('/');
@@ -68,6 +69,14 @@ internal sealed class HttpFunctions : IDisposable
             var methods = function.Trigger.Raw["methods"] is JsonArray list
                 ? list.Select(m => m?.ToString().ToUpperInvariant()).OfType<string>().ToArray()
                 : [];
+            if (seen.Find(r => r.Template.Equals(template, StringComparison.OrdinalIgnoreCase) &&
+                               (r.Methods.Length == 0 || methods.Length == 0 || r.Methods.Intersect(methods).Any())) is { Function: not null } clash)
+            {
+                throw new InvalidOperationException(
+                    $"The functions '{clash.Function}' and '{function.Name}' have the same route '{template}' and overlapping methods.");
+            }
+
+            seen.Add((template, methods, function.Name));
             var routeConstraints = new RouteValueDictionary();
             if (methods.Length > 0)
             {
