@@ -160,6 +160,7 @@ public sealed class HttpTriggerTests(HostFixture fixture)
         var records = await Wait.UntilAsync(() => host.Records("Slow"), r => r.Any(x => x.Flag("cancelled")), TimeSpan.FromSeconds(15), "the function to see its cancellation");
         Assert.DoesNotContain(records, r => r.Flag("completed"));
         await Wait.UntilAsync(() => host.Logs.Contains("Executed 'Functions.Slow' (Failed"), done => done, TimeSpan.FromSeconds(10), "the invocation to end as failed");
+        Assert.True(host.Logs.Contains("Sent InvocationCancel for 'Slow'"), host.Logs.Tail());
     }
 
     [Fact]

@@ -11,9 +11,6 @@ internal sealed record HostJson
 {
     private const string OverridePrefix = "AzureFunctionsJobHost__";
 
-    /// <summary>The whole file (with overrides applied), e.g. for the <c>logging</c> section.</summary>
-    public required IConfiguration Raw { get; init; }
-
     /// <summary>Null means unbounded (<c>-1</c>).</summary>
     public TimeSpan? FunctionTimeout { get; init; }
 
@@ -63,7 +60,6 @@ internal sealed record HostJson
 
         return new HostJson
         {
-            Raw = raw,
             FunctionTimeout = raw["functionTimeout"] is { } timeout
                 ? timeout.Trim() == "-1" ? null : ParseSpan("functionTimeout", timeout)
                 : TimeSpan.FromMinutes(30),

@@ -108,7 +108,18 @@ internal sealed class HttpFunctions : IDisposable
             return;
         }
 
-        using var invocation = await _invoker.CreateAsync(function, context.RequestAborted);
+        Invoker.Invocation invocation;
+        try
+        {
+            // Waits while the worker restarts.
+            invocation = await _invoker.CreateAsync(function, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        using var _ = invocation;
         var workerUri = invocation.Connection.HttpUri;
         if (workerUri is null)
         {

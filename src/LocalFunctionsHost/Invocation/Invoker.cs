@@ -146,6 +146,7 @@ internal sealed class Invoker(WorkerSupervisor supervisor, OutputBindings output
             try
             {
                 await _connection.SendAsync(new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = Id } });
+                _invoker._logger.LogDebug("Sent InvocationCancel for '{Function}' ({InvocationId}).", Function.Name, Id);
             }
             catch (Exception e) when (e is WorkerExitedException or IOException or InvalidOperationException or OperationCanceledException)
             {

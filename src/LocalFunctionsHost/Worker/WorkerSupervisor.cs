@@ -49,7 +49,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         _settings = settings;
         _registry = registry;
         _loggerFactory = loggerFactory;
-        _logger = loggerFactory.CreateLogger("Host.WorkerSupervisor");
+        _logger = loggerFactory.CreateLogger("Host.Lifecycle");
     }
 
     /// <summary>The functions the first worker loaded, in function-name order.</summary>
