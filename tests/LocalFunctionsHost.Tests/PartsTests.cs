@@ -136,3 +136,44 @@ public sealed class PartsTests : IDisposable
         Assert.Matches("^[a-z0-9]+(-[0-9]*)?$", id);
     }
 }
+
+/// <summary>Which storage a binding's <c>connection</c> setting points at.</summary>
+public sealed class StorageConnectionTests
+{
+    private static StorageConnections Connections(Dictionary<string, string?> values)
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.Azure.AzureClientServiceCollectionExtensions.AddAzureClientsCore(services);
+        var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        return new StorageConnections(
+            AppSettings.Load(null, inheritEnvironment: false, values),
+            Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Azure.AzureComponentFactory>(provider));
+    }
+
+    [Fact]
+    public void A_connection_string_setting_and_the_development_storage_shortcut_are_used_as_given()
+    {
+        var connections = Connections(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Other"] = "UseDevelopmentStorage=true" });
+        Assert.Equal("http://127.0.0.1:10001/devstoreaccount1", connections.Queues(null, base64: true).Uri.ToString().TrimEnd('/'));
+        Assert.Equal("http://127.0.0.1:10000/devstoreaccount1", connections.Blobs("AzureWebJobsStorage").Uri.ToString().TrimEnd('/'));
+        Assert.True(connections.IsConfigured("Other"));
+        Assert.False(connections.IsConfigured("Missing"));
+    }
+
+    [Fact]
+    public void An_identity_based_connection_uses_its_service_uris_or_account_name()
+    {
+        var connections = Connections(new()
+        {
+            ["Orders__queueServiceUri"] = "https://orders.queue.core.windows.net",
+            ["Orders__credential"] = "managedidentity",
+            ["Orders__clientId"] = "00000000-0000-0000-0000-000000000001",
+            ["AzureWebJobsStorage__accountName"] = "hoststore",
+        });
+        Assert.True(connections.IsConfigured("Orders"));
+        Assert.Equal("https://orders.queue.core.windows.net/", connections.Queues("Orders", base64: true).Uri.ToString());
+        Assert.Equal("https://hoststore.blob.core.windows.net/", connections.Blobs(null).Uri.ToString());
+        var missing = Assert.Throws<InvalidOperationException>(() => connections.Blobs("Orders"));
+        Assert.Contains("blobServiceUri", missing.Message, StringComparison.Ordinal);
+    }
+}
