@@ -347,6 +347,12 @@ public sealed class FunctionsHost : IAsyncDisposable
             return;
         }
 
+        if (function.Disabled || !(_timers.Exists(t => t.Function == function) || _queues.Exists(q => q.Function == function)))
+        {
+            await Results.Problem(statusCode: 404, title: "The function is not running.", detail: $"'{function.Name}' is disabled or failed to start.").ExecuteAsync(context);
+            return;
+        }
+
         var run = RunNowAsync(function, input, CancellationToken.None);
         lock (_adminRuns)
         {

@@ -124,6 +124,29 @@ public sealed class HttpTriggerTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task A_disabled_function_does_not_run_and_its_route_answers_only_the_master_key()
+    {
+        await using var host = await TestHost.StartAsync(
+            fixture,
+            ["ItemsById", "Tick"],
+            settings =>
+            {
+                settings["AzureWebJobs.ItemsById.Disabled"] = "true";
+                settings["AzureWebJobs.Tick.Disabled"] = "true";
+                settings["TickSchedule"] = "*/1 * * * * *";
+            },
+            options => options with { EnableAuth = true, Keys = new HostKeys { Master = "master-key" } });
+
+        Assert.All(host.Host.Functions, f => Assert.True(f.Disabled));
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("api/items/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("api/items/1?code=master-key")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.PostAsJsonAsync("admin/functions/Tick?code=master-key", new { input = "" })).StatusCode);
+        // Listeners exist once StartAsync returns: a disabled timer has none.
+        Assert.True(host.Logs.Contains("Host started on"), host.Logs.Tail());
+        Assert.False(host.Logs.Contains("Timer 'Tick' on schedule"), host.Logs.Tail());
+    }
+
+    [Fact]
     public async Task A_body_over_the_limit_gets_413_and_one_at_the_limit_goes_through()
     {
         const int Limit = 1024 * 1024;
