@@ -90,8 +90,8 @@ public sealed class WorkerLifecycleTests(HostFixture fixture)
     [Fact]
     public async Task Stopping_lets_in_flight_requests_finish_then_ends_the_worker()
     {
-        var host = await TestHost.StartAsync(fixture, ["Slow"]);
-        var worker = Process.GetProcessById(host.Host.WorkerProcessId!.Value);
+        await using var host = await TestHost.StartAsync(fixture, ["Slow"]);
+        using var worker = Process.GetProcessById(host.Host.WorkerProcessId!.Value);
         var call = host.Http.GetAsync("api/slow?ms=1500&tag=draining");
         await host.WaitForRecordsAsync("Slow", 1);
 
@@ -103,7 +103,7 @@ public sealed class WorkerLifecycleTests(HostFixture fixture)
         {
             await worker.WaitForExitAsync(exit.Token);
         }
+
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => host.Http.GetAsync("api/slow?ms=1"));
-        await host.DisposeAsync();
     }
 }

@@ -133,10 +133,21 @@ internal sealed class HttpFunctions : IDisposable
         Fill(invocation.Request, function, context, routeValues);
 
         // The forward follows the invocation: its timeout or the client going away aborts both.
+        var clientAborted = context.RequestAborted;
         context.RequestAborted = invocation.Aborted;
-        var forward = _forwarder.SendAsync(context, workerUri.GetLeftPart(UriPartial.Authority), _client, _forwarderConfig, new InvocationTransformer(invocation.Id)).AsTask();
-        var outcome = invocation.SendAsync();
-        var error = await forward;
+        ForwarderError error;
+        Task outcome;
+        try
+        {
+            var forward = _forwarder.SendAsync(context, workerUri.GetLeftPart(UriPartial.Authority), _client, _forwarderConfig, new InvocationTransformer(invocation.Id)).AsTask();
+            outcome = invocation.SendAsync();
+            error = await forward;
+        }
+        finally
+        {
+            context.RequestAborted = clientAborted;
+        }
+
         if (error != ForwarderError.None)
         {
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;

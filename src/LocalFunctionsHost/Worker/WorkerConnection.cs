@@ -103,6 +103,8 @@ internal sealed class WorkerConnection : IAsyncDisposable
 
         _process = process;
         ProcessId = process.Id;
+        // A host that exits without stopping (a test run ending, an unhandled crash) takes its worker with it.
+        AppDomain.CurrentDomain.ProcessExit += OnHostExit;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
@@ -264,11 +266,14 @@ internal sealed class WorkerConnection : IAsyncDisposable
             }
         }
 
+        AppDomain.CurrentDomain.ProcessExit -= OnHostExit;
         Close();
         _process?.Dispose();
         _writeLock.Dispose();
         _closed.Dispose();
     }
+
+    private void OnHostExit(object? sender, EventArgs e) => Kill();
 
     private void OnExited(Process process)
     {

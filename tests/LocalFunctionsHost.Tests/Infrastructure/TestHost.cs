@@ -86,7 +86,7 @@ public sealed class TestHost : IAsyncDisposable
         try
         {
             var host = await FunctionsHost.StartAsync(options);
-            return new TestHost(host, fixture, values, values["TestApp__RecordFile"]!, logs, loggerFactory);
+            return new TestHost(host, fixture, values, values.GetValueOrDefault("TestApp__RecordFile") ?? Path.GetTempFileName(), logs, loggerFactory);
         }
         catch (Exception e)
         {
