@@ -202,7 +202,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
         };
         // --inMemoryPersistence and --location cannot be combined.
         var persistence = _location is null ? new[] { "--inMemoryPersistence" } : ["--location", _location];
-        foreach (var arg in new[] { script, "--silent", "--disableTelemetry" }.Concat(persistence).Concat(
+        foreach (var arg in new[] { script, "--silent", "--disableTelemetry", "--skipApiVersionCheck" }.Concat(persistence).Concat(
                  [
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                      "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
