@@ -43,7 +43,7 @@ public sealed class FailureTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Against_a_server_that_never_answers_reads_are_repeated_twice_but_an_insert_or_a_send_is_not()
+    public async Task Against_a_server_that_never_answers_reads_and_conditional_writes_are_repeated_twice_but_an_insert_or_a_send_is_not()
     {
         using var silent = new SilentServer();
         var tableOptions = StorageClientDefaults.Apply(new TableClientOptions());
@@ -56,12 +56,15 @@ public sealed class FailureTests(AzuriteFixture azurite)
 
         var read = await Assert.ThrowsAsync<StorageUnavailableException>(() => table.GetOrNullAsync("p", "r", CancellationToken.None));
         var reads = silent.TakeConnections();
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => table.ReplaceAsync(new TableEntity("p", "r"), "W/\"datetime'2026-01-01T00%3A00%3A00Z'\"", CancellationToken.None));
+        var replaces = silent.TakeConnections();
         await Assert.ThrowsAsync<StorageUnavailableException>(() => table.InsertAsync(new TableEntity("p", "r"), CancellationToken.None));
         var inserts = silent.TakeConnections();
         await Assert.ThrowsAsync<StorageUnavailableException>(() => StorageCall.RunAsync("Send", () => queue.SendMessageAsync("x"), CancellationToken.None));
         var sends = silent.TakeConnections();
 
         Assert.Equal(1 + StorageClientDefaults.MaxRetries, reads);
+        Assert.Equal(1 + StorageClientDefaults.MaxRetries, replaces); // if one had landed, the next meets 412 and the store re-reads
         Assert.Equal(1, inserts);
         Assert.Equal(1, sends);
         Assert.Contains("network timeout", read.Message, StringComparison.Ordinal);

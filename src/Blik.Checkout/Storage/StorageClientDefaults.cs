@@ -31,10 +31,12 @@ public static class StorageClientDefaults
 }
 
 /// <summary>
-/// The SDK's retry (transport errors, 408, 429, 5xx), limited to what cannot happen twice: reads, deletes and
-/// unconditional puts always; an insert, a message send or a conditional replace only when the service certainly did
-/// not act on it (it answered 429/503, or the connection was never made). Otherwise the failure goes to the caller,
-/// which re-reads before deciding, instead of meeting its own insert as a 409 or sending a message twice.
+/// The SDK's retry (transport errors, 408, 429, 5xx), limited to requests whose repetition cannot do harm: reads,
+/// deletes and puts always (an unconditional put lands the same row twice; a conditional one that finds its own earlier
+/// write fails with 412, and the stores re-read and re-decide as for any other writer). An insert or a message send
+/// (POST) is repeated only when the service cannot have acted on it: it answered 429/503, or the connection failed or
+/// was closed before any answer (usually an idle connection the service had already dropped). After a timeout or a
+/// 500 its outcome is unknown: the failure goes to the caller instead of meeting its own row as a 409 or sending twice.
 /// </summary>
 internal sealed class StorageRetryPolicy(int maxRetries, DelayStrategy delay) : RetryPolicy(maxRetries, delay)
 {
@@ -46,21 +48,23 @@ internal sealed class StorageRetryPolicy(int maxRetries, DelayStrategy delay) : 
 
     internal static bool Repeatable(HttpMessage message, Exception? exception)
     {
-        var request = message.Request;
-        if (request.Method == RequestMethod.Get || request.Method == RequestMethod.Head || request.Method == RequestMethod.Delete
-            || (request.Method == RequestMethod.Put && !request.Headers.Contains("If-Match")))
+        var method = message.Request.Method;
+        if (method == RequestMethod.Get || method == RequestMethod.Head || method == RequestMethod.Delete || method == RequestMethod.Put)
         {
             return true;
         }
 
-        return message.HasResponse ? message.Response.Status is 429 or 503 : NeverSent(exception);
+        return message.HasResponse ? message.Response.Status is 429 or 503 : NoAnswerStarted(exception);
     }
 
-    private static bool NeverSent(Exception? exception)
+    private static bool NoAnswerStarted(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            if (e is HttpRequestException
+                {
+                    HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded,
+                })
             {
                 return true;
             }
