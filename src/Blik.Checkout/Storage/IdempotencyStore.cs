@@ -128,7 +128,15 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         var record = Record(pk, requestHash, lease, existing.GetInt64("StartedAt") ?? 0);
         record["State"] = Done;
         record["SessionId"] = sessionId;
-        await table.ReplaceAsync(record, existing.ETag.ToString(), cancellationToken);
+        try
+        {
+            await table.ReplaceAsync(record, existing.ETag.ToString(), cancellationToken);
+        }
+        catch (StoragePreconditionFailedException)
+        {
+            // Taken over meanwhile, or this very write landed and its answer was lost (the client repeated it):
+            // either way nothing is left for this request to record.
+        }
     }
 
     /// <summary>Frees the key after a failure that created nothing, so the caller may retry with it.</summary>
