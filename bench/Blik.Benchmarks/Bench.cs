@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
 using Blik.Checkout;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
@@ -7,7 +9,6 @@ using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
 using Blik.DevServices;
 using Blik.LocalRunner;
-using Blik.Storage;
 using ConvergeGate.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -74,7 +75,7 @@ public static class Bench
 
     private sealed record Run(BenchSizes Sizes, BenchReport Report, AzuriteInstance Azurite, SandboxServer Sandbox, GatewayCalls Gateway)
     {
-        public StorageClientFactory Storage => InProcess.RawStorage(Azurite.ConnectionString);
+        public RawStorage Storage => RawStorage.For(Azurite.ConnectionString);
     }
 
     private static void ResetFaults(SandboxServer sandbox)
@@ -124,15 +125,15 @@ public static class Bench
 
     private static async Task IngestAsync(Run run, ServiceCalls service, CancellationToken ct)
     {
-        Console.WriteLine("[ingest] signed webhook → verify → enqueue → 200, against the raw enqueue of the same storage client");
+        Console.WriteLine("[ingest] signed webhook → verify → enqueue → 200, against a raw SDK QueueClient.SendMessageAsync");
         var sizes = run.Sizes;
-        var raw = run.Storage.GetQueueClient("bench-raw-events");
-        await raw.CreateIfNotExistsAsync(ct);
+        var raw = run.Storage.Queues.GetQueueClient("bench-raw-events");
+        await raw.CreateIfNotExistsAsync(cancellationToken: ct);
         var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null,
             DateTimeOffset.UtcNow.ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Serialize();
         var sessionIds = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
 
-        Task RawSend(int i, CancellationToken c) => raw.SendMessageAsync(text, null, null, c);
+        Task RawSend(int i, CancellationToken c) => raw.SendMessageAsync(text, c);
         Task Webhook(int i, CancellationToken c) => service.PostWebhookAsync(sessionIds[i % sessionIds.Length], c);
 
         // Warm both paths (connections, JIT, queue creation).
@@ -186,7 +187,7 @@ public static class Bench
 
         var gatewayIds = new string[n];
         var created = new ServiceCalls.Created[n];
-        var table = run.Storage.GetTableClient(TableNames.Sessions);
+        var table = run.Storage.Tables.GetTableClient(TableNames.Sessions);
 
         var gwCreate = await Load.OpenLoopAsync(sizes.MerchantRate, duration, async (i, c) => gatewayIds[i] = await run.Gateway.CreateAsync(notify, c), ct);
         Check(gwCreate, "gateway create");
@@ -202,7 +203,7 @@ public static class Bench
 
         var storageGet = await Load.OpenLoopAsync(sizes.MerchantRate, duration, async (i, c) =>
         {
-            _ = await table.GetEntityAsync(ok[i % ok.Count].Id, "", c) ?? throw new InvalidOperationException("session row missing");
+            _ = (await table.GetEntityAsync<TableEntity>(ok[i % ok.Count].Id, "", cancellationToken: c)).Value;
         }, ct);
         Check(storageGet, "storage get");
         var svcGet = await Load.OpenLoopAsync(sizes.MerchantRate, duration, (i, c) => service.GetAsync(ok[i % ok.Count], c), ct);
@@ -295,10 +296,10 @@ public static class Bench
     private static async Task ProcessingAsync(Run run, CancellationToken ct)
     {
         var sizes = run.Sizes;
-        Console.WriteLine($"[processing] {sizes.ProcessingEvents} session.completed events: the runner's queue processor vs a raw receive → gateway GET → conditional write → delete loop");
+        Console.WriteLine($"[processing] {sizes.ProcessingEvents} session.completed events: the runner's queue processor vs a raw SDK receive → gateway GET → entity GET → conditional write → delete loop");
         await using var sp = InProcess.Build(run.Azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey);
-        var events = run.Storage.GetQueueClient(QueueNames.Events);
-        await events.CreateIfNotExistsAsync(ct);
+        var events = run.Storage.Queues.GetQueueClient(QueueNames.Events);
+        await events.CreateIfNotExistsAsync(cancellationToken: ct);
         await events.ClearMessagesAsync(ct);
 
         // Service: the runner's own QueueProcessorService with the application's EventProcessor.
@@ -306,8 +307,8 @@ public static class Bench
         var serviceElapsed = await RunProcessorAsync(sp, events, serviceSessions, ct);
 
         // Baseline: the same work without the service around it.
-        var rawQueue = run.Storage.GetQueueClient("bench-raw-processing");
-        await rawQueue.CreateIfNotExistsAsync(ct);
+        var rawQueue = run.Storage.Queues.GetQueueClient("bench-raw-processing");
+        await rawQueue.CreateIfNotExistsAsync(cancellationToken: ct);
         await rawQueue.ClearMessagesAsync(ct);
         var baselineSessions = await PrepareCompletedAsync(run, sp, sizes.ProcessingEvents, ct);
         var baselineElapsed = await RunRawLoopAsync(run, run.Storage, rawQueue, baselineSessions, ct);
@@ -332,12 +333,13 @@ public static class Bench
             .Select(kv => $"{kv.Key} {(double)kv.Value / sizes.ProfileEvents:0.##}"));
         var readBreakdown = string.Join(", ", tableProxy.EntitiesRead.Select(kv => $"{kv.Key} {(double)kv.Value / sizes.ProfileEvents:0.##}"));
 
-        var rawCountedQueue = InProcess.RawStorage(proxied).GetQueueClient("bench-raw-processing");
+        var rawCounted = RawStorage.For(proxied);
+        var rawCountedQueue = rawCounted.Queues.GetQueueClient("bench-raw-processing");
         var rawProfiled = await PrepareCompletedAsync(run, sp, sizes.ProfileEvents, ct);
-        await EnqueueAsync(run.Storage.GetQueueClient("bench-raw-processing"), rawProfiled.Select(s => s.Id), ct);
+        await EnqueueAsync(run.Storage.Queues.GetQueueClient("bench-raw-processing"), rawProfiled.Select(s => s.Id), ct);
         tableProxy.Reset();
         queueProxy.Reset();
-        await RunRawLoopAsync(run, InProcess.RawStorage(proxied), rawCountedQueue, rawProfiled, ct, enqueue: false);
+        await RunRawLoopAsync(run, rawCounted, rawCountedQueue, rawProfiled, ct, enqueue: false);
         var rawRequests = (double)(tableProxy.TotalRequests + queueProxy.TotalRequests) / sizes.ProfileEvents;
 
         run.Report.Add(new BenchRow("event processing", "storage requests per event (profile)", svcRequests, rawRequests, "req/event", "×", svcRequests / rawRequests, "reported", null));
@@ -345,7 +347,7 @@ public static class Bench
         run.Report.Notes.Add($"Processing profile, storage requests per event: {breakdown}. Entities read per event: {readBreakdown}.");
     }
 
-    private sealed record Prepared(string Id, string ETag);
+    private sealed record Prepared(string Id);
 
     /// <summary>Sessions completed at the gateway (instant-success code) but still open in storage: a webhook for each has real work to do.</summary>
     private static async Task<List<Prepared>> PrepareCompletedAsync(Run run, IServiceProvider sp, int count, CancellationToken ct)
@@ -360,21 +362,21 @@ public static class Bench
             await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
             var expires = now + 86_400;
             await due.ScheduleAsync(id, expires, c);
-            var stored = await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
-            result[i] = new Prepared(id, stored.ETag!);
+            await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
+            result[i] = new Prepared(id);
         });
         return [.. result];
     }
 
-    private static Task EnqueueAsync(IQueueClient queue, IEnumerable<string> sessionIds, CancellationToken ct) =>
+    private static Task EnqueueAsync(QueueClient queue, IEnumerable<string> sessionIds, CancellationToken ct) =>
         Parallel.ForEachAsync(sessionIds, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (id, c) =>
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null, now, now).Serialize(), null, null, c);
+            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null, now, now).Serialize(), c);
         });
 
     /// <summary>Fills the queue, then runs the runner's queue processor until every event was handled and deleted; seconds.</summary>
-    private static async Task<double> RunProcessorAsync(IServiceProvider sp, IQueueClient queue, List<Prepared> sessions, CancellationToken ct, Action? enqueueBefore = null)
+    private static async Task<double> RunProcessorAsync(IServiceProvider sp, QueueClient queue, List<Prepared> sessions, CancellationToken ct, Action? enqueueBefore = null)
     {
         await EnqueueAsync(queue, sessions.Select(s => s.Id), ct);
         enqueueBefore?.Invoke();
@@ -393,7 +395,7 @@ public static class Bench
         var processor = sp.GetRequiredService<QueueProcessorService>();
         var clock = Stopwatch.StartNew();
         await processor.StartAsync(ct);
-        while (Interlocked.Read(ref handled) < sessions.Count || await queue.GetApproximateMessageCountAsync(ct) > 0)
+        while (Interlocked.Read(ref handled) < sessions.Count || (await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount > 0)
         {
             if (clock.Elapsed > TimeSpan.FromMinutes(10))
             {
@@ -409,25 +411,25 @@ public static class Bench
     }
 
     /// <summary>
-    /// The baseline loop, shaped like the runner's (receive up to 16, handle them concurrently, repeat): per message one
-    /// gateway GET, one conditional (If-Match) write of the session row, one delete.
+    /// The baseline loop of raw SDK calls, shaped like the runner's (receive up to 16, handle them concurrently, repeat):
+    /// per message one gateway GET, one GetEntity of the session row and one conditional (If-Match) UpdateEntity of it,
+    /// one delete.
     /// </summary>
-    private static async Task<double> RunRawLoopAsync(Run run, StorageClientFactory storage, IQueueClient queue, List<Prepared> sessions, CancellationToken ct, bool enqueue = true)
+    private static async Task<double> RunRawLoopAsync(Run run, RawStorage storage, QueueClient queue, List<Prepared> sessions, CancellationToken ct, bool enqueue = true)
     {
         if (enqueue)
         {
             await EnqueueAsync(queue, sessions.Select(s => s.Id), ct);
         }
 
-        var etags = sessions.ToDictionary(s => s.Id, s => s.ETag);
-        var table = storage.GetTableClient(TableNames.Sessions);
+        var table = storage.Tables.GetTableClient(TableNames.Sessions);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var done = 0;
         var clock = Stopwatch.StartNew();
         while (done < sessions.Count)
         {
-            var batch = await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5), ct);
-            if (batch.Count == 0)
+            var batch = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5), ct)).Value;
+            if (batch.Length == 0)
             {
                 await Task.Delay(10, ct);
                 continue;
@@ -437,11 +439,11 @@ public static class Bench
             {
                 var message = EventMessage.Parse(m.MessageText);
                 var status = await run.Gateway.GetStatusAsync(message.SessionId, ct);
-                var entity = SessionEntity(message.SessionId, status, now);
-                await table.UpdateEntityAsync(entity, etags[message.SessionId], ct);
+                var stored = (await table.GetEntityAsync<TableEntity>(message.SessionId, "", cancellationToken: ct)).Value;
+                await table.UpdateEntityAsync(SessionEntity(message.SessionId, status, now), stored.ETag, TableUpdateMode.Replace, ct);
                 await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct);
             }));
-            done += batch.Count;
+            done += batch.Length;
         }
 
         return clock.Elapsed.TotalSeconds;
@@ -550,18 +552,18 @@ public static class Bench
     /// <summary>Stored sessions that are not due: a row and a future expiry entry each, written straight to storage in parallel.</summary>
     private static async Task SeedAsync(Run run, int count, long now, CancellationToken ct)
     {
-        var sessions = run.Storage.GetTableClient(TableNames.Sessions);
-        var dueTable = run.Storage.GetTableClient(TableNames.Due);
-        await sessions.CreateIfNotExistsAsync(ct);
-        await dueTable.CreateIfNotExistsAsync(ct);
+        var sessions = run.Storage.Tables.GetTableClient(TableNames.Sessions);
+        var dueTable = run.Storage.Tables.GetTableClient(TableNames.Due);
+        await sessions.CreateIfNotExistsAsync(cancellationToken: ct);
+        await dueTable.CreateIfNotExistsAsync(cancellationToken: ct);
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 48, CancellationToken = ct }, async (i, c) =>
         {
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
             var entry = DueIndex.Entry(id, expires);
             // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
-            await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), c);
-            await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, c);
+            await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), TableUpdateMode.Replace, c);
+            await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);
         });
     }
 }

@@ -3,12 +3,13 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Blik.DevServices;
 using Blik.LocalRunner;
-using Blik.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -216,5 +217,16 @@ public static class InProcess
         return new string(id);
     }
 
-    public static StorageClientFactory RawStorage(string connection) => new(StorageConnection.FromConnectionString(connection));
+}
+
+/// <summary>The Azure SDK's own clients, for the raw baselines: the same calls the service makes, with nothing around them.</summary>
+public sealed record RawStorage(TableServiceClient Tables, QueueServiceClient Queues)
+{
+    public static RawStorage For(string connection)
+    {
+        var account = StorageAccount.FromConnectionString(connection);
+        return new RawStorage(
+            account.CreateTableServiceClient(),
+            account.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
+    }
 }

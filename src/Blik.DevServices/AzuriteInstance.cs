@@ -202,6 +202,8 @@ public sealed class AzuriteInstance : IAsyncDisposable
         };
         // --inMemoryPersistence and --location cannot be combined.
         var persistence = _location is null ? new[] { "--inMemoryPersistence" } : ["--location", _location];
+        // --skipApiVersionCheck: Azure.Storage.Queues 12.28.1 sends service version 2026-10-06, newer than Azurite 3.35.0
+        // knows (it refuses with 400 InvalidHeaderValue). The emulator is told to accept it; production keeps the SDK's default.
         foreach (var arg in new[] { script, "--silent", "--disableTelemetry", "--skipApiVersionCheck" }.Concat(persistence).Concat(
                  [
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",

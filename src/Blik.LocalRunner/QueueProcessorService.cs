@@ -1,7 +1,8 @@
 using Blik.Checkout;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Storage;
-using Blik.Storage;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -31,8 +32,11 @@ public sealed partial class QueueProcessorService(
             try
             {
                 var queue = await storage.QueueAsync(QueueNames.Events, stoppingToken);
-                var messages = await queue.ReceiveMessagesAsync(Math.Clamp(settings.BatchSize, 1, 32), ProcessingLease, stoppingToken);
-                if (messages.Count == 0)
+                QueueMessage[] messages = await StorageCall.RunAsync(
+                    "Receive from " + QueueNames.Events,
+                    async () => (await queue.ReceiveMessagesAsync(Math.Clamp(settings.BatchSize, 1, 32), ProcessingLease, stoppingToken)).Value,
+                    stoppingToken);
+                if (messages.Length == 0)
                 {
                     await Task.Delay(idle, stoppingToken);
                     idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, settings.MaxPollingInterval.Ticks));
@@ -54,12 +58,12 @@ public sealed partial class QueueProcessorService(
         }
     }
 
-    private async Task HandleAsync(IQueueClient queue, QueueMessage message, CancellationToken stoppingToken)
+    private async Task HandleAsync(QueueClient queue, QueueMessage message, CancellationToken stoppingToken)
     {
         try
         {
-            await processor.ProcessAsync(message.MessageText, stoppingToken);
-            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken);
+            await processor.ProcessAsync(message.Body.ToString(), stoppingToken);
+            await DeleteAsync(queue, message, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -72,21 +76,36 @@ public sealed partial class QueueProcessorService(
                 if (message.DequeueCount >= settings.MaxDequeueCount)
                 {
                     var poison = await storage.QueueAsync(QueueNames.EventsPoison, stoppingToken);
-                    await poison.SendMessageAsync(message.MessageText, null, null, stoppingToken);
-                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken);
+                    await StorageCall.RunAsync("Send to " + poison.Name, () => poison.SendMessageAsync(message.Body, cancellationToken: stoppingToken), stoppingToken);
+                    await DeleteAsync(queue, message, stoppingToken);
                     MovedToPoison(logger, e, message.MessageId, message.DequeueCount);
                 }
                 else
                 {
-                    await queue.UpdateVisibilityAsync(message.MessageId, message.PopReceipt, settings.VisibilityTimeout, stoppingToken);
+                    await StorageCall.RunAsync(
+                        "Update visibility in " + queue.Name,
+                        () => queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: stoppingToken),
+                        stoppingToken);
                     WillRetry(logger, e, message.MessageId, message.DequeueCount);
                 }
             }
-            catch (Exception inner) when (inner is StorageRequestException or OperationCanceledException)
+            catch (Exception inner) when (inner is StorageException or OperationCanceledException)
             {
                 // The lease runs out and the message comes back by itself.
                 PollFailed(logger, inner);
             }
+        }
+    }
+
+    /// <summary>A message already gone, or held by another receiver after our lease ran out, is not ours to delete.</summary>
+    private static async Task DeleteAsync(QueueClient queue, QueueMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StorageCall.RunAsync("Delete from " + queue.Name, () => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken), cancellationToken);
+        }
+        catch (StorageException e) when (e is StorageNotFoundException || e.ErrorCode == "PopReceiptMismatch")
+        {
         }
     }
 

@@ -51,7 +51,7 @@ public static class RunnerProgram
 
         if (await FreePort.IsListeningAsync(10002) && await FreePort.IsListeningAsync(10001))
         {
-            Console.WriteLine("Azurite: already listening on 127.0.0.1:10001/10002, using it.");
+            Console.WriteLine("Azurite: already listening on 127.0.0.1:10001/10002, using it (it must run with --skipApiVersionCheck).");
             return null;
         }
 

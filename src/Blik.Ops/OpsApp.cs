@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
-using Blik.Storage;
+using Azure.Storage.Queues;
+using Blik.Checkout.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace Blik.Ops;
@@ -64,10 +65,10 @@ public static class OpsApp
         IReadOnlyDictionary<string, string?>? environment,
         CancellationToken cancellationToken)
     {
-        StorageConnection connection;
+        StorageAccount account;
         try
         {
-            connection = StorageConnection.FromConfiguration(BuildConfiguration(parsed.Settings, environment), StorageSetting);
+            account = StorageAccount.FromConfiguration(BuildConfiguration(parsed.Settings, environment), StorageSetting);
         }
         catch (InvalidOperationException e)
         {
@@ -80,11 +81,18 @@ public static class OpsApp
 
         // Raw text on both sides: the message goes back byte for byte as the host put it on the poison queue (base64,
         // as the app writes it), including one that is not valid base64 and was poisoned for that very reason.
-        var factory = new StorageClientFactory(connection, new StorageClientOptions { MessageEncoding = QueueMessageEncoding.None });
-        var queues = new PoisonQueue(
-            factory.GetQueueClient(parsed.Queue),
-            factory.GetQueueClient(parsed.Queue + "-poison"),
-            stdout);
+        QueueServiceClient service;
+        try
+        {
+            service = account.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        }
+        catch (InvalidOperationException e)
+        {
+            await stderr.WriteLineAsync(e.Message); // identity-based settings with a table endpoint only
+            return UsageError;
+        }
+
+        var queues = new PoisonQueue(service.GetQueueClient(parsed.Queue), service.GetQueueClient(parsed.Queue + "-poison"), stdout);
 
         try
         {
@@ -100,10 +108,11 @@ public static class OpsApp
             await stderr.WriteLineAsync("Stopped. Messages already moved stay moved; the rest are still in the poison queue.");
             return Failed;
         }
-        catch (StorageRequestException e)
+        catch (Exception e) when (StorageCall.Translate(e, $"The request to queue '{parsed.Queue}' or its poison queue", cancellationToken) is { } failure)
         {
-            await stderr.WriteLineAsync($"Storage error (HTTP {e.Status}, {e.ErrorCode ?? "no error code"}): {e.Message}");
-            if (e.Status == 403)
+            // Our own message, never the SDK's (which can quote the refused signature).
+            await stderr.WriteLineAsync($"Storage error (HTTP {failure.Status}, {failure.ErrorCode ?? "no error code"}): {failure.Message}");
+            if (failure.Status == 403)
             {
                 await stderr.WriteLineAsync("Your identity needs the 'Storage Queue Data Contributor' role on the storage account.");
             }

@@ -1,6 +1,7 @@
 using System.Text;
+using Azure;
+using Azure.Storage.Queues;
 using Blik.Checkout.Webhooks;
-using Blik.Storage;
 
 namespace Blik.Ops;
 
@@ -8,7 +9,7 @@ namespace Blik.Ops;
 /// A main queue and its <c>-poison</c> queue, both read and written as raw wire text (the clients use
 /// <see cref="QueueMessageEncoding.None"/>), so a message is moved exactly as it was.
 /// </summary>
-internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWriter output)
+internal sealed class PoisonQueue(QueueClient main, QueueClient poison, TextWriter output)
 {
     /// <summary>The queue service returns at most 32 messages per peek or receive.</summary>
     public const int MaxPeek = 32;
@@ -31,15 +32,15 @@ internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWr
             return OpsApp.Success;
         }
 
-        var peeked = await poison.PeekMessagesAsync(Math.Min(max, MaxPeek), cancellationToken);
+        var peeked = (await poison.PeekMessagesAsync(Math.Min(max, MaxPeek), cancellationToken)).Value;
         foreach (var message in peeked)
         {
             await output.WriteLineAsync(Describe(message.MessageId, message.InsertedOn, message.DequeueCount, message.MessageText));
         }
 
-        if (count > peeked.Count)
+        if (count > peeked.Length)
         {
-            await output.WriteLineAsync($"({count - peeked.Count} more not shown.)");
+            await output.WriteLineAsync($"({count - peeked.Length} more not shown.)");
         }
 
         return OpsApp.Success;
@@ -64,7 +65,7 @@ internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWr
 
         if (dryRun)
         {
-            var shown = await poison.PeekMessagesAsync(Math.Min(limit, MaxPeek), cancellationToken);
+            var shown = (await poison.PeekMessagesAsync(Math.Min(limit, MaxPeek), cancellationToken)).Value;
             await output.WriteLineAsync(
                 $"Dry run: would move up to {Math.Min(limit, count.Value)} of about {count} message(s) from '{poison.Name}' to '{main.Name}'. Nothing was moved.");
             foreach (var message in shown)
@@ -79,8 +80,8 @@ internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWr
         var notDeleted = 0;
         while (moved < limit)
         {
-            var batch = await poison.ReceiveMessagesAsync(Math.Min(MaxPeek, limit - moved), MoveLease, cancellationToken);
-            if (batch.Count == 0)
+            var batch = (await poison.ReceiveMessagesAsync(Math.Min(MaxPeek, limit - moved), MoveLease, cancellationToken)).Value;
+            if (batch.Length == 0)
             {
                 break;
             }
@@ -92,7 +93,7 @@ internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWr
                 // Send first, delete second: a failure in between leaves a copy in both queues (processed twice,
                 // harmlessly), never in neither. A message not yet handled reappears in the poison queue after the lease.
                 await main.SendMessageAsync(message.MessageText, cancellationToken: CancellationToken.None);
-                var deleted = await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+                var deleted = await DeleteAsync(message.MessageId, message.PopReceipt);
                 moved++;
                 if (!deleted)
                 {
@@ -114,11 +115,25 @@ internal sealed class PoisonQueue(IQueueClient main, IQueueClient poison, TextWr
     {
         try
         {
-            return await poison.GetApproximateMessageCountAsync(cancellationToken);
+            return (await poison.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
         }
-        catch (StorageRequestException e) when (e.Status == 404)
+        catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
+        }
+    }
+
+    /// <summary>False when the message is gone or another receiver holds it now (stale pop receipt): not ours to delete.</summary>
+    private async Task<bool> DeleteAsync(string messageId, string popReceipt)
+    {
+        try
+        {
+            await poison.DeleteMessageAsync(messageId, popReceipt, CancellationToken.None);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404 || e.ErrorCode == "PopReceiptMismatch")
+        {
+            return false;
         }
     }
 

@@ -162,9 +162,9 @@ public sealed class SessionEntityTests
         var back = SessionStore.FromEntity(entity);
 
         Assert.Equal(session, back);
-        Assert.False(entity.Properties.ContainsKey("LastErrorCode"));
-        Assert.False(entity.Properties.ContainsKey("Metadata"));
-        Assert.False(entity.Properties.ContainsKey("Url"));
+        Assert.False(entity.ContainsKey("LastErrorCode"));
+        Assert.False(entity.ContainsKey("Metadata"));
+        Assert.False(entity.ContainsKey("Url"));
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class SessionEntityTests
     {
         var entity = SessionStore.ToEntity(TestSessions.Open());
 
-        Assert.DoesNotContain(entity.Properties.Keys, k =>
+        Assert.DoesNotContain(entity.Keys, k =>
             k.Contains("Email", StringComparison.OrdinalIgnoreCase)
             || k.Contains("Phone", StringComparison.OrdinalIgnoreCase)
             || k.Contains("name", StringComparison.OrdinalIgnoreCase)

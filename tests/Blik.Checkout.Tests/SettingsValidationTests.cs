@@ -127,6 +127,37 @@ public sealed class SettingsValidationTests
         await AssertStartRefusedNaming(settings, "AzureWebJobsStorage__accountName");
     }
 
+    [Fact]
+    public async Task A_storage_connection_string_the_sdk_cannot_use_stops_start_naming_AzureWebJobsStorage_without_echoing_it()
+    {
+        var failure = await StartAsync(With("AzureWebJobsStorage", "AccountName=blikprod;AccountKey=not-base64-but-secret!"));
+
+        var messages = Messages(failure);
+        Assert.Contains(messages, m => m.StartsWith("Storage setting 'AzureWebJobsStorage' is invalid", StringComparison.Ordinal));
+        Assert.All(messages, m => Assert.DoesNotContain("not-base64-but-secret", m, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Identity_based_storage_with_a_queue_endpoint_only_stops_start_naming_the_table_endpoint_setting()
+    {
+        var settings = Without("AzureWebJobsStorage");
+        settings["AzureWebJobsStorage:queueServiceUri"] = "https://blikprod.queue.core.windows.net";
+        settings["AzureWebJobsStorage:credential"] = "managedidentity";
+
+        await AssertStartRefusedNaming(settings, "AzureWebJobsStorage__tableServiceUri");
+    }
+
+    [Fact]
+    public async Task Identity_based_storage_settings_start_without_asking_for_a_token()
+    {
+        var settings = Without("AzureWebJobsStorage");
+        settings["AzureWebJobsStorage:accountName"] = "blikprod";
+        settings["AzureWebJobsStorage:credential"] = "managedidentity";
+        settings["AzureWebJobsStorage:clientId"] = "11111111-2222-3333-4444-555555555555";
+
+        Assert.Null(await StartAsync(settings));
+    }
+
     [Theory]
     [InlineData("http://gateway.example.com/")]
     [InlineData("ftp://gateway.example.com/")]

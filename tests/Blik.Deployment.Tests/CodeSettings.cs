@@ -14,10 +14,10 @@ internal static class CodeSettings
 {
     public const string Storage = ServiceCollectionExtensions.StorageSetting;
 
-    /// <summary>The identity-based parts of the storage setting that Blik.Storage.StorageConnection reads.</summary>
+    /// <summary>The identity-based parts of the storage setting that Blik.Checkout.Storage.StorageAccount reads.</summary>
     public static readonly IReadOnlyList<string> StorageIdentityParts = ["accountName", "tableServiceUri", "queueServiceUri", "credential", "clientId"];
 
-    /// <summary>Settings the app cannot start without (SettingsValidator / StorageConnection reject their absence).</summary>
+    /// <summary>Settings the app cannot start without (SettingsValidator / StorageAccount reject their absence).</summary>
     public static readonly IReadOnlyList<string> Required = ["ConvergeGate:BaseUrl", "ConvergeGate:SecretKey", "Checkout:PublicBaseUrl", Storage];
 
     public static IReadOnlyList<Type> OptionTypes { get; } = typeof(ConvergeGateOptions).Assembly.GetExportedTypes()

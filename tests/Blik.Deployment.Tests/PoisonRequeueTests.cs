@@ -1,7 +1,7 @@
 using System.Text;
+using Azure.Storage.Queues;
 using Blik.Checkout.Webhooks;
 using Blik.Ops;
-using Blik.Storage;
 using Blik.Testing;
 
 namespace Blik.Deployment.Tests;
@@ -14,18 +14,15 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
 
     private readonly string _queue = AzuriteFixture.UniqueName("ev");
 
-    /// <summary>How the app writes queue messages (Blik.Storage default: base64 text).</summary>
-    private IQueueClient AppClient(string name) =>
-        new StorageClientFactory(StorageConnection.FromConnectionString(azurite.ConnectionString)).GetQueueClient(name);
+    /// <summary>How the app writes queue messages: base64 of the UTF-8 text.</summary>
+    private QueueClient AppClient(string name) => new StorageClients(azurite.ConnectionString).Queue(name);
 
     /// <summary>The wire text as stored, to compare messages exactly.</summary>
-    private IQueueClient RawClient(string name) =>
-        new StorageClientFactory(StorageConnection.FromConnectionString(azurite.ConnectionString), new StorageClientOptions { MessageEncoding = QueueMessageEncoding.None })
-            .GetQueueClient(name);
+    private QueueClient RawClient(string name) => new StorageClients(azurite.ConnectionString).RawQueues.GetQueueClient(name);
 
-    private IQueueClient Main => AppClient(_queue);
+    private QueueClient Main => AppClient(_queue);
 
-    private IQueueClient Poison => AppClient(_queue + "-poison");
+    private QueueClient Poison => AppClient(_queue + "-poison");
 
     [Fact]
     public async Task Requeue_moves_every_poisoned_message_to_the_main_queue_exactly_as_it_was()
@@ -43,14 +40,14 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
         }
 
         await RawClient(_queue + "-poison").SendMessageAsync("not-base64 {raw}"); // poisoned because it could not be decoded
-        var before = (await RawClient(_queue + "-poison").PeekMessagesAsync(32)).Select(m => m.MessageText).ToList();
+        var before = (await RawClient(_queue + "-poison").PeekMessagesAsync(32)).Value.Select(m => m.MessageText).ToList();
 
         var run = await RunAsync("requeue-poison");
 
         Assert.Equal(OpsApp.Success, run.ExitCode);
         Assert.Contains("Moved 4 message(s)", run.Out, StringComparison.Ordinal);
-        Assert.Equal(0, await Poison.GetApproximateMessageCountAsync());
-        var after = (await RawClient(_queue).PeekMessagesAsync(32)).Select(m => m.MessageText).ToList();
+        Assert.Equal(0, await CountAsync(Poison));
+        var after = (await RawClient(_queue).PeekMessagesAsync(32)).Value.Select(m => m.MessageText).ToList();
         Assert.Equal(before.Order(StringComparer.Ordinal), after.Order(StringComparer.Ordinal));
         var decoded = after.Where(t => t != "not-base64 {raw}").Select(t => Encoding.UTF8.GetString(Convert.FromBase64String(t)));
         Assert.Equal(texts.Order(StringComparer.Ordinal), decoded.Order(StringComparer.Ordinal));
@@ -68,9 +65,9 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
         var run = await RunAsync("requeue-poison", "--max", "2");
 
         Assert.Equal(OpsApp.Success, run.ExitCode);
-        Assert.Equal(2, await Main.GetApproximateMessageCountAsync());
-        Assert.Equal(3, await Poison.GetApproximateMessageCountAsync());
-        Assert.All(await Poison.PeekMessagesAsync(32), m => Assert.Equal(0, m.DequeueCount));
+        Assert.Equal(2, await CountAsync(Main));
+        Assert.Equal(3, await CountAsync(Poison));
+        Assert.All((await Poison.PeekMessagesAsync(32)).Value, m => Assert.Equal(0, m.DequeueCount));
     }
 
     [Fact]
@@ -85,9 +82,9 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
         Assert.Equal(OpsApp.Success, run.ExitCode);
         Assert.Contains("Dry run: would move up to 2", run.Out, StringComparison.Ordinal);
         Assert.Contains("event evt_a (checkout.session.completed) session sess_a", run.Out, StringComparison.Ordinal);
-        Assert.Equal(0, await Main.GetApproximateMessageCountAsync());
-        var still = await Poison.PeekMessagesAsync(32);
-        Assert.Equal(2, still.Count);
+        Assert.Equal(0, await CountAsync(Main));
+        var still = (await Poison.PeekMessagesAsync(32)).Value;
+        Assert.Equal(2, still.Length);
         Assert.All(still, m => Assert.Equal(0, m.DequeueCount));
     }
 
@@ -100,7 +97,7 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
 
         Assert.Equal(OpsApp.Success, run.ExitCode);
         Assert.Contains("is empty: nothing to move", run.Out, StringComparison.Ordinal);
-        Assert.Equal(0, await Main.GetApproximateMessageCountAsync());
+        Assert.Equal(0, await CountAsync(Main));
     }
 
     [Fact]
@@ -126,7 +123,7 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
         Assert.Contains("event evt_p (checkout.session.completed) session sess_p", run.Out, StringComparison.Ordinal);
         Assert.Contains("not an event message", run.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("do-not-print", run.Out, StringComparison.Ordinal);
-        Assert.All(await Poison.PeekMessagesAsync(32), m => Assert.Equal(0, m.DequeueCount));
+        Assert.All((await Poison.PeekMessagesAsync(32)).Value, m => Assert.Equal(0, m.DequeueCount));
     }
 
     [Fact]
@@ -139,8 +136,10 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
         var run = await RunRawAsync(["requeue-poison", "--queue", _queue], environment);
 
         Assert.Equal(OpsApp.Success, run.ExitCode);
-        Assert.Equal(1, await Main.GetApproximateMessageCountAsync());
+        Assert.Equal(1, await CountAsync(Main));
     }
+
+    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
 
     private async Task CreateQueuesAsync()
     {

@@ -1,5 +1,6 @@
 using Blik.Checkout.Configuration;
-using Blik.Storage;
+using Blik.Checkout.Storage;
+using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 
 namespace Blik.Deployment.Tests;
@@ -94,10 +95,10 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
     }
 
     [Fact]
-    public void The_identity_based_storage_settings_listed_are_the_ones_StorageConnection_reads()
+    public void The_identity_based_storage_settings_listed_are_the_ones_StorageAccount_reads()
     {
-        // If StorageConnection stops reading one of these, the list in CodeSettings (and so this whole check) is stale.
-        var connection = StorageConnection.FromConfiguration(Configuration(new()
+        // If StorageAccount stops reading one of these, the list in CodeSettings (and so this whole check) is stale.
+        var account = StorageAccount.FromConfiguration(Configuration(new()
         {
             ["AzureWebJobsStorage:accountName"] = "blikstore",
             ["AzureWebJobsStorage:tableServiceUri"] = "https://tables.example.net/",
@@ -106,10 +107,12 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
             ["AzureWebJobsStorage:clientId"] = "00000000-0000-0000-0000-0000000000c1",
         }));
 
-        Assert.Equal("blikstore", connection.AccountName);
-        Assert.Equal(new Uri("https://tables.example.net"), connection.TableEndpoint);
-        Assert.Equal(new Uri("https://queues.example.net"), connection.QueueEndpoint);
-        Assert.Contains("ManagedIdentity(clientId=00000000-0000-0000-0000-0000000000c1)", connection.ToString(), StringComparison.Ordinal);
+        Assert.Equal(new Uri("https://tables.example.net"), account.TableServiceUri);
+        Assert.Equal(new Uri("https://queues.example.net"), account.QueueServiceUri);
+        Assert.IsType<ManagedIdentityCredential>(account.Credential);
+        Assert.Contains("ManagedIdentity(clientId=00000000-0000-0000-0000-0000000000c1)", account.ToString(), StringComparison.Ordinal);
+        var byName = StorageAccount.FromConfiguration(Configuration(new() { ["AzureWebJobsStorage:accountName"] = "blikstore" }));
+        Assert.Equal(new Uri("https://blikstore.table.core.windows.net"), byName.TableServiceUri);
         Assert.Equal(
             ["accountName", "clientId", "credential", "queueServiceUri", "tableServiceUri"],
             CodeSettings.StorageIdentityParts.Order(StringComparer.Ordinal));

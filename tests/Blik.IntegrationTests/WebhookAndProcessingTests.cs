@@ -44,17 +44,14 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
     public async Task A_hand_signed_webhook_is_verified_queued_base64_and_acknowledged()
     {
         await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ProcessQueue = false });
-        var queue = stack.Storage.GetQueueClient(QueueNames.Events);
+        var queue = stack.Storage.Queue(QueueNames.Events);
         await queue.ClearMessagesAsync();
         var eventId = "evt_" + Guid.NewGuid().ToString("N");
 
         using var response = await stack.PostWebhookAsync(ServiceStack.EventBody("AbC-123_x", eventId: eventId));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var raw = new Blik.Storage.StorageClientFactory(
-            Blik.Storage.StorageConnection.FromConnectionString(azurite.ConnectionString),
-            new Blik.Storage.StorageClientOptions { MessageEncoding = Blik.Storage.QueueMessageEncoding.None });
-        var peeked = await raw.GetQueueClient(QueueNames.Events).PeekMessagesAsync(32);
+        var peeked = (await stack.Storage.RawQueues.GetQueueClient(QueueNames.Events).PeekMessagesAsync(32)).Value;
         var message = EventMessage.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(Assert.Single(peeked).MessageText)));
         Assert.Equal(eventId, message.EventId);
         Assert.Equal("AbC-123_x", message.SessionId);
@@ -129,7 +126,7 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
             ManualClocks = true,
             Queue = QueueHostSettings.Defaults with { VisibilityTimeout = TimeSpan.Zero, MaxPollingInterval = TimeSpan.FromMilliseconds(200) },
         });
-        var poison = stack.Storage.GetQueueClient(QueueNames.EventsPoison);
+        var poison = stack.Storage.Queue(QueueNames.EventsPoison);
         await poison.CreateIfNotExistsAsync();
         await poison.ClearMessagesAsync();
         var session = await stack.CreateSessionAsync();
@@ -139,13 +136,13 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
         stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.InternalServerError, Endpoint = FaultEndpoint.Get });
         await stack.AdvanceAsync(TimeSpan.FromSeconds(1));
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await poison.GetApproximateMessageCountAsync() == 0 && DateTime.UtcNow < deadline)
+        while (await stack.QueueLengthAsync(QueueNames.EventsPoison) == 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
         await Task.Delay(TimeSpan.FromSeconds(2)); // the created event, failing the same way, may follow
-        var poisoned = (await poison.PeekMessagesAsync(32)).Select(m => EventMessage.Parse(m.MessageText)).ToArray();
+        var poisoned = (await poison.PeekMessagesAsync(32)).Value.Select(m => EventMessage.Parse(m.MessageText)).ToArray();
         Assert.Contains(poisoned, m => m.Type == "session.completed");
         Assert.All(poisoned, m => Assert.Equal(session.Id, m.SessionId));
         Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());

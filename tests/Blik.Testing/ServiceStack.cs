@@ -9,7 +9,6 @@ using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
 using Blik.DevServices;
 using Blik.LocalRunner;
-using Blik.Storage;
 using ConvergeGate.Sandbox;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -46,7 +45,7 @@ public sealed class ServiceStack : IAsyncDisposable
     public const string SecretKey = "sk_test_integration_5f2c";
     public const string SuccessCode = "777123";
 
-    private ServiceStack(SandboxServer sandbox, SandboxRequestLog gatewayRequests, WebApplication app, Uri baseAddress, ManualTimeProvider? clock, LogCapture logs, StorageClientFactory storage)
+    private ServiceStack(SandboxServer sandbox, SandboxRequestLog gatewayRequests, WebApplication app, Uri baseAddress, ManualTimeProvider? clock, LogCapture logs, StorageClients storage)
     {
         Sandbox = sandbox;
         GatewayRequests = gatewayRequests;
@@ -73,7 +72,7 @@ public sealed class ServiceStack : IAsyncDisposable
 
     /// <summary>This stack's own fulfilment queue (each stack gets one, so tests can count its messages).</summary>
     public required string FulfilmentQueue { get; init; }
-    public StorageClientFactory Storage { get; }
+    public StorageClients Storage { get; }
 
     public static async Task<ServiceStack> StartAsync(AzuriteFixture azurite, StackOptions? options = null)
     {
@@ -130,7 +129,7 @@ public sealed class ServiceStack : IAsyncDisposable
                 }
             });
         await app.StartAsync();
-        var storage = new StorageClientFactory(StorageConnection.FromConnectionString(azurite.ConnectionString));
+        var storage = new StorageClients(azurite.ConnectionString);
         return new ServiceStack(sandbox, gatewayRequests, app, baseAddress, clock, logs, storage) { FulfilmentQueue = settings["Checkout:FulfilmentQueue"]! };
     }
 
@@ -258,12 +257,12 @@ public sealed class ServiceStack : IAsyncDisposable
     /// <summary>The fulfilment messages published so far (peeked, not consumed).</summary>
     public async Task<IReadOnlyList<Blik.Checkout.Processing.FulfilmentMessage>> FulfilmentMessagesAsync()
     {
-        var queue = Storage.GetQueueClient(FulfilmentQueue);
+        var queue = Storage.Queue(FulfilmentQueue);
         await queue.CreateIfNotExistsAsync();
-        return (await queue.PeekMessagesAsync(32)).Select(m => Blik.Checkout.Processing.FulfilmentMessage.Parse(m.MessageText)).ToArray();
+        return (await queue.PeekMessagesAsync(32)).Value.Select(m => Blik.Checkout.Processing.FulfilmentMessage.Parse(m.MessageText)).ToArray();
     }
 
-    public async Task<int> QueueLengthAsync(string queue) => await Storage.GetQueueClient(queue).GetApproximateMessageCountAsync();
+    public Task<int> QueueLengthAsync(string queue) => Storage.QueueLengthAsync(queue);
 
     public async ValueTask DisposeAsync()
     {

@@ -6,7 +6,6 @@ using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
-using Blik.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,7 +16,7 @@ namespace Blik.Checkout.Configuration;
 public static class ServiceCollectionExtensions
 {
     /// <summary>The storage connection setting (connection string, or identity-based <c>__accountName</c> form).</summary>
-    public const string StorageSetting = "AzureWebJobsStorage";
+    public const string StorageSetting = StorageServiceCollectionExtensions.Setting;
 
     /// <summary>
     /// Everything the application needs, for any host: the Functions app and the local runner both call this and
@@ -35,16 +34,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<SweepOptions>, SettingsValidator>();
 
-        services.AddOptions<StorageSettings>()
-            .Configure(s => s.Connection = TryStorage(configuration, out var error) ?? throw new OptionsValidationException(StorageSetting, typeof(StorageSettings), [error!]))
-            .ValidateOnStart();
+        services.AddBlikStorage(configuration);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<CheckoutMetrics>();
 
-        services.TryAddSingleton(sp => new StorageClientFactory(sp.GetRequiredService<IOptions<StorageSettings>>().Value.Connection!));
-        services.TryAddSingleton<StorageBootstrap>();
         services.TryAddSingleton<SessionStore>();
         services.TryAddSingleton<DueIndex>();
         services.TryAddSingleton<IdempotencyStore>();
@@ -63,24 +58,4 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<CheckoutHandlers>();
         return services;
     }
-
-    private static StorageConnection? TryStorage(IConfiguration configuration, out string? error)
-    {
-        try
-        {
-            error = null;
-            return StorageConnection.FromConfiguration(configuration, StorageSetting);
-        }
-        catch (InvalidOperationException e)
-        {
-            error = e.Message;
-            return null;
-        }
-    }
-}
-
-/// <summary>The storage account the app's tables and queues live in (the same one the queue trigger listens on).</summary>
-public sealed class StorageSettings
-{
-    public StorageConnection? Connection { get; set; }
 }

@@ -22,7 +22,7 @@ public sealed class CheckoutHandlers(
     Refunds.RefundService refunds,
     ClientSecrets clientSecrets,
     WebhookIntake webhooks,
-    StorageBootstrap storage,
+    StorageHealth storage,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
     ILogger<CheckoutHandlers> logger)
@@ -125,10 +125,7 @@ public sealed class CheckoutHandlers(
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            var table = await storage.TableAsync(TableNames.Sessions, timeout.Token);
-            await table.GetEntityAsync("health-check", "", timeout.Token);
-            var queue = await storage.QueueAsync(QueueNames.Events, timeout.Token);
-            await queue.GetApproximateMessageCountAsync(timeout.Token);
+            await storage.CheckAsync(timeout.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -242,10 +239,9 @@ public sealed class CheckoutHandlers(
         {
             return Problem(request, Problems.GatewayRefused(e.Error));
         }
-        catch (Exception e) when (e is Blik.Storage.StorageUnavailableException
-                                  || e is Blik.Storage.StorageRequestException { Status: >= 500 or 0 }
-                                  || e is ConcurrencyConflictException)
+        catch (Exception e) when (e is StorageException or ConcurrencyConflictException)
         {
+            // Unreachable or refusing (a 403 from a missing role included): our side failed, not the caller's request.
             HostLog.StorageUnavailable(logger, e, operation);
             return Problem(request, Problems.StorageUnavailable());
         }

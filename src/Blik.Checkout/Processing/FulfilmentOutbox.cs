@@ -49,7 +49,7 @@ public sealed record FulfilmentMessage(
 /// its <c>event_id</c> (<c>{session}:{status}</c>) lets consumers drop that duplicate.
 /// </summary>
 public sealed partial class FulfilmentOutbox(
-    StorageBootstrap storage,
+    MessageQueues queues,
     SessionStore sessions,
     IOptions<CheckoutOptions> options,
     TimeProvider time,
@@ -85,9 +85,8 @@ public sealed partial class FulfilmentOutbox(
             session = claim.After;
         }
 
-        var queue = await storage.QueueAsync(_options.FulfilmentQueue, cancellationToken);
         var message = FulfilmentMessage.For(session);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message), null, null, cancellationToken);
+        await queues.SendAsync(_options.FulfilmentQueue, JsonSerializer.Serialize(message), cancellationToken);
         await sessions.UpdateAsync(session.Id, session, s => SessionRules.FulfilmentPublished(s, time.GetUtcNow()), cancellationToken);
         Published(logger, session.Id, message.Type, session.OrderId);
         metrics.FulfilmentSent(message.Type);

@@ -121,7 +121,7 @@ public sealed class SessionReconciler(
         {
             await due.RemoveAsync(sessionId, dueAt, cancellationToken);
         }
-        catch (Blik.Storage.StorageRequestException)
+        catch (StorageException)
         {
             // Best effort: the sweep removes entries of final sessions when it meets them.
         }

@@ -6,7 +6,6 @@ using Blik.Checkout.Http;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
-using Blik.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +35,7 @@ public sealed partial class RefundService(
     RefundStore refunds,
     DueIndex due,
     IdempotencyStore idempotency,
-    StorageBootstrap storage,
+    MessageQueues queues,
     IOptions<CheckoutOptions> checkoutOptions,
     IOptions<SweepOptions> sweepOptions,
     TimeProvider time,
@@ -369,8 +368,7 @@ public sealed partial class RefundService(
             now,
             session?.Livemode ?? false,
             refund.Id);
-        var queue = await storage.QueueAsync(_options.FulfilmentQueue, cancellationToken);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message), null, null, cancellationToken);
+        await queues.SendAsync(_options.FulfilmentQueue, JsonSerializer.Serialize(message), cancellationToken);
         try
         {
             await refunds.ReplaceAsync(refund with { OutboxPending = false, OutboxPublishedAt = now }, cancellationToken);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Blik.Checkout.Storage;
-using Blik.Storage;
+using Azure.Data.Tables;
 
 namespace Blik.Checkout.Refunds;
 
@@ -66,7 +66,7 @@ public sealed class RefundStore(StorageBootstrap storage)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
         var rows = new List<RefundRecord>();
-        await foreach (var entity in table.QueryAsync(TableFilter.Equal("PartitionKey", sessionId), null, null, cancellationToken))
+        await foreach (var entity in table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {sessionId}"), null, cancellationToken))
         {
             rows.Add(FromEntity(entity));
         }
@@ -77,7 +77,7 @@ public sealed class RefundStore(StorageBootstrap storage)
     public async Task<RefundRecord?> GetAsync(string sessionId, string refundId, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
-        var entity = await table.GetEntityAsync(sessionId, refundId, cancellationToken);
+        var entity = await table.GetOrNullAsync(sessionId, refundId, cancellationToken);
         return entity is null ? null : FromEntity(entity);
     }
 
@@ -85,7 +85,7 @@ public sealed class RefundStore(StorageBootstrap storage)
     public async Task<RefundRecord> InsertAsync(RefundRecord refund, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
-        var etag = await table.AddEntityAsync(ToEntity(refund), cancellationToken);
+        var etag = await table.InsertAsync(ToEntity(refund), cancellationToken);
         return refund with { ETag = etag };
     }
 
@@ -93,14 +93,14 @@ public sealed class RefundStore(StorageBootstrap storage)
     public async Task<RefundRecord> ReplaceAsync(RefundRecord refund, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
-        var etag = await table.UpdateEntityAsync(ToEntity(refund), refund.ETag ?? "*", cancellationToken);
+        var etag = await table.ReplaceAsync(ToEntity(refund), refund.ETag, cancellationToken);
         return refund with { ETag = etag };
     }
 
     public async Task DeleteAsync(RefundRecord refund, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
-        await table.DeleteEntityAsync(refund.SessionId, refund.Id, "*", cancellationToken);
+        await table.DeleteAsync(refund.SessionId, refund.Id, null, cancellationToken);
     }
 
     private static TableEntity ToEntity(RefundRecord r)
@@ -114,10 +114,10 @@ public sealed class RefundStore(StorageBootstrap storage)
             ["UpdatedAt"] = r.UpdatedAt,
             ["OutboxPending"] = r.OutboxPending,
         };
-        e["Reason"] = r.Reason;
-        e["Metadata"] = r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null;
-        e["OutboxClaimedAt"] = r.OutboxClaimedAt;
-        e["OutboxPublishedAt"] = r.OutboxPublishedAt;
+        e.SetIfNotNull("Reason", r.Reason);
+        e.SetIfNotNull("Metadata", r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
+        e.SetIfNotNull("OutboxClaimedAt", r.OutboxClaimedAt);
+        e.SetIfNotNull("OutboxPublishedAt", r.OutboxPublishedAt);
         return e;
     }
 
@@ -138,7 +138,7 @@ public sealed class RefundStore(StorageBootstrap storage)
             OutboxPending = e.GetBoolean("OutboxPending") ?? false,
             OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
             OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
-            ETag = e.ETag,
+            ETag = e.ETag.ToString(),
         };
     }
 }

@@ -97,7 +97,7 @@ public sealed class SessionService(
             session = await sessions.InsertAsync(session, cancellationToken);
             await checkpoint(session.Id); // from here a retry with the same key gets this session back
         }
-        catch (Blik.Storage.StorageConflictException e)
+        catch (StorageConflictException e)
         {
             // Only a gateway that reuses ids gets here; never overwrite the session already stored under it.
             throw new GatewayUnavailableException("it returned the id of a session that already exists", null, e);

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Blik.Storage;
+using Azure.Data.Tables;
 
 namespace Blik.Checkout.Storage;
 
@@ -20,20 +20,20 @@ public sealed class DueIndex(StorageBootstrap storage)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
         var entry = Entry(sessionId, dueAt);
-        await table.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
+        await table.UpsertAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
     }
 
     public async Task<bool> ExistsAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
         var entry = Entry(sessionId, dueAt);
-        return await table.GetEntityAsync(entry.PartitionKey, entry.RowKey, cancellationToken) is not null;
+        return await table.GetOrNullAsync(entry.PartitionKey, entry.RowKey, cancellationToken) is not null;
     }
 
     public async Task RemoveAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        await table.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, "*", cancellationToken);
+        await table.DeleteAsync(entry.PartitionKey, entry.RowKey, null, cancellationToken);
     }
 
     public Task RemoveAsync(string sessionId, long dueAt, CancellationToken cancellationToken) =>
@@ -46,9 +46,9 @@ public sealed class DueIndex(StorageBootstrap storage)
         var upper = (now + 1).ToString("D12", CultureInfo.InvariantCulture);
         var perShard = await Task.WhenAll(Enumerable.Range(0, Shards).Select(async shard =>
         {
-            var filter = $"PartitionKey eq {TableFilter.String(ShardKey(shard))} and RowKey lt {TableFilter.String(upper)}";
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ShardKey(shard)} and RowKey lt {upper}");
             var found = new List<DueEntry>();
-            await foreach (var e in table.QueryAsync(filter, Math.Min(max, 1000), null, cancellationToken))
+            await foreach (var e in table.QueryAsync(filter, Math.Min(max, 1000), cancellationToken))
             {
                 if (TryParse(e.PartitionKey, e.RowKey, out var entry))
                 {

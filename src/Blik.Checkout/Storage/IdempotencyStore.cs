@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Blik.Storage;
+using Azure.Data.Tables;
 
 namespace Blik.Checkout.Storage;
 
@@ -43,7 +43,7 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
             var ourLease = Guid.NewGuid().ToString("N");
             try
             {
-                await table.AddEntityAsync(Record(pk, requestHash, ourLease, now), cancellationToken);
+                await table.InsertAsync(Record(pk, requestHash, ourLease, now), cancellationToken);
                 return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
             }
             catch (StorageConflictException)
@@ -51,7 +51,7 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
                 // The key exists: decide from what it holds.
             }
 
-            var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+            var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
             if (existing is null)
             {
                 continue; // abandoned and deleted in between: try the insert again
@@ -78,8 +78,8 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
                 // The first request died mid-way: take the key over, keeping what it had checkpointed.
                 var checkpoint = existing.GetString("SessionId");
                 var takeover = Record(pk, requestHash, ourLease, now);
-                takeover["SessionId"] = checkpoint;
-                await table.UpdateEntityAsync(takeover, existing.ETag ?? "*", cancellationToken);
+                takeover.SetIfNotNull("SessionId", checkpoint);
+                await table.ReplaceAsync(takeover, existing.ETag.ToString(), cancellationToken);
                 return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, checkpoint);
             }
             catch (StoragePreconditionFailedException)
@@ -98,7 +98,7 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     public async Task CheckpointAsync(string key, string lease, string resultId, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var existing = await table.GetEntityAsync(Hash(key), "", cancellationToken);
+        var existing = await table.GetOrNullAsync(Hash(key), "", cancellationToken);
         if (existing is null || existing.GetString("Lease") != lease || existing.GetString("State") != Pending)
         {
             return;
@@ -107,7 +107,7 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         existing["SessionId"] = resultId;
         try
         {
-            await table.UpdateEntityAsync(existing, existing.ETag ?? "*", cancellationToken);
+            await table.ReplaceAsync(existing, existing.ETag.ToString(), cancellationToken);
         }
         catch (StoragePreconditionFailedException)
         {
@@ -119,7 +119,7 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     {
         var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
         var pk = Hash(key);
-        var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
         if (existing is null || existing.GetString("Lease") != lease)
         {
             return; // taken over after our lease ran out; the newer holder answers for the key
@@ -128,7 +128,15 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         var record = Record(pk, requestHash, lease, existing.GetInt64("StartedAt") ?? 0);
         record["State"] = Done;
         record["SessionId"] = sessionId;
-        await table.UpdateEntityAsync(record, existing.ETag ?? "*", cancellationToken);
+        try
+        {
+            await table.ReplaceAsync(record, existing.ETag.ToString(), cancellationToken);
+        }
+        catch (StoragePreconditionFailedException)
+        {
+            // Taken over meanwhile, or this very write landed and its answer was lost (the client repeated it):
+            // either way nothing is left for this request to record.
+        }
     }
 
     /// <summary>Frees the key after a failure that created nothing, so the caller may retry with it.</summary>
@@ -136,12 +144,12 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     {
         var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
         var pk = Hash(key);
-        var existing = await table.GetEntityAsync(pk, "", cancellationToken);
+        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
         if (existing is not null && existing.GetString("Lease") == lease && existing.GetString("State") == Pending)
         {
             try
             {
-                await table.DeleteEntityAsync(pk, "", existing.ETag ?? "*", cancellationToken);
+                await table.DeleteAsync(pk, "", existing.ETag.ToString(), cancellationToken);
             }
             catch (StoragePreconditionFailedException)
             {

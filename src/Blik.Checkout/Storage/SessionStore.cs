@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Blik.Checkout.Sessions;
-using Blik.Storage;
+using Azure.Data.Tables;
 
 namespace Blik.Checkout.Storage;
 
@@ -25,14 +25,14 @@ public sealed class SessionStore(StorageBootstrap storage)
     public async Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        var entity = await table.GetEntityAsync(id, "", cancellationToken);
+        var entity = await table.GetOrNullAsync(id, "", cancellationToken);
         return entity is null ? null : FromEntity(entity);
     }
 
     public async Task<CheckoutSession> InsertAsync(CheckoutSession session, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        var etag = await table.AddEntityAsync(ToEntity(session), cancellationToken);
+        var etag = await table.InsertAsync(ToEntity(session), cancellationToken);
         return session with { ETag = etag };
     }
 
@@ -41,7 +41,7 @@ public sealed class SessionStore(StorageBootstrap storage)
     public async Task<CheckoutSession> ReplaceAsync(CheckoutSession session, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        var etag = await table.UpdateEntityAsync(ToEntity(session), session.ETag ?? "*", cancellationToken);
+        var etag = await table.ReplaceAsync(ToEntity(session), session.ETag, cancellationToken);
         return session with { ETag = etag };
     }
 
@@ -71,7 +71,7 @@ public sealed class SessionStore(StorageBootstrap storage)
             }
             else
             {
-                var entity = await table.GetEntityAsync(id, "", cancellationToken);
+                var entity = await table.GetOrNullAsync(id, "", cancellationToken);
                 if (entity is null)
                 {
                     return null;
@@ -88,7 +88,7 @@ public sealed class SessionStore(StorageBootstrap storage)
 
             try
             {
-                var etag = await table.UpdateEntityAsync(ToEntity(after), before.ETag ?? "*", cancellationToken);
+                var etag = await table.ReplaceAsync(ToEntity(after), before.ETag, cancellationToken);
                 return new SessionUpdate(before, after with { ETag = etag });
             }
             catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
@@ -122,17 +122,17 @@ public sealed class SessionStore(StorageBootstrap storage)
             ["OutboxPending"] = s.OutboxPending,
             ["RefundVersion"] = s.RefundVersion,
         };
-        Set(e, "Url", s.Url);
-        Set(e, "CancelUrl", s.CancelUrl);
-        Set(e, "OrderId", s.OrderId);
-        Set(e, "Metadata", s.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        Set(e, "CodeSubmittedAt", s.CodeSubmittedAt);
-        Set(e, "RetryCodeAfter", s.RetryCodeAfter);
-        Set(e, "CompletedAt", s.CompletedAt);
-        Set(e, "LastErrorCode", s.LastError?.Code);
-        Set(e, "LastErrorMessage", s.LastError?.Message);
-        Set(e, "OutboxClaimedAt", s.OutboxClaimedAt);
-        Set(e, "OutboxPublishedAt", s.OutboxPublishedAt);
+        e.SetIfNotNull("Url", s.Url);
+        e.SetIfNotNull("CancelUrl", s.CancelUrl);
+        e.SetIfNotNull("OrderId", s.OrderId);
+        e.SetIfNotNull("Metadata", s.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
+        e.SetIfNotNull("CodeSubmittedAt", s.CodeSubmittedAt);
+        e.SetIfNotNull("RetryCodeAfter", s.RetryCodeAfter);
+        e.SetIfNotNull("CompletedAt", s.CompletedAt);
+        e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
+        e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
+        e.SetIfNotNull("OutboxClaimedAt", s.OutboxClaimedAt);
+        e.SetIfNotNull("OutboxPublishedAt", s.OutboxPublishedAt);
         return e;
     }
 
@@ -168,15 +168,7 @@ public sealed class SessionStore(StorageBootstrap storage)
             OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
             OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
-            ETag = e.ETag,
+            ETag = e.ETag == default ? null : e.ETag.ToString(),
         };
-    }
-
-    private static void Set(TableEntity entity, string name, object? value)
-    {
-        if (value is not null)
-        {
-            entity[name] = value;
-        }
     }
 }

@@ -1,33 +1,34 @@
 using System.Collections.Concurrent;
-using Blik.Storage;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
 
 namespace Blik.Checkout.Storage;
 
 /// <summary>
-/// Hands out the service's tables and queues, creating each one the first time it is used in this process.
-/// Creation is lazy (no storage calls at start-up, which would slow a Functions cold start) and retried on the next
-/// use if it failed. In Azure the Bicep template creates them too.
+/// Hands out the service's tables and queues (the SDK's clients from the one registration), creating each one the
+/// first time it is used in this process. Creation is lazy (no storage calls at start-up, which would slow a Functions
+/// cold start) and retried on the next use if it failed. In Azure the Bicep template creates them too.
 /// </summary>
-public sealed class StorageBootstrap(StorageClientFactory clients)
+public sealed class StorageBootstrap(TableServiceClient tables, QueueServiceClient queues)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<ITableClient>>> _tables = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<IQueueClient>>> _queues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<TableClient>>> _tables = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<QueueClient>>> _queues = new(StringComparer.Ordinal);
 
-    public Task<ITableClient> TableAsync(string name, CancellationToken cancellationToken) =>
-        Ensure(_tables, name, async () =>
+    public Task<TableClient> TableAsync(string name, CancellationToken cancellationToken) =>
+        Ensure(_tables, name, () => StorageCall.RunAsync($"Create table '{name}'", async () =>
         {
-            var table = clients.GetTableClient(name);
-            await table.CreateIfNotExistsAsync(CancellationToken.None);
+            var table = tables.GetTableClient(name);
+            await table.CreateIfNotExistsAsync(CancellationToken.None).ConfigureAwait(false);
             return table;
-        }).WaitAsync(cancellationToken);
+        }, CancellationToken.None)).WaitAsync(cancellationToken);
 
-    public Task<IQueueClient> QueueAsync(string name, CancellationToken cancellationToken) =>
-        Ensure(_queues, name, async () =>
+    public Task<QueueClient> QueueAsync(string name, CancellationToken cancellationToken) =>
+        Ensure(_queues, name, () => StorageCall.RunAsync($"Create queue '{name}'", async () =>
         {
-            var queue = clients.GetQueueClient(name);
-            await queue.CreateIfNotExistsAsync(CancellationToken.None);
+            var queue = queues.GetQueueClient(name);
+            await queue.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
             return queue;
-        }).WaitAsync(cancellationToken);
+        }, CancellationToken.None)).WaitAsync(cancellationToken);
 
     private static Task<T> Ensure<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string name, Func<Task<T>> create)
     {
@@ -40,5 +41,30 @@ public sealed class StorageBootstrap(StorageClientFactory clients)
         }
 
         return task;
+    }
+}
+
+/// <summary>
+/// Sends messages to the service's queues: base64 of the UTF-8 text, which the Functions queue trigger decodes
+/// (host.json <c>messageEncoding: base64</c>), set once on the queue client's options.
+/// </summary>
+public sealed class MessageQueues(StorageBootstrap storage)
+{
+    public async Task SendAsync(string queueName, string text, CancellationToken cancellationToken)
+    {
+        var queue = await storage.QueueAsync(queueName, cancellationToken);
+        await StorageCall.RunAsync($"Send to queue '{queueName}'", () => queue.SendMessageAsync(text, cancellationToken), cancellationToken);
+    }
+}
+
+/// <summary>What the health endpoint asks of storage: one row read and one queue metadata read.</summary>
+public sealed class StorageHealth(StorageBootstrap storage)
+{
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
+        await table.GetOrNullAsync("health-check", "", cancellationToken);
+        var queue = await storage.QueueAsync(QueueNames.Events, cancellationToken);
+        await StorageCall.RunAsync($"Read queue '{QueueNames.Events}'", () => queue.GetPropertiesAsync(cancellationToken), cancellationToken);
     }
 }

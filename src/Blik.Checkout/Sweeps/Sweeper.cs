@@ -52,7 +52,7 @@ public sealed class Sweeper(
                 {
                     outcome = await HandleAsync(entry, ct);
                 }
-                catch (Exception e) when (e is GatewayUnavailableException or Blik.Storage.StorageRequestException or ConcurrencyConflictException)
+                catch (Exception e) when (e is GatewayUnavailableException or StorageException or ConcurrencyConflictException)
                 {
                     SweepLog.EntryFailed(logger, e, entry.SessionId);
                     outcome = "failed";

@@ -18,7 +18,7 @@ namespace Blik.Checkout.Webhooks;
 /// </summary>
 public sealed class WebhookIntake
 {
-    private readonly StorageBootstrap _storage;
+    private readonly MessageQueues _queues;
     private readonly TimeProvider _time;
     private readonly CheckoutMetrics _metrics;
     private readonly ILogger<WebhookIntake> _logger;
@@ -26,14 +26,14 @@ public sealed class WebhookIntake
     private readonly byte[][] _keys;
 
     public WebhookIntake(
-        StorageBootstrap storage,
+        MessageQueues queues,
         IOptions<ConvergeGateOptions> gatewayOptions,
         IOptions<WebhookOptions> webhookOptions,
         TimeProvider time,
         CheckoutMetrics metrics,
         ILogger<WebhookIntake> logger)
     {
-        _storage = storage;
+        _queues = queues;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -68,8 +68,7 @@ public sealed class WebhookIntake
 
         var message = Parse(body).WithTraceContext(Activity.Current);
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId).SetTag("checkout.event_id", message.EventId);
-        var queue = await _storage.QueueAsync(QueueNames.Events, cancellationToken);
-        await queue.SendMessageAsync(message.Serialize(), null, null, cancellationToken);
+        await _queues.SendAsync(QueueNames.Events, message.Serialize(), cancellationToken);
         _metrics.Webhook("accepted");
         WebhookLog.Accepted(_logger, message.EventId, message.Type, message.SessionId);
         return message;

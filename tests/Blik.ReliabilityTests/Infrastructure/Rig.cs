@@ -8,7 +8,9 @@ using Blik.Checkout.Processing;
 using Blik.Checkout.Sweeps;
 using Blik.DevServices;
 using Blik.LocalRunner;
-using Blik.Storage;
+using Azure.Data.Tables;
+using Azure.Storage.Queues.Models;
+using Blik.Checkout.Storage;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
 using Microsoft.AspNetCore.Builder;
@@ -79,7 +81,7 @@ public sealed class Rig : IAsyncDisposable
         SandboxLogs = sandboxLogs;
         _settings = settings;
         ConnectionString = connectionString;
-        Storage = new StorageClientFactory(StorageConnection.FromConnectionString(connectionString));
+        Storage = new StorageClients(connectionString);
         FulfilmentQueue = settings["Checkout:FulfilmentQueue"]!;
     }
 
@@ -87,7 +89,7 @@ public sealed class Rig : IAsyncDisposable
     public ManualTimeProvider? Clock { get; }
     public LogCapture SandboxLogs { get; }
     public string ConnectionString { get; }
-    public StorageClientFactory Storage { get; }
+    public StorageClients Storage { get; }
     public string FulfilmentQueue { get; }
 
     /// <summary>The live instances, in start order (a replaced instance takes its predecessor's place).</summary>
@@ -326,14 +328,14 @@ public sealed class Rig : IAsyncDisposable
     /// <summary>Every fulfilment message published so far, read without removing them.</summary>
     public async Task<IReadOnlyList<FulfilmentMessage>> FulfilmentMessagesAsync()
     {
-        var queue = Storage.GetQueueClient(FulfilmentQueue);
+        var queue = Storage.Queue(FulfilmentQueue);
         await queue.CreateIfNotExistsAsync();
         var messages = new List<FulfilmentMessage>();
         var received = new List<QueueMessage>();
         while (true)
         {
-            var batch = await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30));
-            if (batch.Count == 0)
+            var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value;
+            if (batch.Length == 0)
             {
                 break;
             }
@@ -345,7 +347,7 @@ public sealed class Rig : IAsyncDisposable
         // Make them visible again so a later read sees the same set.
         foreach (var m in received)
         {
-            await queue.UpdateVisibilityAsync(m.MessageId, m.PopReceipt, TimeSpan.Zero);
+            await queue.UpdateMessageAsync(m.MessageId, m.PopReceipt, visibilityTimeout: TimeSpan.Zero);
         }
 
         return messages;
@@ -353,13 +355,12 @@ public sealed class Rig : IAsyncDisposable
 
     public Task<int> QueueLengthAsync(string queue) => PatientlyAsync(async () =>
     {
-        var client = Storage.GetQueueClient(queue);
-        await client.CreateIfNotExistsAsync();
-        return await client.GetApproximateMessageCountAsync();
+        await Storage.Queue(queue).CreateIfNotExistsAsync();
+        return await Storage.QueueLengthAsync(queue);
     });
 
     public Task<TableEntity?> SessionRowAsync(string id) =>
-        PatientlyAsync(() => Storage.GetTableClient(TableNames.Sessions).GetEntityAsync(id, ""));
+        PatientlyAsync(() => Storage.Table(TableNames.Sessions).GetOrNullAsync(id, "", CancellationToken.None));
 
     /// <summary>
     /// The test's own reads of storage wait out a busy emulator (a 10 000-session storm keeps Azurite's single
@@ -371,9 +372,9 @@ public sealed class Rig : IAsyncDisposable
         {
             try
             {
-                return await read();
+                return await StorageCall.RunAsync("The test's read", read, CancellationToken.None);
             }
-            catch (Exception e) when (attempt < 6 && e is StorageUnavailableException or StorageRequestException { Status: >= 500 or 0 })
+            catch (StorageUnavailableException) when (attempt < 6)
             {
                 await Task.Delay(TimeSpan.FromSeconds(2 * attempt));
             }
@@ -386,13 +387,15 @@ public sealed class Rig : IAsyncDisposable
         var text = new StringBuilder();
         foreach (var table in TableNames.All)
         {
-            var client = Storage.GetTableClient(table);
+            var client = Storage.Table(table);
             await client.CreateIfNotExistsAsync();
             var rows = new List<string>();
-            await foreach (var entity in client.QueryAsync(null))
+            await foreach (var entity in client.QueryAsync<TableEntity>())
             {
-                rows.Add(entity.PartitionKey + "|" + entity.RowKey + "|" + entity.ETag + "|" +
-                         string.Join(",", entity.Properties.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
+                rows.Add(entity.PartitionKey + "|" + entity.RowKey + "|" + entity.ETag + "|" + string.Join(",", entity
+                    .Where(p => p.Key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"))
+                    .OrderBy(p => p.Key, StringComparer.Ordinal)
+                    .Select(p => $"{p.Key}={p.Value}")));
             }
 
             rows.Sort(StringComparer.Ordinal);
