@@ -98,7 +98,7 @@ internal static class AdminEndpoints
                 return ApiJson.Invalid("ignore_expiry must be true or false.", "ignore_expiry");
             }
 
-            return ApiEndpoints.ToResult(ctx.State.ForceComplete(AdminId(ctx, id), ignoreExpiry ?? false), ctx);
+            return Answer(ctx.State.ForceComplete(AdminId(ctx, id), ignoreExpiry ?? false), ctx);
         });
         admin.MapPost("/sessions/{id}/report", async (string id, HttpRequest request, SandboxContext ctx) =>
         {
@@ -125,9 +125,9 @@ internal static class AdminEndpoints
                 return ApiJson.Invalid("Give amount_total and/or currency to report.", "amount_total");
             }
 
-            return ApiEndpoints.ToResult(ctx.State.ReportAs(AdminId(ctx, id), amount, currency), ctx);
+            return Answer(ctx.State.ReportAs(AdminId(ctx, id), amount, currency), ctx);
         });
-        admin.MapPost("/sessions/{id}/expire", (string id, SandboxContext ctx) => ApiEndpoints.ToResult(ctx.State.ForceExpire(AdminId(ctx, id)), ctx));
+        admin.MapPost("/sessions/{id}/expire", (string id, SandboxContext ctx) => Answer(ctx.State.ForceExpire(AdminId(ctx, id)), ctx));
         admin.MapPost("/sessions/{id}/decline", async (string id, HttpRequest request, SandboxContext ctx) =>
         {
             var (p, error) = await RequestParams.ReadAsync(request, includeQuery: true);
@@ -137,7 +137,7 @@ internal static class AdminEndpoints
             }
 
             var code = p.Get("decline_code") ?? DeclineCodes.CustomerDeclined;
-            return ApiEndpoints.ToResult(ctx.State.ForceDecline(AdminId(ctx, id), code), ctx);
+            return Answer(ctx.State.ForceDecline(AdminId(ctx, id), code), ctx);
         });
 
         admin.MapGet("/deliveries", (HttpRequest request, SandboxContext ctx) =>
@@ -245,6 +245,15 @@ internal static class AdminEndpoints
         "POST /_sandbox/deliveries/release-held", "GET /_sandbox/clock", "POST /_sandbox/clock/advance", "GET /_sandbox/faults", "PUT /_sandbox/faults",
         "POST /_sandbox/faults/api", "POST /_sandbox/faults/webhooks", "DELETE /_sandbox/faults", "POST /_sandbox/reset",
     ];
+
+    /// <summary>Force and report calls answer with the session object in the profile in force; their own errors do not follow the mode (409 for a wrong state).</summary>
+    private static IResult Answer(OperationResult<SessionSnapshot> result, SandboxContext ctx) => result.Status switch
+    {
+        OperationStatus.Ok => ApiJson.Session(result.Value!, Rendering.For(ctx)),
+        OperationStatus.NotFound => ApiJson.Error(404, "invalid_request_error", result.Message!, result.Param),
+        OperationStatus.Conflict => ApiJson.Error(409, "invalid_request_error", result.Message!, result.Param),
+        _ => ApiJson.Error(400, "invalid_request_error", result.Message!, result.Param),
+    };
 
     private static object BehaviourView(SandboxContext ctx) => new
     {
