@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ConvergeGate.Sandbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -52,7 +53,12 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     shutdown.Cancel();
 };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => shutdown.Cancel();
+// The web host's console lifetime swallows SIGTERM, so stop on it here (a ProcessExit handler would come too late).
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    shutdown.Cancel();
+});
 
 SandboxServer sandbox;
 try
