@@ -110,6 +110,28 @@ public sealed class StrictDocsModeTests
     }
 
     [Fact]
+    public async Task HostedPageShowsNoDeclineReason()
+    {
+        await using var strict = await StartStrictAsync();
+        await using var generous = await Sbx.StartAsync();
+        var pages = new List<string>();
+        foreach (var sandbox in new[] { strict, generous })
+        {
+            using var client = Sbx.Client(sandbox);
+            using var browser = new HttpClient { BaseAddress = sandbox.BaseAddress };
+            var session = await Sbx.CreateSessionAsync(client);
+            await Sbx.PayAsync(client, session.Id(), BlikTestCodes.InsufficientFunds);
+            await sandbox.Clock.AdvanceAsync(TimeSpan.FromSeconds(3));
+            pages.Add(await browser.GetStringAsync(new Uri(session.Str("url"))));
+        }
+
+        var message = DeclineCodes.MessageFor(DeclineCodes.InsufficientFunds);
+        Assert.DoesNotContain(message, pages[0], StringComparison.Ordinal);
+        Assert.Contains("name=\"blik_code\"", pages[0], StringComparison.Ordinal);
+        Assert.Contains(message.Replace("'", "&#x27;", StringComparison.Ordinal), pages[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CodesAreSingleUseWhateverTheirFirstOutcome()
     {
         await using var sandbox = await StartStrictAsync();
