@@ -45,6 +45,8 @@ public enum WebhookKeyDerivation
 /// </summary>
 public sealed class SandboxBehaviour
 {
+    private static readonly ResponseProfile[] PageProfiles = [ResponseProfile.CreateExample, ResponseProfile.RetrieveExample, ResponseProfile.PayExample];
+
     private readonly SandboxOptions _options;
     private volatile StateBox _state;
 
@@ -91,7 +93,7 @@ public sealed class SandboxBehaviour
 
     /// <summary>The profile of one response: <see cref="ResponseProfile.Mixed"/> resolved with the seeded random source.</summary>
     internal ResponseProfile PickProfile(SandboxRandom random) => _state.Profile == ResponseProfile.Mixed
-        ? (ResponseProfile)((int)ResponseProfile.CreateExample + random.Next(3))
+        ? PageProfiles[random.Next(PageProfiles.Length)]
         : _state.Profile;
 
     internal void Reset() => _state = FromOptions(_options);
