@@ -31,6 +31,9 @@ internal static class AdminEndpoints
         admin.MapGet("/", (SandboxContext ctx) => Ok(new
         {
             base_url = ctx.BaseUrl,
+            mode = Snake(ctx.Behaviour.Mode),
+            profile = Snake(ctx.Behaviour.Profile),
+            behaviour = BehaviourView(ctx),
             clock = ClockView(ctx),
             sessions = ctx.State.SessionCount,
             scenarios = ScenarioTable,
@@ -54,14 +57,26 @@ internal static class AdminEndpoints
             }),
         }));
 
+        admin.MapGet("/behaviour", (SandboxContext ctx) => Ok(BehaviourView(ctx)));
+        admin.MapPut("/behaviour", async (HttpRequest request, SandboxContext ctx) =>
+        {
+            var (p, error) = await RequestParams.ReadAsync(request, includeQuery: true);
+            if (p is null)
+            {
+                return error!;
+            }
+
+            return ApplyBehaviour(p, ctx.Behaviour) ?? Ok(BehaviourView(ctx));
+        });
+
         admin.MapGet("/sessions/{id}", (string id, SandboxContext ctx) =>
         {
-            if (ctx.State.FindSession(id) is not { } session)
+            if (ctx.State.FindSession(AdminId(ctx, id)) is not { } session)
             {
                 return NotFound("checkout session", id);
             }
 
-            using var document = JsonDocument.Parse(ApiJson.Write(w => ApiJson.WriteSession(w, session, ctx.BaseUrl)));
+            using var document = JsonDocument.Parse(ApiJson.Write(w => ApiJson.WriteSession(w, session, Rendering.Admin(ctx))));
             return Ok(new
             {
                 Session = document.RootElement.Clone(),
@@ -70,8 +85,49 @@ internal static class AdminEndpoints
             });
         });
 
-        admin.MapPost("/sessions/{id}/complete", (string id, SandboxContext ctx) => ApiEndpoints.ToResult(ctx.State.ForceComplete(id), ctx));
-        admin.MapPost("/sessions/{id}/expire", (string id, SandboxContext ctx) => ApiEndpoints.ToResult(ctx.State.ForceExpire(id), ctx));
+        admin.MapPost("/sessions/{id}/complete", async (string id, HttpRequest request, SandboxContext ctx) =>
+        {
+            var (p, error) = await RequestParams.ReadAsync(request, includeQuery: true);
+            if (p is null)
+            {
+                return error!;
+            }
+
+            if (!TryBool(p.Get("ignore_expiry"), out var ignoreExpiry))
+            {
+                return ApiJson.Invalid("ignore_expiry must be true or false.", "ignore_expiry");
+            }
+
+            return Answer(ctx.State.ForceComplete(AdminId(ctx, id), ignoreExpiry ?? false), ctx);
+        });
+        admin.MapPost("/sessions/{id}/report", async (string id, HttpRequest request, SandboxContext ctx) =>
+        {
+            var (p, error) = await RequestParams.ReadAsync(request, includeQuery: true);
+            if (p is null)
+            {
+                return error!;
+            }
+
+            long? amount = null;
+            if (p.Get("amount_total") is { } amountText)
+            {
+                if (!long.TryParse(amountText, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                {
+                    return ApiJson.Invalid("amount_total must be an integer.", "amount_total");
+                }
+
+                amount = value;
+            }
+
+            var currency = p.Get("currency");
+            if (amount is null && currency is null)
+            {
+                return ApiJson.Invalid("Give amount_total and/or currency to report.", "amount_total");
+            }
+
+            return Answer(ctx.State.ReportAs(AdminId(ctx, id), amount, currency), ctx);
+        });
+        admin.MapPost("/sessions/{id}/expire", (string id, SandboxContext ctx) => Answer(ctx.State.ForceExpire(AdminId(ctx, id)), ctx));
         admin.MapPost("/sessions/{id}/decline", async (string id, HttpRequest request, SandboxContext ctx) =>
         {
             var (p, error) = await RequestParams.ReadAsync(request, includeQuery: true);
@@ -81,7 +137,7 @@ internal static class AdminEndpoints
             }
 
             var code = p.Get("decline_code") ?? DeclineCodes.CustomerDeclined;
-            return ApiEndpoints.ToResult(ctx.State.ForceDecline(id, code), ctx);
+            return Answer(ctx.State.ForceDecline(AdminId(ctx, id), code), ctx);
         });
 
         admin.MapGet("/deliveries", (HttpRequest request, SandboxContext ctx) =>
@@ -183,11 +239,105 @@ internal static class AdminEndpoints
 
     private static readonly string[] Routes =
     [
-        "GET /_sandbox/sessions", "GET /_sandbox/sessions/{id}", "POST /_sandbox/sessions/{id}/complete", "POST /_sandbox/sessions/{id}/expire",
+        "GET /_sandbox/behaviour", "PUT /_sandbox/behaviour",
+        "GET /_sandbox/sessions", "GET /_sandbox/sessions/{id}", "POST /_sandbox/sessions/{id}/complete", "POST /_sandbox/sessions/{id}/report", "POST /_sandbox/sessions/{id}/expire",
         "POST /_sandbox/sessions/{id}/decline", "GET /_sandbox/deliveries", "GET /_sandbox/deliveries/{id}", "POST /_sandbox/deliveries/{id}/resend",
         "POST /_sandbox/deliveries/release-held", "GET /_sandbox/clock", "POST /_sandbox/clock/advance", "GET /_sandbox/faults", "PUT /_sandbox/faults",
         "POST /_sandbox/faults/api", "POST /_sandbox/faults/webhooks", "DELETE /_sandbox/faults", "POST /_sandbox/reset",
     ];
+
+    /// <summary>Force and report calls answer with the session object in the profile in force; their own errors do not follow the mode (409 for a wrong state).</summary>
+    private static IResult Answer(OperationResult<SessionSnapshot> result, SandboxContext ctx) => result.Status switch
+    {
+        OperationStatus.Ok => ApiJson.Session(result.Value!, Rendering.For(ctx)),
+        OperationStatus.NotFound => ApiJson.Error(404, "invalid_request_error", result.Message!, result.Param),
+        OperationStatus.Conflict => ApiJson.Error(409, "invalid_request_error", result.Message!, result.Param),
+        _ => ApiJson.Error(400, "invalid_request_error", result.Message!, result.Param),
+    };
+
+    private static object BehaviourView(SandboxContext ctx) => new
+    {
+        mode = Snake(ctx.Behaviour.Mode),
+        profile = Snake(ctx.Behaviour.Profile),
+        webhook_key_derivation = Snake(ctx.Behaviour.WebhookKeyDerivation),
+        livemode = ctx.Behaviour.ReportedLivemode,
+        livemode_source = ctx.Behaviour.Livemode is null ? "key" : "set",
+    };
+
+    /// <summary>Applies the fields present; returns an error naming the first bad one (and then changes nothing), or null.</summary>
+    private static IResult? ApplyBehaviour(RequestParams p, SandboxBehaviour behaviour)
+    {
+        SandboxMode? mode = null;
+        ResponseProfile? profile = null;
+        WebhookKeyDerivation? derivation = null;
+        if (p.Get("mode") is { } modeText && !TryEnum(modeText, out mode))
+        {
+            return ApiJson.Invalid("mode must be one of: generous, strict_docs.", "mode");
+        }
+
+        if (p.Get("profile") is { } profileText && !TryEnum(profileText, out profile))
+        {
+            return ApiJson.Invalid("profile must be one of: both_spellings, create_example, retrieve_example, pay_example, mixed.", "profile");
+        }
+
+        if (p.Get("webhook_key_derivation") is { } derivationText && !TryEnum(derivationText, out derivation))
+        {
+            return ApiJson.Invalid("webhook_key_derivation must be one of: raw_digest, hex_digest.", "webhook_key_derivation");
+        }
+
+        var livemodeText = p.Get("livemode");
+        bool? livemode = null;
+        if (livemodeText is not null && livemodeText != "key" && !TryBool(livemodeText, out livemode))
+        {
+            return ApiJson.Invalid("livemode must be true, false or \"key\" (derive it from the secret key).", "livemode");
+        }
+
+        behaviour.Mode = mode ?? behaviour.Mode;
+        behaviour.Profile = profile ?? behaviour.Profile;
+        behaviour.WebhookKeyDerivation = derivation ?? behaviour.WebhookKeyDerivation;
+        if (livemodeText is not null)
+        {
+            behaviour.Livemode = livemode;
+        }
+
+        return null;
+    }
+
+    /// <summary>Admin routes accept a session id with or without its leading "2", whatever the profile.</summary>
+    private static string AdminId(SandboxContext ctx, string id) => ctx.State.Canonical(id, allowShort: true) ?? id;
+
+    private static string Snake<TEnum>(TEnum value)
+        where TEnum : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
+    /// <summary>Accepts the snake_case name (as the admin API writes it), the PascalCase name, or either with hyphens.</summary>
+    private static bool TryEnum<TEnum>(string text, out TEnum? value)
+        where TEnum : struct, Enum
+    {
+        var wanted = text.Replace('-', '_');
+        foreach (var candidate in Enum.GetValues<TEnum>())
+        {
+            if (string.Equals(Snake(candidate), wanted, StringComparison.OrdinalIgnoreCase) || string.Equals(candidate.ToString(), wanted, StringComparison.OrdinalIgnoreCase))
+            {
+                value = candidate;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+
+    private static bool TryBool(string? text, out bool? value)
+    {
+        value = text switch
+        {
+            null => null,
+            "true" or "True" or "1" => true,
+            "false" or "False" or "0" => false,
+            _ => null,
+        };
+        return text is null || value is not null;
+    }
 
     private static object ClockView(SandboxContext ctx)
     {

@@ -31,21 +31,24 @@ internal static partial class ApiEndpoints
     {
         app.MapPost("/v1/checkout/sessions", CreateSessionAsync);
         app.MapGet("/v1/checkout/sessions/{id}", (string id, SandboxContext ctx) =>
-            ctx.State.FindSession(id) is { } session
-                ? ApiJson.Session(session, ctx.BaseUrl)
+            ctx.State.FindSession(Canonical(ctx, id)) is { } session
+                ? ApiJson.Session(session, Rendering.For(ctx))
                 : ApiJson.Error(404, "invalid_request_error", $"No such checkout session: {id}", "id"));
         app.MapPost("/v1/checkout/sessions/{id}/pay", (string id, HttpRequest request, SandboxContext ctx) => PayAsync(id, request, ctx));
         app.MapGet("/v1/checkout/sessions/{id}/pay", (string id, HttpRequest request, SandboxContext ctx) => PayAsync(id, request, ctx));
         app.MapPost("/v1/refunds", CreateRefundAsync);
         app.MapGet("/v1/refunds/{id}", (string id, SandboxContext ctx) =>
             ctx.State.FindRefund(id) is { } refund
-                ? ApiJson.Refund(refund)
+                ? ApiJson.Refund(refund, Rendering.For(ctx))
                 : ApiJson.Error(404, "invalid_request_error", $"No such refund: {id}", "id"));
     }
 
+    /// <summary>The stored id for a path or <c>session_id</c> value; the short form only while the profile emits it. Unknown ids pass through (and then 404).</summary>
+    public static string Canonical(SandboxContext ctx, string id) => ctx.State.Canonical(id, ctx.Behaviour.AcceptsShortIds) ?? id;
+
     private static async Task<IResult> CreateSessionAsync(HttpRequest request, SandboxContext ctx)
     {
-        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: false);
+        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: false, allowJson: !ctx.Behaviour.Strict);
         if (p is null)
         {
             return readError!;
@@ -108,7 +111,7 @@ internal static partial class ApiEndpoints
             return Missing("customer_phone");
         }
 
-        if (phone[0] == ' ' && phone.Length > 1)
+        if (phone[0] == ' ' && phone.Length > 1 && !ctx.Behaviour.Strict)
         {
             // An unencoded '+' in a form body (curl -d customer_phone=+48...) arrives as a space.
             phone = "+" + phone.TrimStart();
@@ -198,12 +201,14 @@ internal static partial class ApiEndpoints
         var session = ctx.State.Create(new NewSession(
             amount, currency, email, firstname, lastname, phone, successUrl, cancelUrl, notificationUrl, ip, country.ToUpperInvariant(), expiresAt, locale,
             new Dictionary<string, string>(p.Metadata, StringComparer.Ordinal)));
-        return ApiJson.Session(session, ctx.BaseUrl);
+        return ApiJson.Session(session, Rendering.For(ctx));
     }
 
     private static async Task<IResult> PayAsync(string id, HttpRequest request, SandboxContext ctx)
     {
-        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: true);
+        // Strict: the documented curl sends blik_code as a form body only; a query string is not read.
+        var strict = ctx.Behaviour.Strict;
+        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: !strict, allowJson: !strict);
         if (p is null)
         {
             return readError!;
@@ -220,20 +225,23 @@ internal static partial class ApiEndpoints
             return ApiJson.Invalid("blik_code must be exactly 6 digits.", "blik_code");
         }
 
-        return ToResult(ctx.State.Pay(id, code, "api"), ctx);
+        return ToResult(ctx.State.Pay(Canonical(ctx, id), code, "api"), ctx);
     }
 
-    public static IResult ToResult(OperationResult<SessionSnapshot> result, SandboxContext ctx) => result.Status switch
+    public static IResult ToResult(OperationResult<SessionSnapshot> result, SandboxContext ctx) =>
+        result.Status == OperationStatus.Ok ? ApiJson.Session(result.Value!, Rendering.For(ctx)) : ErrorFor(result, ctx);
+
+    /// <summary>404 for unknown ids; a wrong session state is 409 in generous mode and the generic 400 in strict-docs mode (no page documents 409 for it).</summary>
+    private static IResult ErrorFor<T>(OperationResult<T> result, SandboxContext ctx) => result.Status switch
     {
-        OperationStatus.Ok => ApiJson.Session(result.Value!, ctx.BaseUrl),
         OperationStatus.NotFound => ApiJson.Error(404, "invalid_request_error", result.Message!, result.Param),
-        OperationStatus.Conflict => ApiJson.Error(409, "invalid_request_error", result.Message!, result.Param, result.Code),
+        OperationStatus.Conflict when !ctx.Behaviour.Strict => ApiJson.Error(409, "invalid_request_error", result.Message!, result.Param, result.Code),
         _ => ApiJson.Error(400, "invalid_request_error", result.Message!, result.Param, result.Code),
     };
 
     private static async Task<IResult> CreateRefundAsync(HttpRequest request, SandboxContext ctx)
     {
-        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: false);
+        var (p, readError) = await RequestParams.ReadAsync(request, includeQuery: false, allowJson: !ctx.Behaviour.Strict);
         if (p is null)
         {
             return readError!;
@@ -272,14 +280,8 @@ internal static partial class ApiEndpoints
             return ApiJson.Invalid(metadataError, "metadata");
         }
 
-        var result = ctx.State.CreateRefund(sessionId, amount, reason, new Dictionary<string, string>(p.Metadata, StringComparer.Ordinal));
-        return result.Status switch
-        {
-            OperationStatus.Ok => ApiJson.Refund(result.Value!),
-            OperationStatus.NotFound => ApiJson.Error(404, "invalid_request_error", result.Message!, result.Param),
-            OperationStatus.Conflict => ApiJson.Error(409, "invalid_request_error", result.Message!, result.Param, result.Code),
-            _ => ApiJson.Error(400, "invalid_request_error", result.Message!, result.Param, result.Code),
-        };
+        var result = ctx.State.CreateRefund(Canonical(ctx, sessionId), amount, reason, new Dictionary<string, string>(p.Metadata, StringComparer.Ordinal));
+        return result.Status == OperationStatus.Ok ? ApiJson.Refund(result.Value!, Rendering.For(ctx)) : ErrorFor(result, ctx);
     }
 
     private static IResult Missing(string param) => ApiJson.Invalid($"Missing required param: {param}.", param);

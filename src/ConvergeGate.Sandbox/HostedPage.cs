@@ -79,7 +79,7 @@ internal static partial class HostedPage
         {
             html.Append("<p role=\"alert\">").Append(e.Encode(message)).Append("</p>");
         }
-        else if (session.LastPaymentError is { } error && session.Status == "open")
+        else if (session.LastPaymentError is { } error && session.Status == "open" && !ctx.Behaviour.Strict)
         {
             html.Append("<p role=\"alert\">").Append(e.Encode(error.Message)).Append(" Enter a new code.</p>");
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ConvergeGate.Sandbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -11,6 +12,10 @@ var switchMappings = new Dictionary<string, string>
     ["--seed"] = "Sandbox:Seed",
     ["--manual-clock"] = "Sandbox:ManualClock",
     ["--public-base-url"] = "Sandbox:PublicBaseUrl",
+    ["--mode"] = "Sandbox:Mode",
+    ["--profile"] = "Sandbox:Profile",
+    ["--webhook-key-derivation"] = "Sandbox:WebhookKeyDerivation",
+    ["--livemode"] = "Sandbox:Livemode",
 };
 
 var configuration = new ConfigurationBuilder()
@@ -32,7 +37,15 @@ var options = new SandboxOptions
         .SetMinimumLevel(LogLevel.Information)
         .AddFilter("Microsoft", LogLevel.Warning),
 };
-configuration.GetSection("Sandbox").Bind(options);
+try
+{
+    configuration.GetSection("Sandbox").Bind(options);
+}
+catch (InvalidOperationException ex)
+{
+    await Console.Error.WriteLineAsync($"Invalid sandbox setting: {ex.Message} (enum values are PascalCase, e.g. --mode StrictDocs --profile PayExample)");
+    return 2;
+}
 
 using var shutdown = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -40,7 +53,12 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     shutdown.Cancel();
 };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => shutdown.Cancel();
+// The web host's console lifetime swallows SIGTERM, so stop on it here (a ProcessExit handler would come too late).
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    shutdown.Cancel();
+});
 
 SandboxServer sandbox;
 try
@@ -56,6 +74,7 @@ catch (IOException ex)
 await using var running = sandbox;
 Console.WriteLine($"Converge Gate sandbox listening on {sandbox.BaseAddress}");
 Console.WriteLine($"Secret key (test key): {sandbox.SecretKey}");
+Console.WriteLine($"Mode: {options.Mode}; profile: {options.Profile}; webhook key: {options.WebhookKeyDerivation}");
 Console.WriteLine($"Clock: {(sandbox.Clock.IsManual ? "manual" : "real time")}; confirmation delay {options.ConfirmationDelay}; seed {(options.Seed?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "random")}");
 Console.WriteLine("BLIK codes: 777xxx/any=success after delay, 000000=instant, 111111 invalid, 222222 expired, 333333 used, 444444 declined, 555555 funds, 666666 limit, 888888 bank, 999999 timeout. Admin: /_sandbox/");
 

@@ -27,7 +27,8 @@ internal sealed class RequestParams
     /// <summary>Non-empty value or null.</summary>
     public string? Get(string name) => this[name] is { Length: > 0 } v ? v : null;
 
-    public static async Task<(RequestParams? Params, IResult? Error)> ReadAsync(HttpRequest request, bool includeQuery)
+    /// <summary>Reads the parameters; with <paramref name="allowJson"/> false a JSON body is refused with the generic invalid-request error.</summary>
+    public static async Task<(RequestParams? Params, IResult? Error)> ReadAsync(HttpRequest request, bool includeQuery, bool allowJson = true)
     {
         var result = new RequestParams();
         if (includeQuery)
@@ -51,6 +52,11 @@ internal sealed class RequestParams
         }
         else if (request.HasJsonContentType())
         {
+            if (!allowJson)
+            {
+                return (null, ApiJson.Error(400, "invalid_request_error", "Invalid request: the body must be form-encoded (application/x-www-form-urlencoded)."));
+            }
+
             JsonDocument document;
             try
             {

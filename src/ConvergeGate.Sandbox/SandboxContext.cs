@@ -5,9 +5,10 @@ namespace ConvergeGate.Sandbox;
 /// <summary>Everything the endpoints of one sandbox instance share.</summary>
 internal sealed class SandboxContext
 {
-    public SandboxContext(SandboxOptions options, SandboxClock clock, SandboxRandom random, SandboxFaults faults, WebhookDispatcher webhooks, SandboxState state, ILogger logger)
+    public SandboxContext(SandboxOptions options, SandboxBehaviour behaviour, SandboxClock clock, SandboxRandom random, SandboxFaults faults, WebhookDispatcher webhooks, SandboxState state, ILogger logger)
     {
         Options = options;
+        Behaviour = behaviour;
         Clock = clock;
         Random = random;
         Faults = faults;
@@ -17,6 +18,8 @@ internal sealed class SandboxContext
     }
 
     public SandboxOptions Options { get; }
+
+    public SandboxBehaviour Behaviour { get; }
 
     public SandboxClock Clock { get; }
 
@@ -42,5 +45,6 @@ internal sealed class SandboxContext
         Clock.ClearScheduledWork();
         Random.Reset();
         Faults.Set(Options.Faults);
+        Behaviour.Reset();
     }
 }

@@ -38,7 +38,7 @@ public sealed class SandboxOptions
     /// <summary>Timeout of one webhook HTTP request (real time).</summary>
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>When true, a BLIK code that already paid a session is rejected with <c>code_already_used</c> on later use.</summary>
+    /// <summary>When true, a BLIK code that already paid a session is rejected with <c>code_already_used</c> on later use. Strict-docs mode makes every code single-use regardless.</summary>
     public bool EnforceSingleUseCodes { get; set; }
 
     /// <summary>When true, plain-http notification URLs are accepted for any host (default: only for loopback hosts).</summary>
@@ -46,6 +46,18 @@ public sealed class SandboxOptions
 
     /// <summary>Public base URL used for the hosted page <c>url</c> field (e.g. when behind a port mapping). Default: the listening address.</summary>
     public Uri? PublicBaseUrl { get; set; }
+
+    /// <summary>Generous (default: today's helpful behaviour) or strict-docs (only what the gateway's pages say).</summary>
+    public SandboxMode Mode { get; set; } = SandboxMode.Generous;
+
+    /// <summary>Which spelling of the variably spelled fields responses use; the default emits both.</summary>
+    public ResponseProfile Profile { get; set; } = ResponseProfile.BothSpellings;
+
+    /// <summary>Webhook HMAC key: the raw SHA-256 digest of the secret key (default) or its lowercase hex string.</summary>
+    public WebhookKeyDerivation WebhookKeyDerivation { get; set; } = WebhookKeyDerivation.RawDigest;
+
+    /// <summary>Reported <c>livemode</c>; null (default) derives it from the key: false for <c>sk_test_</c> keys, true otherwise.</summary>
+    public bool? Livemode { get; set; }
 
     /// <summary>Faults active from the start.</summary>
     public FaultConfiguration Faults { get; set; } = new();

@@ -22,6 +22,11 @@ internal sealed class SandboxRandom
         }
     }
 
+    public int Next(int maxExclusive)
+    {
+        lock (_gate) { return _random.Next(maxExclusive); }
+    }
+
     public double NextDouble()
     {
         lock (_gate) { return _random.NextDouble(); }
@@ -66,8 +71,8 @@ internal sealed class SandboxRandom
         return new string(buffer);
     }
 
-    /// <summary>Session id shaped like the documented <c>2AW-kLcRRC5P8U68CYe0kVA</c>.</summary>
-    public string SessionId() => Alnum(3) + "-" + Alnum(19);
+    /// <summary>Session id shaped like the documented <c>2AW-kLcRRC5P8U68CYe0kVA</c>, leading "2" included (the pay example's JSON id drops it).</summary>
+    public string SessionId() => "2" + Alnum(2) + "-" + Alnum(19);
 
     /// <summary>Refund id shaped like the documented <c>kLcRRC5P8U68CYe0kVA</c>.</summary>
     public string RefundId() => Alnum(19);

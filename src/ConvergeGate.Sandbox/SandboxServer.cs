@@ -40,6 +40,9 @@ public sealed class SandboxServer : IAsyncDisposable
     /// <summary>The sandbox clock (real or manual) and scheduler.</summary>
     public SandboxClock Clock => _context.Clock;
 
+    /// <summary>Mode, response profile, webhook key derivation and reported livemode in force (also at <c>/_sandbox/behaviour</c>).</summary>
+    public SandboxBehaviour Behaviour => _context.Behaviour;
+
     /// <summary>Runtime fault configuration.</summary>
     public SandboxFaults Faults => _context.Faults;
 
@@ -77,6 +80,7 @@ public sealed class SandboxServer : IAsyncDisposable
         builder.Services.AddRoutingCore();
 
         var clock = new SandboxClock(options.ManualClock, options.ManualClockStart);
+        var behaviour = new SandboxBehaviour(options);
         var random = new SandboxRandom(options.Seed);
         var faults = new SandboxFaults(random, options.Faults);
         var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) };
@@ -88,9 +92,9 @@ public sealed class SandboxServer : IAsyncDisposable
             var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
             var logger = loggerFactory.CreateLogger("ConvergeGate.Sandbox");
             clock.AttachLogger(logger);
-            var webhooks = new WebhookDispatcher(clock, random, faults, webhookClient, options.SecretKey, loggerFactory.CreateLogger("ConvergeGate.Sandbox.Webhooks"));
-            var state = new SandboxState(options, clock, random, webhooks, logger);
-            return new SandboxContext(options, clock, random, faults, webhooks, state, logger);
+            var webhooks = new WebhookDispatcher(clock, behaviour, random, faults, webhookClient, options.SecretKey, loggerFactory.CreateLogger("ConvergeGate.Sandbox.Webhooks"));
+            var state = new SandboxState(options, behaviour, clock, random, webhooks, logger);
+            return new SandboxContext(options, behaviour, clock, random, faults, webhooks, state, logger);
         });
 
         var app = builder.Build();
@@ -124,11 +128,32 @@ public sealed class SandboxServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Forgets all sessions, refunds, deliveries and scheduled work, restores the start-up faults and re-seeds the random source.</summary>
+    /// <summary>
+    /// Sandbox extension: completes the session now and sends <c>session.completed</c>. With <paramref name="ignoreExpiry"/>
+    /// an expired session is completed too (it first expires, with its webhook, if its expiry has passed unnoticed).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">Unknown session.</exception>
+    /// <exception cref="InvalidOperationException">Already completed, or expired and <paramref name="ignoreExpiry"/> is false.</exception>
+    public SessionSnapshot CompleteSession(string id, bool ignoreExpiry = false) =>
+        Unwrap(_context.State.ForceComplete(_context.State.Canonical(id, allowShort: true) ?? id, ignoreExpiry));
+
+    /// <summary>Sandbox extension: the API reports this amount/currency (when given) for the session instead of what was created.</summary>
+    /// <exception cref="KeyNotFoundException">Unknown session.</exception>
+    public SessionSnapshot ReportSessionAs(string id, long? amountTotal = null, string? currency = null) =>
+        Unwrap(_context.State.ReportAs(_context.State.Canonical(id, allowShort: true) ?? id, amountTotal, currency));
+
+    /// <summary>Forgets all sessions, refunds, deliveries and scheduled work, restores the start-up faults and behaviour (mode, profile, key derivation, livemode) and re-seeds the random source.</summary>
     public void Reset() => _context.Reset();
 
     /// <summary>Runs the work that is already due (e.g. a webhook just queued) and returns when it has finished.</summary>
     public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => Clock.RunDueWorkAsync(cancellationToken);
+
+    private static SessionSnapshot Unwrap(OperationResult<SessionSnapshot> result) => result.Status switch
+    {
+        OperationStatus.Ok => result.Value!,
+        OperationStatus.NotFound => throw new KeyNotFoundException(result.Message),
+        _ => throw new InvalidOperationException(result.Message),
+    };
 
     /// <summary>Stops the listener and the scheduler.</summary>
     public async ValueTask DisposeAsync()

@@ -40,6 +40,7 @@ internal sealed class SandboxState
 
     private readonly object _gate = new();
     private readonly SandboxOptions _options;
+    private readonly SandboxBehaviour _behaviour;
     private readonly SandboxClock _clock;
     private readonly SandboxRandom _random;
     private readonly WebhookDispatcher _webhooks;
@@ -50,17 +51,15 @@ internal sealed class SandboxState
     private readonly HashSet<string> _usedCodes = new(StringComparer.Ordinal);
     private long _generation;
 
-    public SandboxState(SandboxOptions options, SandboxClock clock, SandboxRandom random, WebhookDispatcher webhooks, ILogger logger)
+    public SandboxState(SandboxOptions options, SandboxBehaviour behaviour, SandboxClock clock, SandboxRandom random, WebhookDispatcher webhooks, ILogger logger)
     {
         _options = options;
+        _behaviour = behaviour;
         _clock = clock;
         _random = random;
         _webhooks = webhooks;
         _logger = logger;
-        Livemode = !options.SecretKey.StartsWith("sk_test_", StringComparison.Ordinal);
     }
-
-    public bool Livemode { get; }
 
     public int SessionCount
     {
@@ -100,6 +99,20 @@ internal sealed class SandboxState
             _logger.LogInformation("Checkout session {SessionId} created for {Amount} {Currency}", id, input.Amount, input.Currency);
             Publish(session, "session.created", null);
             return Snapshot(session);
+        }
+    }
+
+    /// <summary>The stored id for <paramref name="id"/>: itself, or (when <paramref name="allowShort"/>) the id with the leading "2" the pay example's JSON id lacks; null when unknown.</summary>
+    public string? Canonical(string id, bool allowShort)
+    {
+        lock (_gate)
+        {
+            if (_byId.ContainsKey(id))
+            {
+                return id;
+            }
+
+            return allowShort && _byId.ContainsKey("2" + id) ? "2" + id : null;
         }
     }
 
@@ -161,10 +174,17 @@ internal sealed class SandboxState
             }
 
             var now = _clock.GetUtcNow();
+            var strict = _behaviour.Strict;
             var scenario = Scenario.For(code);
-            if (_options.EnforceSingleUseCodes && scenario.Kind != ScenarioKind.Rejected && _usedCodes.Contains(code))
+            if ((strict || _options.EnforceSingleUseCodes) && scenario.Kind != ScenarioKind.Rejected && _usedCodes.Contains(code))
             {
                 scenario = new Scenario("code_already_used", ScenarioKind.Rejected, DeclineCodes.CodeAlreadyUsed);
+            }
+
+            if (strict)
+            {
+                // A real BLIK code is spent by its first submission, whatever the outcome.
+                _usedCodes.Add(code);
             }
 
             var attempt = new Attempt { Id = _random.AttemptId(), Scenario = scenario, Channel = channel, SubmittedAt = now, Code = code };
@@ -178,6 +198,12 @@ internal sealed class SandboxState
                     attempt.ResolvedAt = now;
                     attempt.DeclineCode = scenario.DeclineCode;
                     session.LastPaymentError = new PaymentError(scenario.DeclineCode!, DeclineCodes.MessageFor(scenario.DeclineCode!));
+                    if (strict)
+                    {
+                        // No page documents a refusal of a well-formed code: the answer is the session, still open.
+                        return OperationResult<SessionSnapshot>.Ok(Snapshot(session));
+                    }
+
                     return new(OperationStatus.Rejected, Snapshot(session), DeclineCodes.MessageFor(scenario.DeclineCode!), "blik_code", scenario.DeclineCode);
                 case ScenarioKind.Instant:
                     session.LastPaymentError = null;
@@ -195,7 +221,9 @@ internal sealed class SandboxState
         }
     }
 
-    public OperationResult<SessionSnapshot> ForceComplete(string id)
+    /// <summary>Completes the session now. With <paramref name="ignoreExpiry"/> an expired session (or one past its expiry, which
+    /// first expires with its webhook) is completed too: the "completed after expiry" extension.</summary>
+    public OperationResult<SessionSnapshot> ForceComplete(string id, bool ignoreExpiry = false)
     {
         lock (_gate)
         {
@@ -204,15 +232,38 @@ internal sealed class SandboxState
                 return new(OperationStatus.NotFound, null, $"No such checkout session: {id}", "id");
             }
 
-            if (session.Status is SessionStatus.Completed or SessionStatus.Expired)
+            if (ignoreExpiry)
+            {
+                Refresh(session);
+            }
+
+            if (session.Status == SessionStatus.Completed || (session.Status == SessionStatus.Expired && !ignoreExpiry))
             {
                 return new(OperationStatus.Conflict, null, $"Checkout session {id} is already {session.Status}.", "id");
             }
 
             var now = _clock.GetUtcNow();
-            var attempt = session.PendingAttempt ?? AddAdminAttempt(session, "forced_complete", now);
+            var late = session.Status == SessionStatus.Expired;
+            var attempt = session.PendingAttempt ?? AddAdminAttempt(session, late ? "forced_complete_after_expiry" : "forced_complete", now);
             session.LastPaymentError = null;
             Complete(session, attempt, now);
+            return OperationResult<SessionSnapshot>.Ok(Snapshot(session));
+        }
+    }
+
+    /// <summary>From now on the API reports <paramref name="amountTotal"/>/<paramref name="currency"/> (when given) instead of what was created; refunds still count the created amount.</summary>
+    public OperationResult<SessionSnapshot> ReportAs(string id, long? amountTotal, string? currency)
+    {
+        lock (_gate)
+        {
+            if (!_byId.TryGetValue(id, out var session))
+            {
+                return new(OperationStatus.NotFound, null, $"No such checkout session: {id}", "id");
+            }
+
+            session.ReportedAmount = amountTotal ?? session.ReportedAmount;
+            session.ReportedCurrency = currency ?? session.ReportedCurrency;
+            Refresh(session);
             return OperationResult<SessionSnapshot>.Ok(Snapshot(session));
         }
     }
@@ -272,16 +323,25 @@ internal sealed class SandboxState
                 return new(OperationStatus.Conflict, null, $"Checkout session {sessionId} is {session.Status}; only completed sessions can be refunded.", "session_id", "session_not_completed");
             }
 
-            var remaining = session.Input.Amount - session.AmountRefunded;
-            if (remaining <= 0)
+            long value;
+            if (_behaviour.Strict)
             {
-                return new(OperationStatus.Invalid, null, $"Checkout session {sessionId} has already been fully refunded.", "amount", "already_refunded");
+                // The refund page documents no cap: an omitted amount is the whole session amount, whatever was refunded before.
+                value = amount ?? session.Input.Amount;
             }
-
-            var value = amount ?? remaining;
-            if (value > remaining)
+            else
             {
-                return new(OperationStatus.Invalid, null, $"Refund amount ({value}) is greater than the unrefunded amount of the session ({remaining}).", "amount", "amount_too_large");
+                var remaining = session.Input.Amount - session.AmountRefunded;
+                if (remaining <= 0)
+                {
+                    return new(OperationStatus.Invalid, null, $"Checkout session {sessionId} has already been fully refunded.", "amount", "already_refunded");
+                }
+
+                value = amount ?? remaining;
+                if (value > remaining)
+                {
+                    return new(OperationStatus.Invalid, null, $"Refund amount ({value}) is greater than the unrefunded amount of the session ({remaining}).", "amount", "amount_too_large");
+                }
             }
 
             var now = _clock.GetUtcNow();
@@ -427,7 +487,8 @@ internal sealed class SandboxState
         }
 
         var status = type.StartsWith("session.", StringComparison.Ordinal) ? session.Status : null;
-        _webhooks.Publish(type, session.Id, refundId, status, session.Input.NotificationUrl);
+        var bodySessionId = Rendering.SessionIdFor(_behaviour.PickProfile(_random), session.Id);
+        _webhooks.Publish(type, session.Id, bodySessionId, refundId, status, session.Input.NotificationUrl);
     }
 
     private SessionSnapshot Snapshot(Session s) => new(
@@ -450,13 +511,16 @@ internal sealed class SandboxState
         s.CreatedAt,
         s.Input.Locale,
         new Dictionary<string, string>(s.Input.Metadata),
-        Livemode,
+        _behaviour.ReportedLivemode,
         s.LastPaymentError,
         [.. s.Attempts.Select(a => new PaymentAttemptSnapshot(a.Id, a.Scenario.Name, a.Outcome, a.Channel, a.SubmittedAt, a.ResolvesAt, a.ResolvedAt, a.DeclineCode))],
-        [.. s.Refunds.Select(Snapshot)]);
+        [.. s.Refunds.Select(Snapshot)],
+        s.ReportedAmount ?? s.Input.Amount,
+        s.ReportedCurrency ?? s.Input.Currency,
+        s.Input.ExpiresAt is not null);
 
     private RefundSnapshot Snapshot(Refund r) =>
-        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, new Dictionary<string, string>(r.Metadata), r.CreatedAt, Livemode);
+        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, new Dictionary<string, string>(r.Metadata), r.CreatedAt, _behaviour.ReportedLivemode);
 
     private static class SessionStatus
     {
@@ -495,6 +559,11 @@ internal sealed class SandboxState
         public required string Status { get; set; }
 
         public PaymentError? LastPaymentError { get; set; }
+
+        /// <summary>Set by the report-amount extension; null = report what was created.</summary>
+        public long? ReportedAmount { get; set; }
+
+        public string? ReportedCurrency { get; set; }
 
         public List<Attempt> Attempts { get; } = [];
 

@@ -3,7 +3,12 @@ namespace ConvergeGate.Sandbox;
 /// <summary>Why the last BLIK attempt of a session failed (sandbox extension <c>last_payment_error</c>).</summary>
 public sealed record PaymentError(string DeclineCode, string Message);
 
-/// <summary>Read-only copy of a checkout session, for assertions.</summary>
+/// <summary>
+/// Read-only copy of a checkout session, for assertions. <see cref="Status"/> is the sandbox's own state (<c>pending</c>
+/// while an attempt awaits the bank app, even when strict-docs mode reports <c>open</c>); <see cref="AmountTotal"/> and
+/// <see cref="Currency"/> are what was created, <see cref="ReportedAmountTotal"/> and <see cref="ReportedCurrency"/> what the
+/// API reports (they differ only after the report-amount extension).
+/// </summary>
 public sealed record SessionSnapshot(
     string Id,
     string Status,
@@ -27,7 +32,10 @@ public sealed record SessionSnapshot(
     bool Livemode,
     PaymentError? LastPaymentError,
     IReadOnlyList<PaymentAttemptSnapshot> Attempts,
-    IReadOnlyList<RefundSnapshot> Refunds);
+    IReadOnlyList<RefundSnapshot> Refunds,
+    long ReportedAmountTotal,
+    string ReportedCurrency,
+    bool ExpiresAtRequested);
 
 /// <summary>One BLIK code submission. The code itself is never kept in snapshots; <see cref="Scenario"/> names what it triggered.</summary>
 public sealed record PaymentAttemptSnapshot(
@@ -96,10 +104,10 @@ public sealed class SandboxSessionCollection : IReadOnlyCollection<SessionSnapsh
 
     public int Count => _state.SessionCount;
 
-    /// <summary>The session with this id; throws <see cref="KeyNotFoundException"/> when unknown.</summary>
-    public SessionSnapshot this[string id] => _state.FindSession(id) ?? throw new KeyNotFoundException($"No such checkout session: {id}");
+    /// <summary>The session with this id (with or without its leading "2"); throws <see cref="KeyNotFoundException"/> when unknown.</summary>
+    public SessionSnapshot this[string id] => Find(id) ?? throw new KeyNotFoundException($"No such checkout session: {id}");
 
-    public SessionSnapshot? Find(string id) => _state.FindSession(id);
+    public SessionSnapshot? Find(string id) => _state.Canonical(id, allowShort: true) is { } canonical ? _state.FindSession(canonical) : null;
 
     public RefundSnapshot? FindRefund(string id) => _state.FindRefund(id);
 

@@ -6,17 +6,33 @@ using Microsoft.Extensions.Logging;
 
 namespace ConvergeGate.Sandbox;
 
-/// <summary>The documented webhook signature: lowercase hex HMAC-SHA-256, key = SHA-256 digest (32 raw bytes) of the UTF-8 secret key, message = timestamp string followed by the raw body.</summary>
+/// <summary>
+/// The documented webhook signature: HMAC-SHA-256 with key = "SHA-256 of the secret API key", message = timestamp
+/// string followed by the raw body. The pages do not say whether that key is the 32 raw digest bytes (the default here)
+/// or the digest's hex string (<see cref="WebhookKeyDerivation.HexDigest"/>), nor the output encoding (lowercase hex here).
+/// </summary>
 public static class WebhookSignature
 {
     public const string TimestampHeader = "Sec-Timestamp";
     public const string SignatureHeader = "Sec-Signature";
 
-    public static string Compute(string secretKey, string timestamp, ReadOnlySpan<byte> body)
+    /// <summary>Signature with the raw-digest key.</summary>
+    public static string Compute(string secretKey, string timestamp, ReadOnlySpan<byte> body) =>
+        Compute(secretKey, timestamp, body, WebhookKeyDerivation.RawDigest);
+
+    /// <summary>The HMAC key for a secret key under one reading of the docs.</summary>
+    public static byte[] DeriveKey(string secretKey, WebhookKeyDerivation derivation)
+    {
+        ArgumentNullException.ThrowIfNull(secretKey);
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(secretKey));
+        return derivation == WebhookKeyDerivation.HexDigest ? Encoding.ASCII.GetBytes(Convert.ToHexStringLower(digest)) : digest;
+    }
+
+    public static string Compute(string secretKey, string timestamp, ReadOnlySpan<byte> body, WebhookKeyDerivation derivation)
     {
         ArgumentNullException.ThrowIfNull(secretKey);
         ArgumentNullException.ThrowIfNull(timestamp);
-        var key = SHA256.HashData(Encoding.UTF8.GetBytes(secretKey));
+        var key = DeriveKey(secretKey, derivation);
         var stamp = Encoding.UTF8.GetBytes(timestamp);
         var message = new byte[stamp.Length + body.Length];
         stamp.CopyTo(message, 0);
@@ -24,18 +40,23 @@ public static class WebhookSignature
         return Convert.ToHexStringLower(HMACSHA256.HashData(key, message));
     }
 
-    /// <summary>Constant-time check of a received signature.</summary>
-    public static bool Verify(string secretKey, string timestamp, ReadOnlySpan<byte> body, string signature)
+    /// <summary>Constant-time check of a received signature (raw-digest key).</summary>
+    public static bool Verify(string secretKey, string timestamp, ReadOnlySpan<byte> body, string signature) =>
+        Verify(secretKey, timestamp, body, signature, WebhookKeyDerivation.RawDigest);
+
+    /// <summary>Constant-time check of a received signature under one key derivation.</summary>
+    public static bool Verify(string secretKey, string timestamp, ReadOnlySpan<byte> body, string signature, WebhookKeyDerivation derivation)
     {
         ArgumentNullException.ThrowIfNull(signature);
-        var expected = Encoding.ASCII.GetBytes(Compute(secretKey, timestamp, body));
+        var expected = Encoding.ASCII.GetBytes(Compute(secretKey, timestamp, body, derivation));
         var actual = Encoding.ASCII.GetBytes(signature.Trim().ToLowerInvariant());
         return CryptographicOperations.FixedTimeEquals(expected, actual);
     }
 }
 
 /// <summary>
-/// Webhook retry schedule (sandbox time): 4 quick retries 10 s, 30 s, 1 min, 2 min after the previous attempt, then the
+/// Webhook retry schedule (sandbox time). The pages say only "4 retries, then exponential backoff for up to 3 days";
+/// the intervals are the sandbox's choice: 4 quick retries 10 s, 30 s, 1 min, 2 min after the previous attempt, then the
 /// interval doubles from 4 min, capped at 12 h, and no attempt is made more than 3 days after the first one.
 /// </summary>
 public static class WebhookRetrySchedule
@@ -84,6 +105,7 @@ internal sealed class WebhookDispatcher
 
     private readonly object _gate = new();
     private readonly SandboxClock _clock;
+    private readonly SandboxBehaviour _behaviour;
     private readonly SandboxRandom _random;
     private readonly SandboxFaults _faults;
     private readonly HttpClient _http;
@@ -94,9 +116,10 @@ internal sealed class WebhookDispatcher
     private WebhookFaultRule? _heldRule;
     private long _generation;
 
-    public WebhookDispatcher(SandboxClock clock, SandboxRandom random, SandboxFaults faults, HttpClient http, string secretKey, ILogger logger)
+    public WebhookDispatcher(SandboxClock clock, SandboxBehaviour behaviour, SandboxRandom random, SandboxFaults faults, HttpClient http, string secretKey, ILogger logger)
     {
         _clock = clock;
+        _behaviour = behaviour;
         _random = random;
         _faults = faults;
         _http = http;
@@ -125,11 +148,12 @@ internal sealed class WebhookDispatcher
         lock (_gate) { return _deliveries.FirstOrDefault(d => d.Id == id)?.Snapshot(); }
     }
 
-    public void Publish(string type, string sessionId, string? refundId, string? status, string url)
+    /// <summary>Queues one event. <paramref name="sessionId"/> is the stored id (for lookups); <paramref name="bodySessionId"/> the id as the profile writes it.</summary>
+    public void Publish(string type, string sessionId, string bodySessionId, string? refundId, string? status, string url)
     {
         var now = _clock.GetUtcNow();
         var eventId = _random.EventId();
-        var body = BuildBody(eventId, type, now.ToUnixTimeSeconds(), status, sessionId, refundId);
+        var body = BuildBody(eventId, type, now.ToUnixTimeSeconds(), status, bodySessionId, refundId);
         lock (_gate)
         {
             var first = new Delivery(_random.DeliveryId(), eventId, type, sessionId, refundId, url, body, now, null);
@@ -243,8 +267,23 @@ internal sealed class WebhookDispatcher
     private async Task AttemptAsync(Delivery delivery, bool manual, CancellationToken cancellationToken)
     {
         var at = _clock.GetUtcNow();
-        var timestamp = at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var signature = WebhookSignature.Compute(_secretKey, timestamp, delivery.Body);
+        string timestamp;
+        string signature;
+        lock (_gate)
+        {
+            if (_behaviour.Strict && delivery.FirstSigned is { } first)
+            {
+                // Strict: the pages never say a retry is signed afresh, so every retry repeats the first attempt's headers.
+                (timestamp, signature) = first;
+            }
+            else
+            {
+                timestamp = at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                signature = WebhookSignature.Compute(_secretKey, timestamp, delivery.Body, _behaviour.WebhookKeyDerivation);
+                delivery.FirstSigned ??= (timestamp, signature);
+            }
+        }
+
         var corrupted = _faults.Take(WebhookFaultKind.BadSignature, delivery.EventType) is not null;
         if (corrupted)
         {
@@ -362,6 +401,9 @@ internal sealed class WebhookDispatcher
         public DateTimeOffset? NextAttemptAt { get; set; }
 
         public DateTimeOffset? FirstAttemptAt { get; set; }
+
+        /// <summary>Headers of the first attempt, repeated by retries in strict-docs mode.</summary>
+        public (string Timestamp, string Signature)? FirstSigned { get; set; }
 
         public int AutomaticRetries { get; set; }
 

@@ -59,7 +59,7 @@ public sealed class WebhookTests
     }
 
     [Fact]
-    public async Task FailingReceiverIsRetriedOnTheDocumentedScheduleAndGivenUpAfterThreeDays()
+    public async Task FailingReceiverIsRetriedOnTheSandboxScheduleAndGivenUpAfterThreeDays()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Respond = () => 500;
