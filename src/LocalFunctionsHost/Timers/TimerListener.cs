@@ -133,8 +133,8 @@ internal sealed class TimerListener : IAsyncDisposable
             _status = await ReadStatusAsync(cancellationToken);
             if (_status is { } status)
             {
-                var expected = Schedule.Next(status.Last == default ? status.LastUpdated : status.Last);
-                if (expected != status.Next)
+                var scheduledNext = Schedule.Next(status.Last == default ? status.LastUpdated : status.Last);
+                if (scheduledNext != status.Next)
                 {
                     // The schedule changed since the status was written: start afresh, nothing is past due.
                     _logger.LogInformation("The schedule of '{Function}' changed; resetting its schedule status.", _function.Name);
