@@ -1,6 +1,9 @@
+using Azure.Storage.Queues;
 using Blik.Checkout.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Blik.Functions;
 
@@ -16,5 +19,10 @@ public static class FunctionsStartup
         builder.Services.AddSingleton<CheckoutFunctions>();
         builder.Services.AddSingleton<EventFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();
+
+        // The queue probe (QueueProbe.cs) reads through the Azure SDK; a client registered by the application wins.
+        var configuration = builder.Configuration;
+        builder.Services.TryAddSingleton(sp => QueueProbe.CreateServiceClient(configuration, sp.GetRequiredService<IOptions<StorageSettings>>().Value.Connection!));
+        builder.Services.AddSingleton<QueueProbe>();
     }
 }

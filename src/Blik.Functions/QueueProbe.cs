@@ -1,0 +1,72 @@
+using Azure;
+using Azure.Storage.Queues;
+using Blik.Checkout;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Diagnostics;
+using Blik.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Blik.Functions;
+
+/// <summary>
+/// Reads the depth and the oldest visible message's age of the event queue, its poison queue and the fulfilment queue,
+/// and records them as the gauges <c>blik.queue.depth</c> and <c>blik.queue.oldest_age</c> (tag <c>queue</c>). Storage's
+/// own queue metrics are per account and hourly, so they can neither tell the poison queue apart nor say that events
+/// stopped moving within minutes; the alerts in infra/ read these gauges instead. Two cheap calls per queue:
+/// GetProperties (the approximate count, never below the true one) and Peek(1) (the oldest visible message; a
+/// message being retried is invisible and not seen). A queue that cannot be read is logged and skipped, so the probe
+/// never fails the sweep it runs after.
+/// </summary>
+public sealed partial class QueueProbe(
+    QueueServiceClient queues,
+    IOptions<CheckoutOptions> options,
+    TimeProvider time,
+    CheckoutMetrics metrics,
+    ILogger<QueueProbe> logger)
+{
+    /// <summary>The queues probed: events, poison, and the configured fulfilment queue.</summary>
+    public IReadOnlyList<string> Queues { get; } = [QueueNames.Events, QueueNames.EventsPoison, options.Value.FulfilmentQueue];
+
+    public Task RecordAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(Queues.Select(name => RecordAsync(name, cancellationToken)));
+
+    /// <summary>
+    /// The queue service client the probe reads with, for the app's storage setting: the connection string when there is
+    /// one (Azurite locally), else the identity-based service URI and credential the app already resolved.
+    /// </summary>
+    public static QueueServiceClient CreateServiceClient(IConfiguration configuration, StorageConnection connection)
+    {
+        var connectionString = configuration[ServiceCollectionExtensions.StorageSetting];
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            return new QueueServiceClient(connectionString);
+        }
+
+        return new QueueServiceClient(
+            connection.QueueEndpoint ?? throw new InvalidOperationException($"Setting {ServiceCollectionExtensions.StorageSetting} names no queue service."),
+            connection.Credential ?? throw new InvalidOperationException($"Setting {ServiceCollectionExtensions.StorageSetting} has neither a connection string nor a credential."));
+    }
+
+    private async Task RecordAsync(string name, CancellationToken cancellationToken)
+    {
+        var queue = queues.GetQueueClient(name);
+        try
+        {
+            var properties = await queue.GetPropertiesAsync(cancellationToken);
+            var peeked = await queue.PeekMessagesAsync(1, cancellationToken);
+            var oldest = peeked.Value.FirstOrDefault()?.InsertedOn;
+            var age = oldest is { } inserted ? time.GetUtcNow() - inserted : TimeSpan.Zero;
+            metrics.QueueObserved(name, properties.Value.ApproximateMessagesCount, age);
+        }
+        catch (RequestFailedException e)
+        {
+            // 404 too: the queue is created on first use, and an unread queue is better than a failed sweep.
+            ProbeFailed(logger, name, e.Status, e.ErrorCode);
+        }
+    }
+
+    [LoggerMessage(5101, LogLevel.Warning, "Queue probe could not read {Queue}: HTTP {Status} {ErrorCode}")]
+    private static partial void ProbeFailed(ILogger logger, string queue, int status, string? errorCode);
+}
