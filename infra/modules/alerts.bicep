@@ -266,7 +266,7 @@ AppRequests
     measure: 'Failed'
     operator: 'GreaterThan'
     threshold: 0
-    why: 'An HTTP function answered a 5xx other than 502/503 (AppRequests, written by the Functions host). Nothing a caller sends may produce a 500, so any is a bug. 502 (the gateway refused) and 503 (gateway or storage unavailable, with Retry-After) are deliberate answers covered by the gateway and sweep alerts.'
+    why: 'An HTTP function answered a 5xx other than 502/503 (AppRequests, written by the Functions host). Threshold: any, because nothing a caller sends may produce a 500, so each one is a bug. 502 (the gateway refused) and 503 (gateway or storage unavailable, with Retry-After) are deliberate answers, left to the gateway and sweep alerts.'
     runbookAnchor: 'alert-http-500-from-the-app'
   }
 ]

@@ -1,7 +1,7 @@
 // The operations dashboard: an Azure Workbook over the Log Analytics workspace (sessions, pay outcomes, code to
-// completion, webhooks, queues, sweep, gateway, refunds). Its content is infra/workbooks/operations.workbook.json,
-// exported from the workbook editor's Advanced Editor (gallery template); the placeholder {workspace-resource-id}
-// becomes this deployment's workspace, the resource every query runs against.
+// completion, webhooks, queues, sweep, gateway, refunds). Its content is infra/workbooks/operations.workbook.json, in
+// the format the workbook editor's Advanced Editor shows (Notebook/1.0; edit it there and paste the result back);
+// the placeholder {workspace-resource-id} becomes this deployment's workspace, the resource every query runs against.
 
 @description('Region of the workbook.')
 param location string
