@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Identity;
 using Azure.Storage.Queues;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
@@ -63,10 +64,14 @@ public sealed partial class QueueProbe(
         catch (RequestFailedException e)
         {
             // 404 too: the queue is created on first use, and an unread queue is better than a failed sweep.
-            ProbeFailed(logger, name, e.Status, e.ErrorCode);
+            ProbeFailed(logger, name, $"HTTP {e.Status} {e.ErrorCode}");
+        }
+        catch (AuthenticationFailedException e)
+        {
+            ProbeFailed(logger, name, e.GetType().Name);
         }
     }
 
-    [LoggerMessage(5101, LogLevel.Warning, "Queue probe could not read {Queue}: HTTP {Status} {ErrorCode}")]
-    private static partial void ProbeFailed(ILogger logger, string queue, int status, string? errorCode);
+    [LoggerMessage(5101, LogLevel.Warning, "Queue probe could not read {Queue}: {Reason}")]
+    private static partial void ProbeFailed(ILogger logger, string queue, string reason);
 }

@@ -15,7 +15,10 @@ using Blik.Deployment.Tests.Support;
 using Blik.Functions;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -70,6 +73,40 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
 
         Assert.DoesNotContain(recorded.Measurements, m => Equals(m.Tags["queue"], missing));
         Assert.Contains(recorded.Measurements, m => m.Name == "blik.queue.depth" && Equals(m.Tags["queue"], QueueNames.EventsPoison));
+    }
+
+    [Fact]
+    public async Task The_functions_apps_sweep_reads_the_three_queues_after_each_run()
+    {
+        // The Functions app's own composition (FunctionsStartup): the probe and its queue client are registered and
+        // the timer function runs the probe after the sweep.
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions { Port = 0, SecretKey = ServiceStack.SecretKey });
+        var fulfilment = AzuriteFixture.UniqueName("fulfil");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["ConvergeGate:BaseUrl"] = sandbox.BaseAddress.ToString(),
+            ["ConvergeGate:SecretKey"] = ServiceStack.SecretKey,
+            ["Checkout:PublicBaseUrl"] = "https://blik.example",
+            ["Checkout:FulfilmentQueue"] = fulfilment,
+        });
+        FunctionsStartup.Configure(builder);
+        using var host = builder.Build();
+        foreach (var queue in new[] { QueueNames.Events, QueueNames.EventsPoison, fulfilment })
+        {
+            // As infra/ creates them: the poison queue would otherwise exist only after the host first poisons a message.
+            await new QueueServiceClient(azurite.ConnectionString).GetQueueClient(queue).CreateIfNotExistsAsync();
+        }
+
+        using var recorded = new RecordedTelemetry(host.Services.GetRequiredService<IMeterFactory>());
+
+        await host.Services.GetRequiredService<SweepFunctions>().Sweep(new TimerInfo(), CancellationToken.None);
+
+        Assert.Contains(recorded.Measurements, m => m.Name == "blik.sweep.runs");
+        Assert.Equal(
+            new[] { QueueNames.Events, QueueNames.EventsPoison, fulfilment }.Order(StringComparer.Ordinal),
+            recorded.Measurements.Where(m => m.Name == "blik.queue.depth").Select(m => (string)m.Tags["queue"]!).Order(StringComparer.Ordinal));
     }
 
     [Fact]
