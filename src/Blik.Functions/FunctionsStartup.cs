@@ -1,9 +1,7 @@
-using Azure.Storage.Queues;
 using Blik.Checkout.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Blik.Functions;
 
@@ -20,9 +18,10 @@ public static class FunctionsStartup
         builder.Services.AddSingleton<EventFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();
 
-        // The queue probe (QueueProbe.cs) reads through the Azure SDK; a client registered by the application wins.
+        // The queue probe (QueueProbe.cs) reads through the Azure SDK's QueueServiceClient: the application's when it
+        // registers one (TryAdd), else one of its own from the same storage setting.
         var configuration = builder.Configuration;
-        builder.Services.TryAddSingleton(sp => QueueProbe.CreateServiceClient(configuration, sp.GetRequiredService<IOptions<StorageSettings>>().Value.Connection!));
+        builder.Services.TryAddSingleton(_ => QueueProbe.CreateServiceClient(configuration));
         builder.Services.AddSingleton<QueueProbe>();
     }
 }

@@ -1,10 +1,10 @@
 using Azure;
+using Azure.Core;
 using Azure.Identity;
 using Azure.Storage.Queues;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,20 +34,28 @@ public sealed partial class QueueProbe(
         Task.WhenAll(Queues.Select(name => RecordAsync(name, cancellationToken)));
 
     /// <summary>
-    /// The queue service client the probe reads with, for the app's storage setting: the connection string when there is
-    /// one (Azurite locally), else the identity-based service URI and credential the app already resolved.
+    /// A queue service client for the app's storage setting, for a composition that registers none (the application's
+    /// own registration, when there is one, is used instead): the connection string when there is one (Azurite
+    /// locally), else the identity-based <c>__queueServiceUri</c> (or <c>__accountName</c>) with the managed identity
+    /// that <c>__credential</c>/<c>__clientId</c> name, as the Functions host reads them.
     /// </summary>
-    public static QueueServiceClient CreateServiceClient(IConfiguration configuration, StorageConnection connection)
+    public static QueueServiceClient CreateServiceClient(IConfiguration configuration)
     {
-        var connectionString = configuration[ServiceCollectionExtensions.StorageSetting];
-        if (!string.IsNullOrWhiteSpace(connectionString))
+        const string Setting = ServiceCollectionExtensions.StorageSetting;
+        if (configuration[Setting] is { Length: > 0 } connectionString)
         {
             return new QueueServiceClient(connectionString);
         }
 
-        return new QueueServiceClient(
-            connection.QueueEndpoint ?? throw new InvalidOperationException($"Setting {ServiceCollectionExtensions.StorageSetting} names no queue service."),
-            connection.Credential ?? throw new InvalidOperationException($"Setting {ServiceCollectionExtensions.StorageSetting} has neither a connection string nor a credential."));
+        var section = configuration.GetSection(Setting);
+        var serviceUri = section["queueServiceUri"] is { Length: > 0 } uri ? new Uri(uri)
+            : section["accountName"] is { Length: > 0 } account ? new Uri($"https://{account}.queue.core.windows.net")
+            : throw new InvalidOperationException($"Setting {Setting} names no queue service ({Setting}__queueServiceUri or {Setting}__accountName).");
+        var clientId = section["clientId"] is { Length: > 0 } id ? id : null;
+        TokenCredential credential = string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase)
+            ? new ManagedIdentityCredential(clientId is null ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId))
+            : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
+        return new QueueServiceClient(serviceUri, credential);
     }
 
     private async Task RecordAsync(string name, CancellationToken cancellationToken)
