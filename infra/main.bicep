@@ -1,8 +1,13 @@
 // Blik checkout service: Azure Functions on Flex Consumption (FC1, .NET 10 isolated) with a user-assigned identity,
 // identity-only storage, the gateway key in Key Vault and Application Insights with Entra-only ingestion.
 //
-// Deploy (docs/operations.md has the whole runbook):
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json -p convergeGateSecretKey=<key>
+// Deploy (docs/operations.md has the whole runbook): `azd up` from the repository root (azure.yaml), which fills
+// infra/main.parameters.json from the azd environment and the shell's environment variables; or by hand with
+// `az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json -p <every ${...} parameter>`.
+//
+// Resource-group scope on purpose (azd's `resourceGroup`/AZURE_RESOURCE_GROUP picks the group): the deployer needs
+// rights on one group only, what-if and the manual fallback target the group, and the group can be created by whoever
+// owns the subscription's policies.
 //
 // Checked on every test run (tests/Blik.Deployment.Tests): `bicep build` and `bicep lint` with infra/bicepconfig.json,
 // where every linter rule is an error and each resource uses the newest API version the pinned Bicep CLI knows.
@@ -17,7 +22,12 @@ param baseName string = 'blik'
 @description('Region of every resource. Must offer the Flex Consumption plan.')
 param location string = resourceGroup().location
 
-@description('Tags put on every resource.')
+@description('Name of the environment (azd: AZURE_ENV_NAME), put on every resource as the tag azd-env-name.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Tags put on every resource (azd-env-name is added).')
 param tags { *: string } = {}
 
 @description('The merchant API base URL Converge Gate gave you (https).')
@@ -59,6 +69,17 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionDays int = 90
 
+@description('E-mail addresses that receive every alert (docs/operations.md, section 9). At least one: an alert nobody receives is noise.')
+@minLength(1)
+param alertEmailAddresses string[]
+
+@description('Optional webhook that receives every alert in the common alert schema (an on-call tool). Secure: such URLs carry a token. Null or empty: e-mail only.')
+@secure()
+param alertWebhookUrl string?
+
+@description('Where docs/operations.md is published (for example its URL in the repository host); every alert links to its section there.')
+param runbookUrl string = 'docs/operations.md'
+
 @description('Suffix unique to the subscription, resource group and base name, so two environments never collide.')
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
 
@@ -71,7 +92,15 @@ var names = {
   appInsights: 'appi-${baseName}-${resourceToken}'
   plan: 'plan-${baseName}-${resourceToken}'
   functionApp: 'func-${baseName}-${resourceToken}'
+  alertsIdentity: 'id-${baseName}-alerts-${resourceToken}'
+  actionGroup: 'ag-${baseName}-${resourceToken}'
 }
+
+@description('Every resource carries the environment name; azd finds the resources of an environment by it.')
+var resourceTags = union(tags, { 'azd-env-name': environmentName })
+
+@description('The service name in azure.yaml; azd deploys the app to the site tagged azd-service-name with it.')
+var azdServiceName = 'checkout'
 
 @description('Blob container the Flex Consumption platform deploys the app package from.')
 var deploymentContainerName = 'app-package'
@@ -82,13 +111,13 @@ var gatewaySecretName = 'convergegate-secret-key'
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: names.identity
   location: location
-  tags: tags
+  tags: resourceTags
 }
 
 module monitoring 'modules/monitoring.bicep' = {
   params: {
     location: location
-    tags: tags
+    tags: resourceTags
     workspaceName: names.workspace
     appInsightsName: names.appInsights
     retentionInDays: logRetentionDays
@@ -98,7 +127,7 @@ module monitoring 'modules/monitoring.bicep' = {
 module storage 'modules/storage.bicep' = {
   params: {
     location: location
-    tags: tags
+    tags: resourceTags
     name: names.storage
     deploymentContainerName: deploymentContainerName
     fulfilmentQueueName: fulfilmentQueueName
@@ -108,7 +137,7 @@ module storage 'modules/storage.bicep' = {
 module keyVault 'modules/keyvault.bicep' = {
   params: {
     location: location
-    tags: tags
+    tags: resourceTags
     name: names.keyVault
     gatewaySecretName: gatewaySecretName
     convergeGateSecretKey: convergeGateSecretKey
@@ -138,7 +167,7 @@ module functionApp 'modules/functionapp.bicep' = {
   ]
   params: {
     location: location
-    tags: tags
+    tags: resourceTags
     planName: names.plan
     appName: names.functionApp
     identityName: identity.name
@@ -154,6 +183,41 @@ module functionApp 'modules/functionapp.bicep' = {
     customDomainHostName: customDomainHostName
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    serviceName: azdServiceName
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  // The rules refer to the workspace, the storage account and the app by name (known before deployment).
+  dependsOn: [
+    monitoring
+    storage
+    functionApp
+  ]
+  params: {
+    location: location
+    tags: resourceTags
+    baseName: baseName
+    actionGroupName: names.actionGroup
+    alertsIdentityName: names.alertsIdentity
+    workspaceName: names.workspace
+    storageAccountName: names.storage
+    functionAppName: names.functionApp
+    runbookUrl: runbookUrl
+    alertEmailAddresses: alertEmailAddresses
+    alertWebhookUrl: alertWebhookUrl
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  dependsOn: [
+    monitoring
+  ]
+  params: {
+    location: location
+    tags: resourceTags
+    baseName: baseName
+    workspaceName: names.workspace
   }
 }
 

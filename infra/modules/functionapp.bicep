@@ -52,6 +52,9 @@ param maximumInstanceCount int
 @description('Memory of one instance, in MB.')
 param instanceMemoryMB int
 
+@description('The service name in azure.yaml: the site is tagged azd-service-name with it, which is how azd deploy finds it.')
+param serviceName string
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: identityName
 }
@@ -81,7 +84,7 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
 resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: appName
   location: location
-  tags: tags
+  tags: union(tags, { 'azd-service-name': serviceName })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'

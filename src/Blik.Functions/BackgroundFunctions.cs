@@ -19,12 +19,24 @@ public sealed class EventFunctions(EventProcessor processor)
         processor.ProcessAsync(message, cancellationToken);
 }
 
-/// <summary>Every minute: expire stale sessions and re-check sessions whose code got no webhook.</summary>
-public sealed class SweepFunctions(Sweeper sweeper)
+/// <summary>
+/// Every minute: expire stale sessions and re-check sessions whose code got no webhook; then read the queues' depth and
+/// age for the alerts (<see cref="QueueProbe"/>), whether or not the sweep succeeded.
+/// </summary>
+public sealed class SweepFunctions(Sweeper sweeper, QueueProbe probe)
 {
     [Function(FunctionNames.Sweep)]
-    public Task Sweep(
+    public async Task Sweep(
         [TimerTrigger(Schedules.Sweep)] TimerInfo timer,
-        CancellationToken cancellationToken) =>
-        sweeper.RunAsync(cancellationToken);
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sweeper.RunAsync(cancellationToken);
+        }
+        finally
+        {
+            await probe.RecordAsync(cancellationToken);
+        }
+    }
 }

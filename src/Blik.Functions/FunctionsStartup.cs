@@ -1,5 +1,6 @@
 using Blik.Checkout.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Blik.Functions;
@@ -16,5 +17,11 @@ public static class FunctionsStartup
         builder.Services.AddSingleton<CheckoutFunctions>();
         builder.Services.AddSingleton<EventFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();
+
+        // The queue probe (QueueProbe.cs) reads through the Azure SDK's QueueServiceClient: the application's when it
+        // registers one (TryAdd), else one of its own from the same storage setting.
+        var configuration = builder.Configuration;
+        builder.Services.TryAddSingleton(_ => QueueProbe.CreateServiceClient(configuration));
+        builder.Services.AddSingleton<QueueProbe>();
     }
 }

@@ -112,6 +112,19 @@ public sealed partial class CheckoutMetricsTests : IDisposable
         Assert.False(webhooks["accepted"].ContainsKey("reason"));
     }
 
+    [Fact]
+    public void A_queue_reading_records_its_depth_and_oldest_age_in_whole_seconds_tagged_with_the_queue()
+    {
+        _metrics.QueueObserved("checkout-events-poison", 2, TimeSpan.FromSeconds(90.7));
+        _metrics.QueueObserved("checkout-events", 0, TimeSpan.Zero);
+
+        var depth = _measurements.Where(m => m.Name == "blik.queue.depth").ToDictionary(m => (string)m.Tags["queue"]!, m => m.Value);
+        var age = _measurements.Where(m => m.Name == "blik.queue.oldest_age").ToDictionary(m => (string)m.Tags["queue"]!, m => m.Value);
+        Assert.Equal(2, depth["checkout-events-poison"]);
+        Assert.Equal(90, age["checkout-events-poison"]);
+        Assert.Equal((0d, 0d), (depth["checkout-events"], age["checkout-events"]));
+    }
+
     public void Dispose()
     {
         _listener.Dispose();
@@ -125,6 +138,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
         _metrics.SessionCreated();
         _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted + 5 });
         _metrics.LateCompletion();
+        _metrics.AmountMismatch();
         _metrics.CodeSubmitted("accepted");
         _metrics.Webhook("accepted");
         _metrics.Webhook("rejected", "signature mismatch");
@@ -134,6 +148,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
         _metrics.GatewayCall("get", "200", TimeSpan.FromMilliseconds(12));
         _metrics.FulfilmentOwed("checkout.session.completed");
         _metrics.FulfilmentSent("checkout.session.completed");
+        _metrics.QueueObserved("checkout-events", 3, TimeSpan.FromSeconds(12));
     }
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
@@ -143,6 +158,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
     {
         var t when t == typeof(Counter<>) => "counter",
         var t when t == typeof(Histogram<>) => "histogram",
+        var t when t == typeof(Gauge<>) => "gauge",
         var t => t.Name,
     };
 
@@ -157,7 +173,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
             r => (r.Groups["kind"].Value, r.Groups["unit"].Value, TagName().Matches(r.Groups["tags"].Value).Select(t => t.Groups[1].Value).ToHashSet()));
     }
 
-    [GeneratedRegex(@"^\| `(?<name>blik\.[a-z_.]+)` \| (?<kind>counter|histogram) \| `(?<unit>[^`]+)` \| (?<tags>[^|]+) \|", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| `(?<name>blik\.[a-z_.]+)` \| (?<kind>counter|histogram|gauge) \| `(?<unit>[^`]+)` \| (?<tags>[^|]+) \|", RegexOptions.Multiline)]
     private static partial Regex MetricRow();
 
     [GeneratedRegex(@"`([a-z_]+)`")]

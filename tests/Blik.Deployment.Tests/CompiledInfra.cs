@@ -16,8 +16,8 @@ public sealed class CompiledInfraCollection : ICollectionFixture<CompiledInfra>;
 /// <item><see cref="Template"/>: the compiled ARM template (parameters, outputs, nested module templates).</item>
 /// <item>Two <c>bicep snapshot</c>s: the template evaluated for a resource group, giving every resource it would
 /// deploy with its type, API version and properties; values only Azure knows (a host name, a principal id) stay as
-/// ARM expressions. <see cref="Deployed"/> uses infra/main.parameters.json as committed; <see cref="Rotating"/> sets
-/// every optional parameter (<see cref="RotatingParameters"/>).</item>
+/// ARM expressions. <see cref="Deployed"/> uses infra/main.parameters.json as azd fills it for the environment
+/// <see cref="AzdEnvironment"/>; <see cref="Rotating"/> sets every optional parameter (<see cref="RotatingParameters"/>).</item>
 /// </list>
 /// </summary>
 public sealed class CompiledInfra : IAsyncLifetime
@@ -41,7 +41,7 @@ public sealed class CompiledInfra : IAsyncLifetime
 
     public JsonObject Template => _template ?? throw new InvalidOperationException("Not compiled yet.");
 
-    /// <summary>The deployment as the runbook does it: infra/main.parameters.json plus the secret key.</summary>
+    /// <summary>The deployment as <c>azd up</c> does it: infra/main.parameters.json with the azd environment substituted.</summary>
     public Snapshot Deployed => _deployed ?? throw new InvalidOperationException("Not compiled yet.");
 
     /// <summary>Every optional parameter set: a key rotation in progress, two origins, a custom domain, another queue.</summary>
@@ -57,16 +57,19 @@ public sealed class CompiledInfra : IAsyncLifetime
         await RunCheckedAsync("bash", ["scripts/install-tools.sh", "bicep"], allowOutput: true);
 
         var templatePath = Path.Combine(_work, "main.json");
-        var deployedParameters = Path.Combine(_work, "deployed.bicepparam");
         await Task.WhenAll(
             RunCheckedAsync(BicepPath, ["build", "infra/main.bicep", "--outfile", templatePath]),
-            RunCheckedAsync(BicepPath, ["lint", "--pattern", "infra/**/*.bicep"]),
-            // Decompiling always prints a best-effort warning; the snapshot below proves the result.
-            RunCheckedAsync(BicepPath, ["decompile-params", "infra/main.parameters.json", "--bicep-file", "infra/main.bicep", "--outfile", deployedParameters], allowOutput: true));
+            RunCheckedAsync(BicepPath, ["lint", "--pattern", "infra/**/*.bicep"]));
 
         _template = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(templatePath))!;
 
-        await File.AppendAllTextAsync(deployedParameters, $"\nparam convergeGateSecretKey = '{SecretKeyPlaceholder}'\n");
+        // infra/main.parameters.json as azd would hand it to ARM for AzdEnvironment, then as a .bicepparam for snapshot.
+        var substituted = Path.Combine(_work, "deployed.parameters.json");
+        await File.WriteAllTextAsync(substituted, AzdEnvironment.Substitute(RepoFiles.Read("infra/main.parameters.json"), _template).ToJsonString());
+        var deployedParameters = Path.Combine(_work, "deployed.bicepparam");
+        // Decompiling always prints a best-effort warning; the snapshot below proves the result.
+        await RunCheckedAsync(BicepPath, ["decompile-params", substituted, "--bicep-file", "infra/main.bicep", "--outfile", deployedParameters], allowOutput: true);
+
         var rotatingParameters = Path.Combine(_work, "rotating.bicepparam");
         await File.WriteAllTextAsync(rotatingParameters, RotatingParameters.Bicepparam(UsingPath(rotatingParameters)));
 
@@ -103,7 +106,8 @@ public sealed class CompiledInfra : IAsyncLifetime
             t.Path,
             kv.Key,
             (string)kv.Value!["type"]!,
-            kv.Value!.AsObject().ContainsKey("defaultValue"))))
+            kv.Value!.AsObject().ContainsKey("defaultValue"),
+            (bool?)kv.Value!["nullable"] ?? false)))
         .ToList();
 
     /// <summary>Every output declared in the main template and in each module's template, with its value expression.</summary>
@@ -196,9 +200,69 @@ public sealed class CompiledInfra : IAsyncLifetime
         string.Join(' ', [Path.GetFileName(fileName), .. arguments]);
 }
 
+/// <summary>
+/// The azd environment <see cref="CompiledInfra.Deployed"/> stands for, and azd's substitution of it into the
+/// parameters file (Azure/azure-dev, BicepProvider.loadParameters): each <c>${NAME}</c> in a parameter's value is
+/// replaced by the variable; a value that comes out empty because a variable is unset leaves the parameter out (azd
+/// then prompts for it, or the template's default or null applies); an array or object parameter's text is parsed as
+/// JSON.
+/// </summary>
+public static partial class AzdEnvironment
+{
+    public const string EnvironmentName = "blik-test";
+    public const string ConvergeGateBaseUrl = "https://gateway.example.test/";
+    public static readonly IReadOnlyList<string> AlertEmailAddresses = ["oncall@shop.example"];
+
+    /// <summary>The variables set; ALERT_WEBHOOK_URL is not (an operator without an on-call webhook).</summary>
+    public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["AZURE_ENV_NAME"] = EnvironmentName,
+        ["AZURE_LOCATION"] = CompiledInfra.Location,
+        ["CONVERGE_GATE_BASE_URL"] = ConvergeGateBaseUrl,
+        ["CONVERGE_GATE_SECRET_KEY"] = CompiledInfra.SecretKeyPlaceholder,
+        ["ALERT_EMAIL_ADDRESSES"] = JsonSerializer.Serialize(AlertEmailAddresses),
+    };
+
+    /// <summary>The environment variables each parameter is mapped to (<c>${NAME}</c> in its value), by parameter.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Mappings(string parametersJson) =>
+        JsonNode.Parse(parametersJson)!["parameters"]!.AsObject()
+            .Select(p => (p.Key, Names: p.Value!["value"] is JsonValue v && v.TryGetValue<string>(out var text) ? Reference().Matches(text).Select(m => m.Groups[1].Value).ToList() : []))
+            .Where(p => p.Names.Count > 0)
+            .ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Names, StringComparer.Ordinal);
+
+    public static JsonObject Substitute(string parametersJson, JsonObject template)
+    {
+        var file = JsonNode.Parse(parametersJson)!.AsObject();
+        var parameters = file["parameters"]!.AsObject();
+        foreach (var (name, mapped) in Mappings(parametersJson))
+        {
+            var text = (string)parameters[name]!["value"]!;
+            var unset = mapped.Any(v => !Variables.ContainsKey(v));
+            var value = Reference().Replace(text, m => Variables.GetValueOrDefault(m.Groups[1].Value, ""));
+            if (value.Length == 0 && unset)
+            {
+                parameters.Remove(name);
+                continue;
+            }
+
+            var type = (string)template["parameters"]![name]!["type"]!;
+            parameters[name]!["value"] = type is "array" or "object" or "secureObject" ? JsonNode.Parse(value) : JsonValue.Create(value);
+        }
+
+        return file;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial System.Text.RegularExpressions.Regex Reference();
+}
+
 /// <summary>The parameters of <see cref="CompiledInfra.Rotating"/>: every optional input set to a value unlike its default.</summary>
 public static class RotatingParameters
 {
+    public const string EnvironmentName = "blik-rotating";
+    public const string AlertWebhookUrl = "https://oncall.example.test/hooks/placeholder-not-a-token";
+    public const string RunbookUrl = "https://git.example.test/blik/docs/operations.md";
+    public static readonly IReadOnlyList<string> AlertEmailAddresses = ["oncall@shop.example", "payments@shop.example"];
     public const string ConvergeGateBaseUrl = "https://gateway.example.test";
     public const string PreviousKeyVersion = "0123456789abcdef0123456789abcdef";
     public const string CustomDomain = "pay.shop.example";
@@ -209,6 +273,10 @@ public static class RotatingParameters
         $"""
         using '{usingPath}'
 
+        param environmentName = '{EnvironmentName}'
+        param alertEmailAddresses = [{string.Join(", ", AlertEmailAddresses.Select(a => $"'{a}'"))}]
+        param alertWebhookUrl = '{AlertWebhookUrl}'
+        param runbookUrl = '{RunbookUrl}'
         param convergeGateBaseUrl = '{ConvergeGateBaseUrl}'
         param convergeGateSecretKey = '{CompiledInfra.SecretKeyPlaceholder}'
         param convergeGatePreviousKeyVersion = '{PreviousKeyVersion}'
@@ -234,11 +302,22 @@ public sealed record Snapshot(string Name, IReadOnlyList<JsonObject> Resources, 
     /// <summary>The last segment of a resource's name (<c>account/default/queue</c> → <c>queue</c>).</summary>
     public static string LeafName(JsonObject resource) => ((string)resource["name"]!).Split('/')[^1];
 
+    /// <summary>The ARM expression Azure evaluates to a property of the one resource of a type this deployment creates.</summary>
+    public string ReferenceTo(string type, string property) => ReferenceTo(Single(type), property);
+
     /// <summary>The ARM expression Azure evaluates to a property of a resource this deployment creates.</summary>
-    public string ReferenceTo(string type, string property)
+    public static string ReferenceTo(JsonObject resource, string property) =>
+        $"reference('{IdOf(resource)}', '{ApiVersionOf(resource)}').{property}";
+
+    /// <summary>The user-assigned identity the Function App runs as (the alert rules have their own).</summary>
+    public JsonObject AppIdentity
     {
-        var resource = Single(type);
-        return $"reference('{IdOf(resource)}', '{ApiVersionOf(resource)}').{property}";
+        get
+        {
+            var site = Single("Microsoft.Web/sites");
+            var used = Assert.Single(site["identity"]!["userAssignedIdentities"]!.AsObject()).Key;
+            return Assert.Single(OfType("Microsoft.ManagedIdentity/userAssignedIdentities"), r => IdOf(r) == used);
+        }
     }
 
     /// <summary>The Function App's app settings: name → value (a literal, or an ARM expression in brackets).</summary>
@@ -291,7 +370,7 @@ internal static class RepoFiles
 }
 
 /// <summary>A parameter of the compiled template (<see cref="Template"/> "main") or of a module's template ("main/keyVault").</summary>
-public sealed record TemplateParameter(string Template, string Name, string Type, bool HasDefault)
+public sealed record TemplateParameter(string Template, string Name, string Type, bool HasDefault, bool IsNullable)
 {
     public bool IsSecure => Type.StartsWith("secure", StringComparison.OrdinalIgnoreCase);
 }

@@ -13,6 +13,9 @@ public sealed class InfraShapeTests(CompiledInfra infra)
 {
     private const string RoleAssignments = "Microsoft.Authorization/roleAssignments";
 
+    /// <summary>Built-in role Reader (Azure built-in roles reference): a log search alert's identity needs it on the workspace.</summary>
+    private const string ReaderRoleId = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
     /// <summary>
     /// Built-in role definition ids as documented (Azure built-in roles reference; the same ids appear in
     /// Azure-Samples/functions-quickstart-dotnet-azd and azure-functions-flex-consumption-samples), with the resource
@@ -61,8 +64,8 @@ public sealed class InfraShapeTests(CompiledInfra infra)
     [Fact]
     public void The_identity_gets_exactly_the_documented_roles_each_once_on_its_narrowest_scope()
     {
-        var principal = $"[{infra.Deployed.ReferenceTo("Microsoft.ManagedIdentity/userAssignedIdentities", "principalId")}]";
-        var assignments = infra.Deployed.OfType(RoleAssignments).ToList();
+        var principal = $"[{Snapshot.ReferenceTo(infra.Deployed.AppIdentity, "principalId")}]";
+        var assignments = infra.Deployed.OfType(RoleAssignments).Where(a => (string?)a["properties"]!["principalId"] == principal).ToList();
 
         var granted = assignments.Select(a => (
             RoleId: ((string)a["properties"]!["roleDefinitionId"]!).Split('/')[^1],
@@ -76,6 +79,21 @@ public sealed class InfraShapeTests(CompiledInfra infra)
             Assert.Equal(principal, (string?)a["properties"]!["principalId"]);
             Assert.Equal("ServicePrincipal", (string?)a["properties"]!["principalType"]);
         });
+    }
+
+    [Fact]
+    public void Every_role_assignment_is_the_app_identitys_or_Reader_on_the_workspace_for_the_alert_rules_identity()
+    {
+        var app = $"[{Snapshot.ReferenceTo(infra.Deployed.AppIdentity, "principalId")}]";
+        var others = infra.Deployed.OfType(RoleAssignments).Where(a => (string?)a["properties"]!["principalId"] != app).ToList();
+        var alertsIdentity = Assert.Single(infra.Deployed.OfType("Microsoft.ManagedIdentity/userAssignedIdentities"), r => Snapshot.IdOf(r) != Snapshot.IdOf(infra.Deployed.AppIdentity));
+        var workspace = Snapshot.IdOf(infra.Deployed.Single("Microsoft.OperationalInsights/workspaces"));
+
+        var reader = Assert.Single(others);
+        Assert.Equal($"[{Snapshot.ReferenceTo(alertsIdentity, "principalId")}]", (string?)reader["properties"]!["principalId"]);
+        Assert.Equal($"/subscriptions/{CompiledInfra.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{ReaderRoleId}", (string?)reader["properties"]!["roleDefinitionId"]);
+        Assert.StartsWith(workspace + $"/providers/{RoleAssignments}/", Snapshot.IdOf(reader), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("ServicePrincipal", (string?)reader["properties"]!["principalType"]);
     }
 
     [Fact]
@@ -126,7 +144,9 @@ public sealed class InfraShapeTests(CompiledInfra infra)
     [Fact]
     public void The_app_runs_as_the_user_assigned_identity_for_key_vault_references_and_the_deployment_package()
     {
-        var identityId = Snapshot.IdOf(infra.Deployed.Single("Microsoft.ManagedIdentity/userAssignedIdentities"));
+        var identityId = Snapshot.IdOf(infra.Deployed.AppIdentity);
+        Assert.StartsWith("id-blik-", Snapshot.LeafName(infra.Deployed.AppIdentity), StringComparison.Ordinal);
+        Assert.DoesNotContain("-alerts-", Snapshot.LeafName(infra.Deployed.AppIdentity), StringComparison.Ordinal);
         var site = infra.Deployed.Single("Microsoft.Web/sites");
 
         Assert.Equal([identityId], site["identity"]!["userAssignedIdentities"]!.AsObject().Select(kv => kv.Key));

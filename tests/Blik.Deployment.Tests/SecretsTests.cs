@@ -94,13 +94,14 @@ public sealed partial class SecretsTests(CompiledInfra infra)
                     checkedUses++;
                     Assert.True(
                         IsModuleParameter(template, where, out var module, out var moduleParameter) && SecureParameters(module).Contains(moduleParameter)
-                            || IsSecretValue(template, where),
-                        $"{where}: the secure parameter {name} is used in '{value}'; it may only be passed to a secure module parameter or be a Key Vault secret's value.");
+                            || IsSecretValue(template, where)
+                            || IsWebhookReceivers(template, where),
+                        $"{where}: the secure parameter {name} is used in '{value}'; it may only be passed to a secure module parameter, be a Key Vault secret's value or the alert webhook's URL.");
                 }
             }
         }
 
-        Assert.True(checkedUses >= 2, "Expected the secure key to be passed to the Key Vault module and written as the secret's value.");
+        Assert.True(checkedUses >= 4, "Expected the secure key to be passed to the Key Vault module and written as the secret's value, and the alert webhook URL to be passed to the alerts module and used by its action group.");
     }
 
     [Theory]
@@ -137,13 +138,15 @@ public sealed partial class SecretsTests(CompiledInfra infra)
     }
 
     [Fact]
-    public void The_parameters_file_holds_no_secure_parameter_and_every_other_required_one()
+    public void The_parameters_file_gives_a_secure_parameter_only_as_an_environment_variable_and_names_every_required_one()
     {
         var main = infra.Parameters().Where(p => p.Template == "main").ToList();
         var inFile = RepoFiles.ParameterFileNames();
+        var values = JsonNode.Parse(RepoFiles.Read("infra/main.parameters.json"))!["parameters"]!.AsObject();
 
-        Assert.DoesNotContain(main.Where(p => p.IsSecure), p => inFile.Contains(p.Name));
-        Assert.All(main.Where(p => !p.IsSecure && !p.HasDefault), p => Assert.Contains(p.Name, inFile));
+        // azd substitutes ${NAME} from the shell's environment when it deploys: the value itself is in no file.
+        Assert.All(main.Where(p => p.IsSecure && inFile.Contains(p.Name)), p => Assert.Matches(EnvironmentReference(), (string?)values[p.Name]!["value"] ?? ""));
+        Assert.All(main.Where(p => !p.HasDefault && !p.IsNullable), p => Assert.Contains(p.Name, inFile));
         Assert.All(inFile, name => Assert.Contains(main, p => p.Name == name));
     }
 
@@ -216,6 +219,13 @@ public sealed partial class SecretsTests(CompiledInfra infra)
         return true;
     }
 
+    /// <summary>Whether <paramref name="path"/> is <c>….resources.{symbol}.properties.webhookReceivers</c> of an action group.</summary>
+    private static bool IsWebhookReceivers(JsonObject template, string path)
+    {
+        var match = WebhookReceiversPath().Match(path);
+        return match.Success && (string?)template["resources"]?[match.Groups["symbol"].Value]?["type"] == "Microsoft.Insights/actionGroups";
+    }
+
     /// <summary>Whether <paramref name="path"/> is <c>….resources.{symbol}.properties.value</c> of a Key Vault secret.</summary>
     private static bool IsSecretValue(JsonObject template, string path)
     {
@@ -246,6 +256,12 @@ public sealed partial class SecretsTests(CompiledInfra infra)
 
     [GeneratedRegex(@"\.resources\.(?<symbol>[^.]+)\.properties\.value$")]
     private static partial Regex SecretValuePath();
+
+    [GeneratedRegex(@"\.resources\.(?<symbol>[^.]+)\.properties\.webhookReceivers$")]
+    private static partial Regex WebhookReceiversPath();
+
+    [GeneratedRegex(@"^\$\{[A-Z][A-Z0-9_]*\}$")]
+    private static partial Regex EnvironmentReference();
 
     [GeneratedRegex(@"sk_(live|test)_[A-Za-z0-9]|AccountKey=|InstrumentationKey=|SharedAccessSignature=", RegexOptions.IgnoreCase)]
     private static partial Regex LiteralCredential();

@@ -188,15 +188,14 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
         var deployed = compiled.Deployed;
         var settings = deployed.AppSettings;
         const string Storage = "Microsoft.Storage/storageAccounts";
-        const string Identity = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
         Assert.Equal(Snapshot.LeafName(deployed.Single(Storage)), settings["AzureWebJobsStorage__accountName"]);
         Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.table")}]", settings["AzureWebJobsStorage__tableServiceUri"]);
         Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.queue")}]", settings["AzureWebJobsStorage__queueServiceUri"]);
         Assert.Equal($"[{deployed.ReferenceTo(Storage, "primaryEndpoints.blob")}]", settings["AzureWebJobsStorage__blobServiceUri"]);
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
-        Assert.Equal($"[{deployed.ReferenceTo(Identity, "clientId")}]", settings["AzureWebJobsStorage__clientId"]);
-        Assert.Equal($"[format('ClientId={{0}};Authorization=AAD', {deployed.ReferenceTo(Identity, "clientId")})]", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        Assert.Equal($"[{Snapshot.ReferenceTo(deployed.AppIdentity, "clientId")}]", settings["AzureWebJobsStorage__clientId"]);
+        Assert.Equal($"[format('ClientId={{0}};Authorization=AAD', {Snapshot.ReferenceTo(deployed.AppIdentity, "clientId")})]", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
     }
 
     [Fact]

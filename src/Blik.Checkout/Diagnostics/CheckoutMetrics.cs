@@ -5,7 +5,7 @@ using Blik.Checkout.Sessions;
 namespace Blik.Checkout.Diagnostics;
 
 /// <summary>
-/// The service's counters and histograms on meter <c>Blik.Checkout</c>, exported as metrics by the host's
+/// The service's counters, histograms and gauges on meter <c>Blik.Checkout</c>, exported as metrics by the host's
 /// OpenTelemetry meter provider (the Functions app registers the meter by name). The names, units and tags are the
 /// contract alerts are written against: docs/telemetry.md lists them, and a test holds this class to that list.
 /// Tags carry identifiers of outcomes only, never a session id, code, key or signature (they are low-cardinality
@@ -19,6 +19,7 @@ public sealed class CheckoutMetrics : IDisposable
     private readonly Counter<long> _sessionsCreated;
     private readonly Counter<long> _sessionsFinished;
     private readonly Counter<long> _lateCompletions;
+    private readonly Counter<long> _amountMismatches;
     private readonly Counter<long> _codesSubmitted;
     private readonly Histogram<double> _completionTime;
     private readonly Counter<long> _webhooks;
@@ -29,6 +30,8 @@ public sealed class CheckoutMetrics : IDisposable
     private readonly Histogram<double> _gatewayDuration;
     private readonly Counter<long> _fulfilmentOwed;
     private readonly Counter<long> _fulfilmentSent;
+    private readonly Gauge<long> _queueDepth;
+    private readonly Gauge<long> _queueOldestAge;
 
     public CheckoutMetrics(IMeterFactory meterFactory)
     {
@@ -36,6 +39,7 @@ public sealed class CheckoutMetrics : IDisposable
         _sessionsCreated = _meter.CreateCounter<long>("blik.sessions.created", "{session}", "Checkout sessions created at the gateway and stored.");
         _sessionsFinished = _meter.CreateCounter<long>("blik.sessions.finished", "{session}", "Sessions that became final, by status (completed, expired).");
         _lateCompletions = _meter.CreateCounter<long>("blik.sessions.late_completions", "{session}", "Sessions the gateway completed after they had expired here (the Critical event 2006).");
+        _amountMismatches = _meter.CreateCounter<long>("blik.sessions.amount_mismatches", "{session}", "Sessions the gateway completed for an amount or currency other than the one created here (the Critical event AmountMismatch).");
         _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited).");
         _completionTime = _meter.CreateHistogram<double>("blik.codes.completion_time", "s", "From a session's last code submission to its completion, as recorded on the session.");
         _webhooks = _meter.CreateCounter<long>("blik.webhooks", "{webhook}", "Webhook notifications received, by outcome (accepted: verified and queued; rejected, with the reason).");
@@ -46,6 +50,8 @@ public sealed class CheckoutMetrics : IDisposable
         _gatewayDuration = _meter.CreateHistogram<double>("blik.gateway.duration", "ms", "Converge Gate call latency, by operation and status.");
         _fulfilmentOwed = _meter.CreateCounter<long>("blik.fulfilment.owed", "{message}", "Fulfilment messages owed by a final transition of a session or refund, by message type.");
         _fulfilmentSent = _meter.CreateCounter<long>("blik.fulfilment.sent", "{message}", "Fulfilment messages sent to the fulfilment queue, by message type.");
+        _queueDepth = _meter.CreateGauge<long>("blik.queue.depth", "{message}", "Approximate number of messages in a queue (never below the true count), by queue.");
+        _queueOldestAge = _meter.CreateGauge<long>("blik.queue.oldest_age", "s", "Age of the oldest visible message in a queue (0 when none is visible), by queue.");
     }
 
     public void SessionCreated() => _sessionsCreated.Add(1);
@@ -61,6 +67,9 @@ public sealed class CheckoutMetrics : IDisposable
     }
 
     public void LateCompletion() => _lateCompletions.Add(1);
+
+    /// <summary>The gateway completed a session for another amount or currency than ours (the Critical event AmountMismatch).</summary>
+    public void AmountMismatch() => _amountMismatches.Add(1);
 
     /// <summary>Counts a code submission's outcome and tags the current span (the pay span) with it.</summary>
     public void CodeSubmitted(string outcome)
@@ -115,6 +124,14 @@ public sealed class CheckoutMetrics : IDisposable
     public void FulfilmentOwed(string messageType) => _fulfilmentOwed.Add(1, new KeyValuePair<string, object?>("type", messageType));
 
     public void FulfilmentSent(string messageType) => _fulfilmentSent.Add(1, new KeyValuePair<string, object?>("type", messageType));
+
+    /// <summary>One reading of a queue: its approximate depth and the age of its oldest visible message.</summary>
+    public void QueueObserved(string queue, long depth, TimeSpan oldestAge)
+    {
+        var tag = new KeyValuePair<string, object?>("queue", queue);
+        _queueDepth.Record(depth, tag);
+        _queueOldestAge.Record((long)Math.Max(0, oldestAge.TotalSeconds), tag);
+    }
 
     public void Dispose() => _meter.Dispose();
 

@@ -12,6 +12,9 @@ internal static partial class GatewayLog
 
     [LoggerMessage(1002, LogLevel.Information, "Converge Gate refused {Operation}: HTTP {Status}, type {ErrorType}, code {ErrorCode}, param {Param}")]
     public static partial void GatewayRejected(ILogger logger, string operation, int status, string? errorType, string? errorCode, string? param);
+
+    [LoggerMessage(1003, LogLevel.Critical, "Converge Gate refused our secret key on {Operation}: HTTP {Status}, type {ErrorType}. Every gateway call fails until ConvergeGate__SecretKey is right")]
+    public static partial void GatewayKeyRejected(ILogger logger, string operation, int status, string? errorType);
 }
 
 internal static partial class SessionLog
@@ -35,13 +38,16 @@ internal static partial class SessionLog
     public static partial void LateCompletion(ILogger logger, string sessionId);
 
     [LoggerMessage(2007, LogLevel.Warning, "Session {SessionId}: the gateway reports {GatewayAmount} {GatewayCurrency}, we created {Amount} {Currency}")]
-    public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
+    public static partial void GatewayAmountDiffers(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
 
     [LoggerMessage(2008, LogLevel.Warning, "Session {SessionId} is unknown to the gateway")]
     public static partial void UnknownAtGateway(ILogger logger, string sessionId);
 
     [LoggerMessage(2009, LogLevel.Warning, "The gateway reported an unknown status {Status} for session {SessionId}; left unchanged")]
     public static partial void UnknownStatus(ILogger logger, string sessionId, string? status);
+
+    [LoggerMessage(2010, LogLevel.Critical, "Session {SessionId} was completed at the gateway for {GatewayAmount} {GatewayCurrency}, but we created it for {Amount} {Currency}: reconcile it with Converge Gate before fulfilling")]
+    public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
 }
 
 internal static partial class WebhookLog

@@ -178,7 +178,16 @@ public sealed class ConvergeGateClient(
             }
 
             var error = await ReadErrorAsync(response, status, cancellationToken);
-            GatewayLog.GatewayRejected(logger, operation, status, error.Type, error.Code ?? error.DeclineCode, error.Param);
+            if (status is 401 or 403)
+            {
+                // Not a business answer: the key itself is refused (a rotation gone wrong, a revoked key), so every
+                // call fails. blik.gateway.calls counts it by status; this is the event to page on.
+                GatewayLog.GatewayKeyRejected(logger, operation, status, error.Type);
+            }
+            else
+            {
+                GatewayLog.GatewayRejected(logger, operation, status, error.Type, error.Code ?? error.DeclineCode, error.Param);
+            }
             throw new GatewayRejectedException(error);
         }
     }

@@ -70,26 +70,35 @@ public sealed class SessionReconciler(
         }
 
         // update.After still says "owed" when this very call has just published the message: ask the flush instead.
-        var settled = update.Changed ? await AfterChangeAsync(update, operation, cancellationToken) : !update.After.OutboxPending;
+        var settled = update.Changed ? await AfterChangeAsync(update, operation, cancellationToken, snapshot) : !update.After.OutboxPending;
         if (safetyCheck is { } check && settled)
         {
             await RemoveQuietlyAsync(sessionId, check, cancellationToken);
         }
 
-        if (update.After.Amount != snapshot.AmountTotal && snapshot.AmountTotal is not null
-            || snapshot.Currency is not null && !string.Equals(snapshot.Currency, update.After.Currency, StringComparison.OrdinalIgnoreCase))
+        if (AmountDiffers(snapshot, update.After) && !RecordsCompletion(update))
         {
-            SessionLog.AmountMismatch(logger, sessionId, snapshot.AmountTotal, snapshot.Currency, update.After.Amount, update.After.Currency);
+            // Not (yet) money taken: worth a look, not a page. The completion itself is reported by AfterChangeAsync.
+            SessionLog.GatewayAmountDiffers(logger, sessionId, snapshot.AmountTotal, snapshot.Currency, update.After.Amount, update.After.Currency);
         }
 
         return new ReconcileResult(update.Changed ? ReconcileOutcome.Applied : ReconcileOutcome.Unchanged, update.After);
     }
 
     /// <summary>Logging and index upkeep after any change to a session.</summary>
+    /// <param name="gateway">The gateway's session this change was made from, if any (checked for the amount it took).</param>
     /// <returns>true when no fulfilment message is owed for the session any more.</returns>
-    public async Task<bool> AfterChangeAsync(SessionUpdate update, string operation, CancellationToken cancellationToken)
+    public async Task<bool> AfterChangeAsync(SessionUpdate update, string operation, CancellationToken cancellationToken, GatewaySession? gateway = null)
     {
         var (before, after) = (update.Before, update.After);
+        if (gateway is not null && RecordsCompletion(update) && AmountDiffers(gateway, after))
+        {
+            // The shopper paid an amount or currency other than the one the shop asked for: once per session, when the
+            // completion is recorded, before its fulfilment message goes out.
+            SessionLog.AmountMismatch(logger, after.Id, gateway.AmountTotal, gateway.Currency, after.Amount, after.Currency);
+            metrics.AmountMismatch();
+        }
+
         if (before.Status != after.Status)
         {
             SessionLog.Transition(logger, after.Id, before.Status.ToWire(), after.Status.ToWire(), operation);
@@ -114,6 +123,16 @@ public sealed class SessionReconciler(
 
         return !after.OutboxPending;
     }
+
+    /// <summary>This write recorded a payment: the session became completed, or an expired one learnt it was paid.</summary>
+    private static bool RecordsCompletion(SessionUpdate update) =>
+        update.Changed
+        && (update.After.Status == SessionStatus.Completed && update.Before.Status != SessionStatus.Completed
+            || update.After.LateCompletion && !update.Before.LateCompletion);
+
+    private static bool AmountDiffers(GatewaySession gateway, CheckoutSession session) =>
+        gateway.AmountTotal is { } amount && amount != session.Amount
+        || gateway.Currency is { } currency && !string.Equals(currency, session.Currency, StringComparison.OrdinalIgnoreCase);
 
     private async Task RemoveQuietlyAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
     {

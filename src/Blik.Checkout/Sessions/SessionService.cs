@@ -195,7 +195,7 @@ public sealed class SessionService(
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
         if (accepted.Changed)
         {
-            await reconciler.AfterChangeAsync(accepted, "pay", cancellationToken);
+            await reconciler.AfterChangeAsync(accepted, "pay", cancellationToken, answer);
         }
 
         return accepted.After;
