@@ -18,10 +18,7 @@ public static class FunctionsStartup
         builder.Services.AddSingleton<EventFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();
 
-        // The queue probe (QueueProbe.cs) reads through the Azure SDK's QueueServiceClient: the application's when it
-        // registers one (TryAdd), else one of its own from the same storage setting.
-        var configuration = builder.Configuration;
-        builder.Services.TryAddSingleton(_ => QueueProbe.CreateServiceClient(configuration));
+        // The queue probe (QueueProbe.cs) reads through the application's own QueueServiceClient.
         builder.Services.AddSingleton<QueueProbe>();
     }
 }

@@ -33,31 +33,6 @@ public sealed partial class QueueProbe(
     public Task RecordAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(Queues.Select(name => RecordAsync(name, cancellationToken)));
 
-    /// <summary>
-    /// A queue service client for the app's storage setting, for a composition that registers none (the application's
-    /// own registration, when there is one, is used instead): the connection string when there is one (Azurite
-    /// locally), else the identity-based <c>__queueServiceUri</c> (or <c>__accountName</c>) with the managed identity
-    /// that <c>__credential</c>/<c>__clientId</c> name, as the Functions host reads them.
-    /// </summary>
-    public static QueueServiceClient CreateServiceClient(IConfiguration configuration)
-    {
-        const string Setting = ServiceCollectionExtensions.StorageSetting;
-        if (configuration[Setting] is { Length: > 0 } connectionString)
-        {
-            return new QueueServiceClient(connectionString);
-        }
-
-        var section = configuration.GetSection(Setting);
-        var serviceUri = section["queueServiceUri"] is { Length: > 0 } uri ? new Uri(uri)
-            : section["accountName"] is { Length: > 0 } account ? new Uri($"https://{account}.queue.core.windows.net")
-            : throw new InvalidOperationException($"Setting {Setting} names no queue service ({Setting}__queueServiceUri or {Setting}__accountName).");
-        var clientId = section["clientId"] is { Length: > 0 } id ? id : null;
-        TokenCredential credential = string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase)
-            ? new ManagedIdentityCredential(clientId is null ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId))
-            : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
-        return new QueueServiceClient(serviceUri, credential);
-    }
-
     private async Task RecordAsync(string name, CancellationToken cancellationToken)
     {
         var queue = queues.GetQueueClient(name);

@@ -109,21 +109,6 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
             recorded.Measurements.Where(m => m.Name == "blik.queue.depth").Select(m => (string)m.Tags["queue"]!).Order(StringComparer.Ordinal));
     }
 
-    [Theory]
-    [InlineData("queueServiceUri", "https://blikprod.queue.core.windows.net/", "https://blikprod.queue.core.windows.net/")]
-    [InlineData("accountName", "blikprod", "https://blikprod.queue.core.windows.net/")]
-    public void Without_a_registered_client_the_probe_reads_the_queue_service_the_identity_based_setting_names(string part, string value, string expected)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"AzureWebJobsStorage:{part}"] = value,
-            ["AzureWebJobsStorage:credential"] = "managedidentity",
-            ["AzureWebJobsStorage:clientId"] = "00000000-0000-0000-0000-0000000000c1",
-        }).Build();
-
-        Assert.Equal(new Uri(expected), QueueProbe.CreateServiceClient(configuration).Uri);
-    }
-
     [Fact]
     public async Task A_sweep_run_is_the_heartbeat_the_sweep_alert_counts_and_the_span_the_workbook_times()
     {
