@@ -27,6 +27,38 @@ public sealed class WebhookSignatureTests
 
     private static readonly byte[][] Keys = [WebhookSignature.DeriveKey(Key)];
 
+    // The hex-string readings of the key ("SHA-256 of the secret API key" as the digest's hex text), computed with:
+    // python3 -c "import hmac,hashlib; d=hashlib.sha256(b'sk_test_local_sandbox'); [print(hmac.new(k, b'1700000000'+b'{\"id\":\"evt_1\"}', hashlib.sha256).hexdigest()) for k in (d.hexdigest().encode(), d.hexdigest().upper().encode())]"
+    private const string KnownHexWithHexKey = "acb77402b9726e56def05079ebf6011d017ee05cb33f1a008e38922e5def7762";
+    private const string KnownBase64WithHexKey = "rLd0Arlyblbe8FB56/YBHQF+4FyzPxoAjjiSLl3vd2I=";
+    private const string KnownHexWithUpperHexKey = "71c7cb427885814bba4132f6e47498a7bcc65142f1cd94fa6491acd6aa8b1c12";
+
+    // The same for the key being rotated out (python3 as above with b'sk_test_rotated_out_0000').
+    private const string KnownHexOtherKeyWithHexKey = "a67732efe61cdd58bf14cecd4f3f48d1841f74a6ce96930cda0a96b0529d342a";
+
+    [Theory]
+    [InlineData(KnownHex)]
+    [InlineData(KnownHexWithHexKey)]
+    [InlineData(KnownBase64WithHexKey)]
+    [InlineData(KnownHexWithUpperHexKey)]
+    public void Every_reading_of_the_documented_key_derivation_verifies(string signature) =>
+        Assert.True(WebhookSignature.Verify([.. WebhookSignature.DeriveKeys(Key)], Timestamp, Body, signature));
+
+    [Fact]
+    public void A_signature_made_with_the_hex_string_key_does_not_verify_against_the_raw_digest_alone() =>
+        Assert.False(WebhookSignature.Verify(Keys, Timestamp, Body, KnownHexWithHexKey));
+
+    [Fact]
+    public void Both_keys_of_a_rotation_verify_in_both_readings()
+    {
+        byte[][] rotation = [.. WebhookSignature.DeriveKeys(Key), .. WebhookSignature.DeriveKeys(OtherKey)];
+
+        Assert.True(WebhookSignature.Verify(rotation, Timestamp, Body, KnownHexWithHexKey));
+        Assert.True(WebhookSignature.Verify(rotation, Timestamp, Body, KnownHexOtherKeyWithHexKey));
+        Assert.True(WebhookSignature.Verify(rotation, Timestamp, Body, KnownHexOtherKey));
+        Assert.False(WebhookSignature.Verify([.. WebhookSignature.DeriveKeys(Key)], Timestamp, Body, KnownHexOtherKeyWithHexKey));
+    }
+
     [Fact]
     public void The_key_is_the_raw_sha256_digest_of_the_secret_key()
     {

@@ -59,6 +59,20 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_gateway_that_signs_with_the_hex_string_reading_of_the_key_is_verified_and_its_webhook_applied()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite);
+        stack.Sandbox.Behaviour.WebhookKeyDerivation = WebhookKeyDerivation.HexDigest;
+        var session = await stack.CreateSessionAsync();
+
+        (await stack.PayAsync(session, ServiceStack.SuccessCode)).Dispose();
+
+        // No sweep runs in this stack: only the sandbox's hex-key-signed webhook can complete the session.
+        await stack.WaitForStatusAsync(session, "completed");
+        Assert.DoesNotContain(stack.Logs.Lines, l => l.Contains("signature mismatch", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task Duplicated_and_reordered_webhooks_leave_the_gateway_state_and_change_it_once()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);

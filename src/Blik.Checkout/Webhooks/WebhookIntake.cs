@@ -38,7 +38,7 @@ public sealed class WebhookIntake
         _metrics = metrics;
         _logger = logger;
         _options = webhookOptions.Value;
-        _keys = gatewayOptions.Value.VerificationKeys().Select(WebhookSignature.DeriveKey).ToArray();
+        _keys = gatewayOptions.Value.VerificationKeys().SelectMany(WebhookSignature.DeriveKeys).ToArray();
     }
 
     public int MaxBodyBytes => _options.MaxBodyBytes;

@@ -4,15 +4,34 @@ using System.Text;
 namespace Blik.Checkout.Webhooks;
 
 /// <summary>
-/// Converge Gate's documented webhook signature: <c>key = SHA-256(secret API key)</c> (the raw 32-byte digest),
-/// <c>Sec-Signature = HMAC-SHA-256(key, Sec-Timestamp + raw body)</c>. The docs leave the output encoding open, so
-/// verification accepts hex in either case and base64 (standard or URL-safe), and compares in constant time.
+/// Converge Gate's documented webhook signature: <c>key = SHA-256(secret API key)</c>,
+/// <c>Sec-Signature = HMAC-SHA-256(key, Sec-Timestamp + raw body)</c>. The docs leave two things open, so verification
+/// accepts every plausible reading and compares in constant time:
+/// <list type="bullet">
+/// <item>the key: the raw 32-byte digest, or the digest's hex string (lowercase, as most tools print it, or uppercase,
+/// as .NET's <c>Convert.ToHexString</c> does) — <see cref="DeriveKeys"/> gives all three;</item>
+/// <item>the output encoding: hex in either case and base64 (standard or URL-safe).</item>
+/// </list>
 /// </summary>
 public static class WebhookSignature
 {
     private const int MacLength = 32;
 
+    /// <summary>The raw-digest reading of the key (what the sandbox signs with by default).</summary>
     public static byte[] DeriveKey(string secretKey) => SHA256.HashData(Encoding.UTF8.GetBytes(secretKey));
+
+    /// <summary>
+    /// Every reading of "SHA-256 of the secret API key" a gateway may sign with: the raw digest, and the ASCII bytes of
+    /// its lowercase and uppercase hex string. If the gateway meant the hex string, only accepting the raw digest would
+    /// refuse every webhook it sends.
+    /// </summary>
+    public static IEnumerable<byte[]> DeriveKeys(string secretKey)
+    {
+        var digest = DeriveKey(secretKey);
+        yield return digest;
+        yield return Encoding.ASCII.GetBytes(Convert.ToHexStringLower(digest));
+        yield return Encoding.ASCII.GetBytes(Convert.ToHexString(digest));
+    }
 
     /// <summary>Lowercase hex, as the sandbox sends it.</summary>
     public static string Compute(byte[] key, string timestamp, ReadOnlySpan<byte> body) =>
