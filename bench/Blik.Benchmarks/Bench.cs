@@ -129,8 +129,7 @@ public static class Bench
         var sizes = run.Sizes;
         var raw = run.Storage.Queues.GetQueueClient("bench-raw-events");
         await raw.CreateIfNotExistsAsync(cancellationToken: ct);
-        var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null,
-            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Serialize();
+        var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null).Serialize();
         var sessionIds = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
 
         Task RawSend(int i, CancellationToken c) => raw.SendMessageAsync(text, c);
@@ -372,7 +371,7 @@ public static class Bench
         Parallel.ForEachAsync(sessionIds, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (id, c) =>
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null, now, now).Serialize(), c);
+            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null).Serialize(), c);
         });
 
     /// <summary>Fills the queue, then runs the runner's queue processor until every event was handled and deleted; seconds.</summary>

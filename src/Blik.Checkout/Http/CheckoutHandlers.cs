@@ -58,7 +58,7 @@ public sealed class CheckoutHandlers(
     {
         Authorize(request, id);
         var session = await sessions.GetAsync(id, ct);
-        var refunded = (await refunds.SummaryAsync(session, ct)).AmountRefunded;
+        var refunded = await refunds.AmountRefundedAsync(session, ct);
         return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session, amountRefunded: refunded));
     });
 

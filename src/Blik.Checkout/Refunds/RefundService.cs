@@ -20,8 +20,6 @@ public sealed record CreateRefundRequest(long? Amount, string? Reason, IReadOnly
     }));
 }
 
-public sealed record RefundSummary(long AmountRefunded, long AmountHeld);
-
 /// <summary>
 /// Refunds of completed sessions. The amount is reserved before the gateway is called: a reservation row is
 /// written, then the session row's refund version is bumped with its ETag, so of two racing refunds only one
@@ -298,19 +296,11 @@ public sealed partial class RefundService(
         return stillPending;
     }
 
-    public async Task<RefundSummary> SummaryAsync(CheckoutSession session, CancellationToken cancellationToken)
-    {
-        if (session.Status != SessionStatus.Completed)
-        {
-            return new RefundSummary(0, 0);
-        }
-
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
-        var rows = await refunds.ListAsync(session.Id, cancellationToken);
-        return new RefundSummary(
-            rows.Where(r => r.Status == RefundStatuses.Succeeded).Sum(r => r.Amount),
-            rows.Where(r => r.Holds(now, ReservationLease)).Sum(r => r.Amount));
-    }
+    /// <summary>What the session's succeeded refunds add up to (0 for a session that is not completed).</summary>
+    public async Task<long> AmountRefundedAsync(CheckoutSession session, CancellationToken cancellationToken) =>
+        session.Status != SessionStatus.Completed
+            ? 0
+            : (await refunds.ListAsync(session.Id, cancellationToken)).Where(r => r.Status == RefundStatuses.Succeeded).Sum(r => r.Amount);
 
     public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
     {

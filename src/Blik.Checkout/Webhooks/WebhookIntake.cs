@@ -78,7 +78,6 @@ public sealed class WebhookIntake
     {
         var errors = new ValidationErrors();
         string? id = null, type = null, sessionId = null, refundId = null;
-        long? createdAt = null;
         try
         {
             if (!System.Text.Unicode.Utf8.IsValid(body))
@@ -96,11 +95,6 @@ public sealed class WebhookIntake
             {
                 id = Text(root, "id", errors, required: true);
                 type = Text(root, "type", errors, required: true);
-                if (root.TryGetProperty("created_at", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var created))
-                {
-                    createdAt = created;
-                }
-
                 if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
                 {
                     sessionId = Text(data, "session_id", errors, required: true, field: "data.session_id");
@@ -127,7 +121,7 @@ public sealed class WebhookIntake
             throw Reject(Problems.Validation(errors.ToDictionary()), "signed but malformed");
         }
 
-        return new EventMessage(id!, type!, sessionId!, refundId, createdAt, _time.GetUtcNow().ToUnixTimeSeconds());
+        return new EventMessage(id!, type!, sessionId!, refundId);
     }
 
     private static string? Text(JsonElement obj, string name, ValidationErrors errors, bool required, string? field = null)
