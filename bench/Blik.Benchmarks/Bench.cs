@@ -360,7 +360,7 @@ public static class Bench
             var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
             await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
             var expires = now + 86_400;
-            await due.ScheduleAsync(id, expires, c);
+            await due.ScheduleAsync(id, DateTimeOffset.FromUnixTimeSeconds(expires), c);
             await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
             result[i] = new Prepared(id);
         });
@@ -544,7 +544,7 @@ public static class Bench
 
     private static Task ArmAsync(DueIndex due, string[] ids, CancellationToken ct)
     {
-        var at = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5;
+        var at = DateTimeOffset.UtcNow.AddSeconds(-5);
         return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(id, at, c)));
     }
 
@@ -559,7 +559,7 @@ public static class Bench
         {
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
-            var entry = DueIndex.Entry(id, expires);
+            var entry = DueIndex.Entry(id, DateTimeOffset.FromUnixTimeSeconds(expires));
             // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
             await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), TableUpdateMode.Replace, c);
             await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);

@@ -69,7 +69,7 @@ public sealed class ConvergeGateClientTests : IDisposable
         NotificationUrl = "https://checkout.test/api/webhooks/convergegate",
         CustomerIp = "203.0.113.7",
         CustomerCountry = "PL",
-        ExpiresAt = 1740842400,
+        ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(1740842400),
         Locale = "pl-PL",
         Metadata = new Dictionary<string, string> { ["cart"] = "c-1", ["note"] = "a&b=c" },
     };
@@ -154,7 +154,7 @@ public sealed class ConvergeGateClientTests : IDisposable
 
         Assert.Equal("2AW-kLcRRC5P8U68CYe0kVA", session.Id);
         Assert.Equal(SessionStatus.Open, session.Status);
-        Assert.Equal(1740842400, session.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1740842400), session.ExpiresAt);
         Assert.Equal("https://gateway.test/pay/2AW-kLcRRC5P8U68CYe0kVA", session.Url);
     }
 

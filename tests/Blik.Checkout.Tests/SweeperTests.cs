@@ -11,59 +11,59 @@ namespace Blik.Checkout.Tests;
 public sealed class SweeperTests : IDisposable
 {
     private readonly AppServices _app = new();
-    private readonly long _now = ManualTimeProvider.DefaultStart.ToUnixTimeSeconds();
+    private readonly DateTimeOffset _now = ManualTimeProvider.DefaultStart;
 
     public void Dispose() => _app.Dispose();
 
-    private long NextCheck(CheckoutSession session) => _app.Get<Sweeper>().NextCheck(session, _now);
+    private DateTimeOffset NextCheck(CheckoutSession session) => _app.Get<Sweeper>().NextCheck(session, _now);
 
     private CheckoutSession Session(SessionStatus status, long expiresIn) =>
-        TestSessions.Open() with { Status = status, ExpiresAt = _now + expiresIn };
+        TestSessions.Open() with { Status = status, ExpiresAt = _now.AddSeconds(expiresIn) };
 
     [Fact]
     public void A_pending_session_is_checked_again_after_the_recheck_interval() =>
-        Assert.Equal(_now + 60, NextCheck(Session(SessionStatus.Pending, 3600)));
+        Assert.Equal(_now.AddSeconds(60), NextCheck(Session(SessionStatus.Pending, 3600)));
 
     [Fact]
     public void A_pending_session_about_to_expire_is_checked_at_its_expiry() =>
-        Assert.Equal(_now + 30, NextCheck(Session(SessionStatus.Pending, 30)));
+        Assert.Equal(_now.AddSeconds(30), NextCheck(Session(SessionStatus.Pending, 30)));
 
     [Fact]
     public void An_open_session_with_a_code_just_submitted_is_checked_again_after_the_recheck_interval() =>
-        Assert.Equal(_now + 60, NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now - 30 }));
+        Assert.Equal(_now.AddSeconds(60), NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now.AddSeconds(-30) }));
 
     [Fact]
     public void A_code_is_in_flight_until_the_confirmation_window_plus_ten_minutes_has_passed()
     {
         var horizon = 90 + 600;
 
-        Assert.Equal(_now + 60, NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now - horizon + 1 }));
-        Assert.Equal(_now + 3600, NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now - horizon }));
+        Assert.Equal(_now.AddSeconds(60), NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now.AddSeconds(-horizon + 1) }));
+        Assert.Equal(_now.AddSeconds(3600), NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now.AddSeconds(-horizon) }));
     }
 
     [Fact]
     public void An_open_session_whose_code_was_refused_waits_for_its_expiry() =>
         Assert.Equal(
-            _now + 3600,
-            NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now - 30, LastError = new SessionError("code_invalid", "x") }));
+            _now.AddSeconds(3600),
+            NextCheck(Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now.AddSeconds(-30), LastError = new SessionError("code_invalid", "x") }));
 
     [Fact]
     public void An_open_session_without_a_code_waits_for_its_expiry() =>
-        Assert.Equal(_now + 3600, NextCheck(Session(SessionStatus.Open, 3600)));
+        Assert.Equal(_now.AddSeconds(3600), NextCheck(Session(SessionStatus.Open, 3600)));
 
     [Theory]
     [InlineData(SessionStatus.Open, 0)]
     [InlineData(SessionStatus.Open, -60)]
     [InlineData(SessionStatus.Pending, -3600)]
     public void A_session_past_its_expiry_is_checked_again_after_the_recheck_interval(SessionStatus status, long expiresIn) =>
-        Assert.Equal(_now + 60, NextCheck(Session(status, expiresIn)));
+        Assert.Equal(_now.AddSeconds(60), NextCheck(Session(status, expiresIn)));
 
     [Fact]
     public void The_recheck_interval_follows_configuration()
     {
         using var app = new AppServices(new Dictionary<string, string?> { ["Sweep:RecheckInterval"] = "00:00:15" });
 
-        Assert.Equal(_now + 15, app.Get<Sweeper>().NextCheck(Session(SessionStatus.Pending, 3600), _now));
+        Assert.Equal(_now.AddSeconds(15), app.Get<Sweeper>().NextCheck(Session(SessionStatus.Pending, 3600), _now));
     }
 
     [Fact]
@@ -71,6 +71,6 @@ public sealed class SweeperTests : IDisposable
     {
         var unknown = SessionRules.CodeOutcomeUnknown(Session(SessionStatus.Open, 3600), ManualTimeProvider.DefaultStart.AddSeconds(-90), TimeSpan.FromSeconds(90));
 
-        Assert.Equal(_now + 60, NextCheck(unknown));
+        Assert.Equal(_now.AddSeconds(60), NextCheck(unknown));
     }
 }

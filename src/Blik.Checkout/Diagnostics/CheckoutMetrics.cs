@@ -56,7 +56,7 @@ public sealed class CheckoutMetrics : IDisposable
         _sessionsFinished.Add(1, new KeyValuePair<string, object?>("status", session.Status.ToWire()));
         if (session.Status == SessionStatus.Completed && session is { CodeSubmittedAt: { } submitted, CompletedAt: { } completed } && completed >= submitted)
         {
-            _completionTime.Record(completed - submitted);
+            _completionTime.Record((completed - submitted).TotalSeconds);
         }
     }
 

@@ -51,7 +51,7 @@ public sealed class ConvergeGateClient(
         AddIfPresent(form, "locale", request.Locale);
         if (request.ExpiresAt is { } expiresAt)
         {
-            form.Add(new("expires_at", expiresAt.ToString(CultureInfo.InvariantCulture)));
+            form.Add(new("expires_at", expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
         }
 
         if (request.Metadata is not null)

@@ -16,7 +16,7 @@ public sealed record GatewayCreateRequest
     public required string NotificationUrl { get; init; }
     public string? CustomerIp { get; init; }
     public string? CustomerCountry { get; init; }
-    public long? ExpiresAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
     public string? Locale { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
@@ -35,8 +35,8 @@ public sealed record GatewaySession
     public long? AmountRefunded { get; init; }
     public string? Currency { get; init; }
     public string? Url { get; init; }
-    public long? ExpiresAt { get; init; }
-    public long? CreatedAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
     public bool Livemode { get; init; }
     public IReadOnlyList<string> PaymentMethodTypes { get; init; } = [];
 
@@ -57,7 +57,7 @@ public sealed record GatewayRefund
     /// <summary><c>pending</c>, <c>succeeded</c> or <c>failed</c> (the documented example shows only pending).</summary>
     public string? Status { get; init; }
     public string? Reason { get; init; }
-    public long? CreatedAt { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
 }
 
 public sealed record GatewayRefundRequest(string SessionId, long Amount, string? Reason, IReadOnlyDictionary<string, string>? Metadata);

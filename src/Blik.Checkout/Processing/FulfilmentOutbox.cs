@@ -33,8 +33,8 @@ public sealed record FulfilmentMessage(
         s.Amount,
         s.Currency,
         s.Metadata,
-        s.CompletedAt,
-        s.UpdatedAt,
+        s.CompletedAt.ToUnixSeconds(),
+        s.UpdatedAt.ToUnixTimeSeconds(),
         s.Livemode);
 
     public static FulfilmentMessage Parse(string text) =>

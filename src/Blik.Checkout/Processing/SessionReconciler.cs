@@ -52,10 +52,10 @@ public sealed class SessionReconciler(
 
         // A final state may be about to be written, which owes a fulfilment message. Should this process die
         // between that write and the publish, this entry brings the sweep back once the claim has lapsed.
-        long? safetyCheck = null;
+        DateTimeOffset? safetyCheck = null;
         if (snapshot.Status?.IsFinal() == true)
         {
-            safetyCheck = time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1;
+            safetyCheck = time.GetUtcNow() + outbox.ClaimLease;
             await due.ScheduleAsync(sessionId, safetyCheck.Value, cancellationToken);
         }
 
@@ -115,7 +115,7 @@ public sealed class SessionReconciler(
         return !after.OutboxPending;
     }
 
-    private async Task RemoveQuietlyAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    private async Task RemoveQuietlyAsync(string sessionId, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         try
         {

@@ -88,7 +88,7 @@ public sealed partial class RefundService(
             throw;
         }
 
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var now = time.GetUtcNow().WholeSeconds();
         var record = reservation with
         {
             Id = SessionIds.IsValid(created.Id) ? created.Id : throw new GatewayUnavailableException("it returned a refund id this service cannot store"),
@@ -118,7 +118,7 @@ public sealed partial class RefundService(
         await refunds.DeleteAsync(reservation, cancellationToken);
         if (record.Status == RefundStatuses.Pending)
         {
-            await due.ScheduleAsync(session.Id, now + Math.Max(1, (long)_sweep.RecheckInterval.TotalSeconds), cancellationToken);
+            await due.ScheduleAsync(session.Id, now + _sweep.RecheckInterval, cancellationToken);
         }
 
         await FlushAsync(record, claimed: true, cancellationToken);
@@ -136,7 +136,7 @@ public sealed partial class RefundService(
                 throw Problems.SessionNotRefundable(session.Status.ToWire());
             }
 
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var now = time.GetUtcNow().WholeSeconds();
             var holding = (await refunds.ListAsync(sessionId, cancellationToken)).Where(r => r.Holds(now, ReservationLease)).ToArray();
             var remaining = session.Amount - holding.Sum(r => r.Amount);
             var amount = request.Amount ?? remaining;
@@ -211,7 +211,7 @@ public sealed partial class RefundService(
         var status = RefundStatuses.FromGateway(snapshot.Status);
         for (var attempt = 0; attempt < MaxReserveAttempts; attempt++)
         {
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var now = time.GetUtcNow().WholeSeconds();
             var stored = await refunds.GetAsync(sessionId, refundId, cancellationToken);
             try
             {
@@ -266,7 +266,7 @@ public sealed partial class RefundService(
     /// <returns>true when some refund of the session is still pending.</returns>
     public async Task<bool> SweepAsync(string sessionId, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var now = time.GetUtcNow().WholeSeconds();
         var stillPending = false;
         foreach (var refund in await refunds.ListAsync(sessionId, cancellationToken))
         {
@@ -326,10 +326,10 @@ public sealed partial class RefundService(
             metrics.FulfilmentOwed("checkout.refund." + refund.Status);
         }
 
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var now = time.GetUtcNow().WholeSeconds();
         if (!claimed)
         {
-            if (refund.OutboxClaimedAt is { } at && now - at < (long)_options.FulfilmentClaimLease.TotalSeconds)
+            if (refund.OutboxClaimedAt is { } at && now - at < _options.FulfilmentClaimLease)
             {
                 return false;
             }
@@ -354,8 +354,8 @@ public sealed partial class RefundService(
             refund.Amount,
             refund.Currency,
             refund.Metadata,
-            session?.CompletedAt,
-            now,
+            session?.CompletedAt.ToUnixSeconds(),
+            now.ToUnixTimeSeconds(),
             session?.Livemode ?? false,
             refund.Id);
         await queues.SendAsync(_options.FulfilmentQueue, JsonSerializer.Serialize(message), cancellationToken);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Azure.Data.Tables;
 
@@ -35,20 +36,20 @@ public sealed record RefundRecord
     public required string Status { get; init; }
     public string? Reason { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
-    public required long CreatedAt { get; init; }
-    public required long UpdatedAt { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
     public bool OutboxPending { get; init; }
-    public long? OutboxClaimedAt { get; init; }
-    public long? OutboxPublishedAt { get; init; }
+    public DateTimeOffset? OutboxClaimedAt { get; init; }
+    public DateTimeOffset? OutboxPublishedAt { get; init; }
     public string? ETag { get; init; }
 
     public bool IsReservation => Id.StartsWith(RefundStore.ReservationPrefix, StringComparison.Ordinal);
 
     /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
-    public bool Holds(long now, TimeSpan reservationLease) => Status switch
+    public bool Holds(DateTimeOffset now, TimeSpan reservationLease) => Status switch
     {
         RefundStatuses.Pending or RefundStatuses.Succeeded => true,
-        RefundStatuses.Creating => now - CreatedAt < (long)reservationLease.TotalSeconds,
+        RefundStatuses.Creating => now - CreatedAt < reservationLease,
         _ => false,
     };
 }
@@ -110,14 +111,14 @@ public sealed class RefundStore(StorageBootstrap storage)
             ["Amount"] = r.Amount,
             ["Currency"] = r.Currency,
             ["Status"] = r.Status,
-            ["CreatedAt"] = r.CreatedAt,
-            ["UpdatedAt"] = r.UpdatedAt,
+            ["CreatedAt"] = r.CreatedAt.ToUnixTimeSeconds(),
+            ["UpdatedAt"] = r.UpdatedAt.ToUnixTimeSeconds(),
             ["OutboxPending"] = r.OutboxPending,
         };
         e.SetIfNotNull("Reason", r.Reason);
         e.SetIfNotNull("Metadata", r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        e.SetIfNotNull("OutboxClaimedAt", r.OutboxClaimedAt);
-        e.SetIfNotNull("OutboxPublishedAt", r.OutboxPublishedAt);
+        e.SetIfNotNull("OutboxClaimedAt", r.OutboxClaimedAt.ToUnixSeconds());
+        e.SetIfNotNull("OutboxPublishedAt", r.OutboxPublishedAt.ToUnixSeconds());
         return e;
     }
 
@@ -133,11 +134,11 @@ public sealed class RefundStore(StorageBootstrap storage)
             Status = e.GetString("Status") ?? RefundStatuses.Pending,
             Reason = e.GetString("Reason"),
             Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
-            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
-            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
+            CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
+            UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
             OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
-            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            OutboxClaimedAt = Times.FromUnixSeconds(e.GetInt64("OutboxClaimedAt")),
+            OutboxPublishedAt = Times.FromUnixSeconds(e.GetInt64("OutboxPublishedAt")),
             ETag = e.ETag.ToString(),
         };
     }

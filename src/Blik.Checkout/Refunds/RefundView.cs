@@ -15,5 +15,5 @@ public sealed record RefundView(
     [property: JsonPropertyName("updated_at")] long UpdatedAt)
 {
     public static RefundView From(RefundRecord r) =>
-        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, r.Metadata, r.CreatedAt, r.UpdatedAt);
+        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, r.Metadata, r.CreatedAt.ToUnixTimeSeconds(), r.UpdatedAt.ToUnixTimeSeconds());
 }

@@ -22,7 +22,7 @@ public sealed record CreateSessionRequest
     public string? CancelUrl { get; init; }
     public string? CustomerIp { get; init; }
     public string? CustomerCountry { get; init; }
-    public long? ExpiresAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
     public string? Locale { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
     public string? OrderId { get; init; }
@@ -33,7 +33,7 @@ public sealed record CreateSessionRequest
         var canonical = JsonSerializer.Serialize(new object?[]
         {
             Amount, Currency, CustomerEmail, CustomerFirstname, CustomerLastname, CustomerPhone, SuccessUrl, CancelUrl,
-            CustomerIp, CustomerCountry, ExpiresAt, Locale, OrderId,
+            CustomerIp, CustomerCountry, ExpiresAt?.ToUnixTimeSeconds(), Locale, OrderId,
             Metadata is null ? null : new SortedDictionary<string, string>(Metadata.ToDictionary(), StringComparer.Ordinal),
         });
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
@@ -159,7 +159,7 @@ public static partial class CreateSessionValidator
             CancelUrl = cancelUrl,
             CustomerIp = ip,
             CustomerCountry = country,
-            ExpiresAt = expiresAt,
+            ExpiresAt = expiresAt is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null,
             Locale = locale,
             Metadata = metadata,
             OrderId = orderId,

@@ -23,6 +23,9 @@ public sealed class SessionService(
     CheckoutMetrics metrics,
     ILogger<SessionService> logger)
 {
+    /// <summary>How long a session lives when neither the request nor the gateway says (the gateway's documented default).</summary>
+    private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
+
     private readonly CheckoutOptions _options = checkoutOptions.Value;
 
     public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
@@ -69,8 +72,7 @@ public sealed class SessionService(
             throw new GatewayUnavailableException("it returned a session id this service cannot store");
         }
 
-        var now = time.GetUtcNow();
-        var nowSeconds = now.ToUnixTimeSeconds();
+        var now = time.GetUtcNow().WholeSeconds();
         var session = new CheckoutSession
         {
             Id = created.Id,
@@ -82,11 +84,11 @@ public sealed class SessionService(
             CancelUrl = request.CancelUrl,
             OrderId = request.OrderId,
             Metadata = request.Metadata,
-            CreatedAt = nowSeconds,
-            UpdatedAt = nowSeconds,
-            ExpiresAt = created.ExpiresAt is > 0 ? created.ExpiresAt.Value : request.ExpiresAt ?? nowSeconds + (long)TimeSpan.FromHours(24).TotalSeconds,
+            CreatedAt = now,
+            UpdatedAt = now,
+            ExpiresAt = created.ExpiresAt ?? request.ExpiresAt ?? now + DefaultLifetime,
             Livemode = created.Livemode,
-            GatewayObservedAtMs = observed.ToUnixTimeMilliseconds(),
+            GatewayObservedAt = observed.WholeMilliseconds(),
         };
 
         // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
@@ -117,7 +119,7 @@ public sealed class SessionService(
         // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
         // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();
-        var recheckAt = submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds;
+        var recheckAt = submittedAt.WholeSeconds() + _options.ConfirmationWindow;
         var recheckExisted = due.ExistsAsync(id, recheckAt, cancellationToken);
 
         var retryAfter = TimeSpan.Zero;

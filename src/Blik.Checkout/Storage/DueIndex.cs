@@ -1,9 +1,10 @@
 using System.Globalization;
 using Azure.Data.Tables;
+using Blik.Checkout.Sessions;
 
 namespace Blik.Checkout.Storage;
 
-public sealed record DueEntry(string SessionId, long DueAt, string PartitionKey, string RowKey);
+public sealed record DueEntry(string SessionId, DateTimeOffset DueAt, string PartitionKey, string RowKey);
 
 /// <summary>
 /// When each session next needs the sweep's attention, in table <c>checkoutdue</c>. RowKey is
@@ -16,14 +17,14 @@ public sealed class DueIndex(StorageBootstrap storage)
     /// <summary>Fixed: changing it would strand entries written under the old count.</summary>
     public const int Shards = 8;
 
-    public async Task ScheduleAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    public async Task ScheduleAsync(string sessionId, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
         var entry = Entry(sessionId, dueAt);
         await table.UpsertAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
     }
 
-    public async Task<bool> ExistsAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    public async Task<bool> ExistsAsync(string sessionId, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
         var entry = Entry(sessionId, dueAt);
@@ -36,14 +37,14 @@ public sealed class DueIndex(StorageBootstrap storage)
         await table.DeleteAsync(entry.PartitionKey, entry.RowKey, null, cancellationToken);
     }
 
-    public Task RemoveAsync(string sessionId, long dueAt, CancellationToken cancellationToken) =>
+    public Task RemoveAsync(string sessionId, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
         RemoveAsync(Entry(sessionId, dueAt), cancellationToken);
 
-    /// <summary>Entries due at or before <paramref name="now"/> (Unix seconds), at most <paramref name="max"/>, oldest first per shard.</summary>
-    public async Task<IReadOnlyList<DueEntry>> ReadDueAsync(long now, int max, CancellationToken cancellationToken)
+    /// <summary>Entries due at or before <paramref name="now"/>, at most <paramref name="max"/>, oldest first per shard.</summary>
+    public async Task<IReadOnlyList<DueEntry>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        var upper = (now + 1).ToString("D12", CultureInfo.InvariantCulture);
+        var upper = (now.ToUnixTimeSeconds() + 1).ToString("D12", CultureInfo.InvariantCulture);
         var perShard = await Task.WhenAll(Enumerable.Range(0, Shards).Select(async shard =>
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ShardKey(shard)} and RowKey lt {upper}");
@@ -67,8 +68,12 @@ public sealed class DueIndex(StorageBootstrap storage)
         return perShard.SelectMany(x => x).OrderBy(e => e.DueAt).Take(max).ToArray();
     }
 
-    public static DueEntry Entry(string sessionId, long dueAt) =>
-        new(sessionId, dueAt, ShardKey(Shard(sessionId)), dueAt.ToString("D12", CultureInfo.InvariantCulture) + "_" + sessionId);
+    /// <summary>The entry for a session at a time, rounded up to the whole second: an entry is never due before its time.</summary>
+    public static DueEntry Entry(string sessionId, DateTimeOffset dueAt)
+    {
+        var seconds = dueAt.ToUnixTimeSeconds() + (dueAt.WholeSeconds() < dueAt ? 1 : 0);
+        return new(sessionId, DateTimeOffset.FromUnixTimeSeconds(seconds), ShardKey(Shard(sessionId)), seconds.ToString("D12", CultureInfo.InvariantCulture) + "_" + sessionId);
+    }
 
     /// <summary>FNV-1a over the id's UTF-16 code units: stable across processes and .NET versions (unlike GetHashCode).</summary>
     internal static int Shard(string sessionId)
@@ -88,7 +93,8 @@ public sealed class DueIndex(StorageBootstrap storage)
     {
         entry = null!;
         var separator = rowKey.IndexOf('_', StringComparison.Ordinal);
-        if (separator != 12 || !long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var dueAt))
+        if (separator != 12 || !long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || Times.FromUnixSeconds(seconds) is not { } dueAt)
         {
             return false;
         }

@@ -21,6 +21,7 @@ public sealed record SessionUpdate(CheckoutSession Before, CheckoutSession After
 public sealed class SessionStore(StorageBootstrap storage)
 {
     private const int MaxUpdateAttempts = 10;
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     public async Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -110,14 +111,14 @@ public sealed class SessionStore(StorageBootstrap storage)
             ["Amount"] = s.Amount,
             ["Currency"] = s.Currency,
             ["SuccessUrl"] = s.SuccessUrl,
-            ["CreatedAt"] = s.CreatedAt,
-            ["UpdatedAt"] = s.UpdatedAt,
-            ["ExpiresAt"] = s.ExpiresAt,
+            ["CreatedAt"] = s.CreatedAt.ToUnixTimeSeconds(),
+            ["UpdatedAt"] = s.UpdatedAt.ToUnixTimeSeconds(),
+            ["ExpiresAt"] = s.ExpiresAt.ToUnixTimeSeconds(),
             ["Attempts"] = s.Attempts,
-            ["AttemptWindowStart"] = s.AttemptWindowStart,
+            ["AttemptWindowStart"] = s.AttemptWindowStart.ToUnixTimeSeconds(),
             ["AttemptsInWindow"] = s.AttemptsInWindow,
             ["Livemode"] = s.Livemode,
-            ["GatewayObservedAtMs"] = s.GatewayObservedAtMs,
+            ["GatewayObservedAtMs"] = s.GatewayObservedAt.ToUnixTimeMilliseconds(),
             ["LateCompletion"] = s.LateCompletion,
             ["OutboxPending"] = s.OutboxPending,
             ["RefundVersion"] = s.RefundVersion,
@@ -126,13 +127,13 @@ public sealed class SessionStore(StorageBootstrap storage)
         e.SetIfNotNull("CancelUrl", s.CancelUrl);
         e.SetIfNotNull("OrderId", s.OrderId);
         e.SetIfNotNull("Metadata", s.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        e.SetIfNotNull("CodeSubmittedAt", s.CodeSubmittedAt);
-        e.SetIfNotNull("RetryCodeAfter", s.RetryCodeAfter);
-        e.SetIfNotNull("CompletedAt", s.CompletedAt);
+        e.SetIfNotNull("CodeSubmittedAt", s.CodeSubmittedAt.ToUnixSeconds());
+        e.SetIfNotNull("RetryCodeAfter", s.RetryCodeAfter.ToUnixSeconds());
+        e.SetIfNotNull("CompletedAt", s.CompletedAt.ToUnixSeconds());
         e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
         e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
-        e.SetIfNotNull("OutboxClaimedAt", s.OutboxClaimedAt);
-        e.SetIfNotNull("OutboxPublishedAt", s.OutboxPublishedAt);
+        e.SetIfNotNull("OutboxClaimedAt", s.OutboxClaimedAt.ToUnixSeconds());
+        e.SetIfNotNull("OutboxPublishedAt", s.OutboxPublishedAt.ToUnixSeconds());
         return e;
     }
 
@@ -151,22 +152,22 @@ public sealed class SessionStore(StorageBootstrap storage)
             CancelUrl = e.GetString("CancelUrl"),
             OrderId = e.GetString("OrderId"),
             Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
-            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
-            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
-            ExpiresAt = e.GetInt64("ExpiresAt") ?? 0,
-            CodeSubmittedAt = e.GetInt64("CodeSubmittedAt"),
-            RetryCodeAfter = e.GetInt64("RetryCodeAfter"),
-            CompletedAt = e.GetInt64("CompletedAt"),
+            CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
+            UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
+            ExpiresAt = Times.FromUnixSeconds(e.GetInt64("ExpiresAt")) ?? DateTimeOffset.UnixEpoch,
+            CodeSubmittedAt = Times.FromUnixSeconds(e.GetInt64("CodeSubmittedAt")),
+            RetryCodeAfter = Times.FromUnixSeconds(e.GetInt64("RetryCodeAfter")),
+            CompletedAt = Times.FromUnixSeconds(e.GetInt64("CompletedAt")),
             Attempts = e.GetInt32("Attempts") ?? 0,
-            AttemptWindowStart = e.GetInt64("AttemptWindowStart") ?? 0,
+            AttemptWindowStart = Times.FromUnixSeconds(e.GetInt64("AttemptWindowStart")) ?? DateTimeOffset.UnixEpoch,
             AttemptsInWindow = e.GetInt32("AttemptsInWindow") ?? 0,
             LastError = errorCode is null ? null : new SessionError(errorCode, e.GetString("LastErrorMessage") ?? ""),
             Livemode = e.GetBoolean("Livemode") ?? false,
-            GatewayObservedAtMs = e.GetInt64("GatewayObservedAtMs") ?? 0,
+            GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(e.GetInt64("GatewayObservedAtMs") ?? 0, 0, MaxUnixMilliseconds)),
             LateCompletion = e.GetBoolean("LateCompletion") ?? false,
             OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
-            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            OutboxClaimedAt = Times.FromUnixSeconds(e.GetInt64("OutboxClaimedAt")),
+            OutboxPublishedAt = Times.FromUnixSeconds(e.GetInt64("OutboxPublishedAt")),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),
         };

@@ -39,8 +39,7 @@ public sealed class Sweeper(
     public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("sweep");
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
-        var entries = await due.ReadDueAsync(now, _options.MaxPerRun, cancellationToken);
+        var entries = await due.ReadDueAsync(time.GetUtcNow(), _options.MaxPerRun, cancellationToken);
         var outcomes = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(
             entries,
@@ -89,14 +88,14 @@ public sealed class Sweeper(
             if (!await outbox.FlushAsync(stored, claimed: false, cancellationToken))
             {
                 // Another publisher holds the claim: come back after its lease.
-                await MoveAsync(entry, time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1, cancellationToken);
+                await MoveAsync(entry, time.GetUtcNow() + outbox.ClaimLease, cancellationToken);
                 return "rescheduled";
             }
 
             if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
             {
                 // A refund of this session is still pending: look again later.
-                await MoveAsync(entry, time.GetUtcNow().ToUnixTimeSeconds() + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds), cancellationToken);
+                await MoveAsync(entry, time.GetUtcNow() + _options.RecheckInterval, cancellationToken);
                 return "rescheduled";
             }
 
@@ -107,15 +106,13 @@ public sealed class Sweeper(
         var result = await reconciler.ReconcileAsync(entry.SessionId, stored, "sweep", cancellationToken);
         var session = result.Session ?? stored;
         var now = time.GetUtcNow();
-        var nowSeconds = now.ToUnixTimeSeconds();
-
         if (session.Status.IsFinal())
         {
             await due.RemoveAsync(entry, cancellationToken);
             return session.Status == SessionStatus.Expired ? "expired" : "reconciled";
         }
 
-        if (nowSeconds >= session.ExpiresAt + (long)_options.ExpiryGrace.TotalSeconds)
+        if (now >= session.ExpiresAt + _options.ExpiryGrace)
         {
             // Past expiry and grace and the gateway still says open: stop taking codes for it.
             var expired = await sessions.UpdateAsync(session.Id, s => SessionRules.Expire(s, time.GetUtcNow()), cancellationToken);
@@ -128,13 +125,13 @@ public sealed class Sweeper(
             return "expired";
         }
 
-        await MoveAsync(entry, NextCheck(session, nowSeconds), cancellationToken);
+        await MoveAsync(entry, NextCheck(session, now), cancellationToken);
         return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
     }
 
-    private async Task MoveAsync(DueEntry entry, long next, CancellationToken cancellationToken)
+    private async Task MoveAsync(DueEntry entry, DateTimeOffset next, CancellationToken cancellationToken)
     {
-        if (next != entry.DueAt)
+        if (DueIndex.Entry(entry.SessionId, next).RowKey != entry.RowKey)
         {
             // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
             await due.ScheduleAsync(entry.SessionId, next, cancellationToken);
@@ -143,18 +140,18 @@ public sealed class Sweeper(
     }
 
     /// <summary>When a session that is not final needs looking at again.</summary>
-    internal long NextCheck(CheckoutSession session, long now)
+    internal DateTimeOffset NextCheck(CheckoutSession session, DateTimeOffset now)
     {
-        var recheck = now + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds);
+        var recheck = now + _options.RecheckInterval;
         var codeInFlight = session.Status == SessionStatus.Pending
             || session.CodeSubmittedAt is { } submitted
-               && now < submitted + (long)(_checkout.ConfirmationWindow + RecheckHorizon).TotalSeconds
+               && now < submitted + _checkout.ConfirmationWindow + RecheckHorizon
                && (session.LastError is null || session.LastError.Code == SessionRules.OutcomeUnknown.Code);
         if (now >= session.ExpiresAt)
         {
             return recheck; // past expiry, within the grace period: keep asking the gateway
         }
 
-        return codeInFlight ? Math.Min(recheck, session.ExpiresAt) : session.ExpiresAt;
+        return codeInFlight && recheck < session.ExpiresAt ? recheck : session.ExpiresAt;
     }
 }

@@ -12,7 +12,7 @@ internal static class TestSessions
 
     public static CheckoutSession Open(DateTimeOffset? created = null)
     {
-        var at = (created ?? Created).ToUnixTimeSeconds();
+        var at = created ?? Created;
         return new CheckoutSession
         {
             Id = Id,
@@ -23,8 +23,8 @@ internal static class TestSessions
             SuccessUrl = "https://shop.test/ok",
             CreatedAt = at,
             UpdatedAt = at,
-            ExpiresAt = at + (long)TimeSpan.FromHours(24).TotalSeconds,
-            GatewayObservedAtMs = (created ?? Created).ToUnixTimeMilliseconds(),
+            ExpiresAt = at.AddHours(24),
+            GatewayObservedAt = at,
         };
     }
 
@@ -35,6 +35,6 @@ internal static class TestSessions
         Url = "https://gateway.test/pay/" + id,
         AmountTotal = 1000,
         Currency = "pln",
-        ExpiresAt = Created.ToUnixTimeSeconds() + (long)TimeSpan.FromHours(24).TotalSeconds,
+        ExpiresAt = Created.AddHours(24),
     };
 }
