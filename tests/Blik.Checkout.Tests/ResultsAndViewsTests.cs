@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Http;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;

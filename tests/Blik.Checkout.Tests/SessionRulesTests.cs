@@ -1,5 +1,4 @@
-using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Tests.Support;
 
 namespace Blik.Checkout.Tests;

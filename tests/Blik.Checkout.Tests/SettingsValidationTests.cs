@@ -1,4 +1,4 @@
-using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;

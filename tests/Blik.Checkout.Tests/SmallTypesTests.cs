@@ -1,4 +1,4 @@
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Webhooks;
 

@@ -1,4 +1,4 @@
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Tests.Support;
 

@@ -1,4 +1,5 @@
 
+
 namespace Blik.Checkout.Configuration;
 
 /// <summary>How we reach Converge Gate. Section <c>ConvergeGate</c>.</summary>

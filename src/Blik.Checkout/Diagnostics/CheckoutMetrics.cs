@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Diagnostics;
 

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Gateway;
 

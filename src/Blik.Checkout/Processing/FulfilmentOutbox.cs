@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

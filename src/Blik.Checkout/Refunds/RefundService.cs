@@ -1,10 +1,9 @@
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Http;
 using Blik.Checkout.Processing;
-using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -50,30 +49,41 @@ public sealed partial class RefundService(
     private readonly CheckoutOptions _options = checkoutOptions.Value;
     private readonly SweepOptions _sweep = sweepOptions.Value;
 
-    public async Task<(RefundRecord Refund, bool Replayed)> CreateAsync(string sessionId, CreateRefundRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<Outcome<(RefundRecord Refund, bool Replayed)>> CreateAsync(string sessionId, CreateRefundRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        var session = await sessions.GetAsync(sessionId, cancellationToken) ?? throw Problems.SessionNotFound();
-        if (session.Status != SessionStatus.Completed)
+        var session = await sessions.GetAsync(sessionId, cancellationToken);
+        if (session is null)
         {
-            throw Problems.SessionNotRefundable(session.Status.ToWire());
+            return new Refusal.SessionNotFound();
         }
 
-        return await idempotency.ExecuteAsync(
+        if (session.Status != SessionStatus.Completed)
+        {
+            return new Refusal.SessionNotRefundable(session.Status);
+        }
+
+        return await idempotency.ExecuteAsync<RefundRecord>(
             idempotencyKey is null ? null : $"refund:{sessionId}:{idempotencyKey}",
             request.Fingerprint(sessionId),
             _options.IdempotencyLease,
             async (checkpoint, ct) =>
             {
                 var refund = await ReserveAndCreateAsync(session, request, checkpoint, ct);
-                return (refund, refund.Id);
+                return refund.Refusal is { } refused ? refused : (refund.Value!, refund.Value!.Id);
             },
             (refundId, ct) => refunds.GetAsync(sessionId, refundId, ct),
             cancellationToken);
     }
 
-    private async Task<RefundRecord> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    private async Task<Outcome<RefundRecord>> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
     {
-        var reservation = await ReserveAsync(session.Id, request, cancellationToken);
+        var reserved = await ReserveAsync(session.Id, request, cancellationToken);
+        if (reserved.Refusal is not null)
+        {
+            return reserved;
+        }
+
+        var reservation = reserved.Value!;
         GatewayRefund created;
         try
         {
@@ -126,14 +136,19 @@ public sealed partial class RefundService(
         return record;
     }
 
-    private async Task<RefundRecord> ReserveAsync(string sessionId, CreateRefundRequest request, CancellationToken cancellationToken)
+    private async Task<Outcome<RefundRecord>> ReserveAsync(string sessionId, CreateRefundRequest request, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxReserveAttempts; attempt++)
         {
-            var session = await sessions.GetAsync(sessionId, cancellationToken) ?? throw Problems.SessionNotFound();
+            var session = await sessions.GetAsync(sessionId, cancellationToken);
+            if (session is null)
+            {
+                return new Refusal.SessionNotFound();
+            }
+
             if (session.Status != SessionStatus.Completed)
             {
-                throw Problems.SessionNotRefundable(session.Status.ToWire());
+                return new Refusal.SessionNotRefundable(session.Status);
             }
 
             var now = time.GetUtcNow().WholeSeconds();
@@ -150,21 +165,18 @@ public sealed partial class RefundService(
 
             if (remaining <= 0)
             {
-                throw Problems.NothingToRefund();
+                return new Refusal.NothingToRefund();
             }
 
             if (amount > remaining)
             {
-                throw Problems.Validation(new Dictionary<string, string[]>
-                {
-                    ["amount"] = [$"Must be at most {remaining}, what remains refundable of {session.Amount}."],
-                });
+                return new Refusal.AmountOverRefundable(remaining, session.Amount);
             }
 
             var reservation = await refunds.InsertAsync(new RefundRecord
             {
                 SessionId = sessionId,
-                Id = RefundStore.ReservationPrefix + Guid.NewGuid().ToString("N"),
+                Id = RefundRecord.ReservationPrefix + Guid.NewGuid().ToString("N"),
                 Amount = amount,
                 Currency = session.Currency,
                 Status = RefundStatuses.Creating,
@@ -189,7 +201,7 @@ public sealed partial class RefundService(
             }
         }
 
-        throw Problems.IdempotencyInFlight();
+        return new Refusal.InProgress();
     }
 
     /// <summary>Brings one refund in line with the gateway (webhooks and the sweep come here).</summary>
@@ -302,16 +314,20 @@ public sealed partial class RefundService(
             ? 0
             : (await refunds.ListAsync(session.Id, cancellationToken)).Where(r => r.Status == RefundStatuses.Succeeded).Sum(r => r.Amount);
 
-    public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
+    public async Task<Outcome<RefundRecord[]>> ListAsync(string sessionId, CancellationToken cancellationToken)
     {
-        _ = await sessions.GetAsync(sessionId, cancellationToken) ?? throw Problems.SessionNotFound();
+        if (await sessions.GetAsync(sessionId, cancellationToken) is null)
+        {
+            return new Refusal.SessionNotFound();
+        }
+
         return (await refunds.ListAsync(sessionId, cancellationToken)).Where(r => !r.IsReservation).OrderBy(r => r.CreatedAt).ToArray();
     }
 
-    public async Task<RefundRecord> GetAsync(string sessionId, string refundId, CancellationToken cancellationToken) =>
-        (SessionIds.IsValid(refundId) && !refundId.StartsWith(RefundStore.ReservationPrefix, StringComparison.Ordinal)
+    public async Task<Outcome<RefundRecord>> GetAsync(string sessionId, string refundId, CancellationToken cancellationToken) =>
+        (SessionIds.IsValid(refundId) && !refundId.StartsWith(RefundRecord.ReservationPrefix, StringComparison.Ordinal)
             ? await refunds.GetAsync(sessionId, refundId, cancellationToken)
-            : null) ?? throw Problems.RefundNotFound();
+            : null) is { } refund ? refund : new Refusal.RefundNotFound();
 
     /// <summary>Publishes the message a refund's final state owes (same outbox rules as sessions).</summary>
     private async Task<bool> FlushAsync(RefundRecord refund, bool claimed, CancellationToken cancellationToken)

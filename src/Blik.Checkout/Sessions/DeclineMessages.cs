@@ -1,4 +1,4 @@
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Sessions;
 

@@ -1,15 +1,15 @@
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Http;
-using Blik.Checkout.Processing;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Sessions;
 
-public sealed record CreateOutcome(CheckoutSession Session, bool Replayed);
+/// <summary>A created session; <see cref="Replayed"/> when an earlier request with the same idempotency key created it.</summary>
+public sealed record CreatedSession(CheckoutSession Session, bool Replayed);
 
 /// <summary>Creating sessions and taking BLIK codes: the merchant-facing operations.</summary>
 public sealed class SessionService(
@@ -28,10 +28,10 @@ public sealed class SessionService(
 
     private readonly CheckoutOptions _options = checkoutOptions.Value;
 
-    public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<Outcome<CreatedSession>> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout create");
-        var (session, replayed) = await idempotency.ExecuteAsync(
+        var outcome = await idempotency.ExecuteAsync<CheckoutSession>(
             idempotencyKey,
             request.Fingerprint(),
             _options.IdempotencyLease,
@@ -42,8 +42,14 @@ public sealed class SessionService(
             },
             sessions.GetAsync,
             cancellationToken);
+        if (outcome.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var (session, replayed) = outcome.Value;
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, session.Id).SetTag("checkout.replayed", replayed);
-        return new CreateOutcome(session, replayed);
+        return new CreatedSession(session, replayed);
     }
 
     private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
@@ -110,10 +116,15 @@ public sealed class SessionService(
         return session;
     }
 
-    public async Task<CheckoutSession> GetAsync(string id, CancellationToken cancellationToken) =>
-        await sessions.GetAsync(id, cancellationToken) ?? throw Problems.SessionNotFound();
+    public async Task<Outcome<CheckoutSession>> GetAsync(string id, CancellationToken cancellationToken) =>
+        await sessions.GetAsync(id, cancellationToken) is { } session ? session : new Refusal.SessionNotFound();
 
-    public async Task<CheckoutSession> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a shopper's code to the gateway for the session. A gateway that refuses the code or cannot be reached
+    /// ends in its <see cref="GatewayRejectedException"/> or <see cref="GatewayUnavailableException"/>, after what
+    /// that means for the session has been recorded.
+    /// </summary>
+    public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
         // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
@@ -133,17 +144,21 @@ public sealed class SessionService(
             var (next, wait) = SessionRules.ReserveAttempt(s, time.GetUtcNow(), _options.MaxCodeAttempts, _options.CodeAttemptWindow);
             retryAfter = wait;
             return next;
-        }, cancellationToken) ?? throw Problems.SessionNotFound();
+        }, cancellationToken);
+        if (reserved is null)
+        {
+            return new Refusal.SessionNotFound();
+        }
 
         if (reserved.Before.Status.IsFinal())
         {
-            throw Problems.SessionNotPayable(reserved.Before.Status.ToWire());
+            return new Refusal.SessionNotPayable(reserved.Before.Status);
         }
 
         if (!reserved.Changed)
         {
             metrics.CodeSubmitted("limited");
-            throw Problems.TooManyAttempts(retryAfter);
+            return new Refusal.TooManyCodes(retryAfter);
         }
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
@@ -162,14 +177,14 @@ public sealed class SessionService(
             metrics.CodeSubmitted("conflict");
             await UndoAttemptAsync();
             var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
-            throw Problems.SessionNotPayable(current.Status.ToWire());
+            return new Refusal.SessionNotPayable(current.Status);
         }
         catch (GatewayUnavailableException e) when (!e.Sent)
         {
             // The code never left this service (the gateway is failing and calls are paused): no attempt either.
             metrics.CodeSubmitted("not_sent");
             await UndoAttemptAsync();
-            throw Problems.GatewayUnavailable(e.RetryAfter);
+            throw;
         }
         catch (GatewayRejectedException e)
         {
@@ -177,21 +192,25 @@ public sealed class SessionService(
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
             await sessions.UpdateAsync(id, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), cancellationToken);
-            throw Problems.GatewayRefused(e.Error);
+            throw;
         }
         catch (GatewayUnavailableException e)
         {
             metrics.CodeSubmitted("unknown");
             SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
             await sessions.UpdateAsync(id, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), cancellationToken);
-            throw Problems.GatewayUnavailable(e.RetryAfter);
+            throw;
         }
 
         var accepted = await sessions.UpdateAsync(
             id,
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
-            cancellationToken) ?? throw Problems.SessionNotFound();
+            cancellationToken);
+        if (accepted is null)
+        {
+            return new Refusal.SessionNotFound(); // deleted while the code was on its way; nothing deletes sessions
+        }
 
         metrics.CodeSubmitted("accepted");
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Sessions;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Azure.Data.Tables;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 

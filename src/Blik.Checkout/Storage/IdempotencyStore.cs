@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 
@@ -161,35 +162,37 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// <summary>
     /// Runs <paramref name="create"/> at most once per key and request: a repeat with the same request gets what the
     /// first produced (looked up by <paramref name="load"/> from the id it recorded), another request with the key is
-    /// refused (422), a repeat while the first still runs is refused (409). A failure frees the key for a retry.
+    /// refused (<see cref="Refusal.IdempotencyKeyReused"/>), a repeat while the first still runs is refused
+    /// (<see cref="Refusal.InProgress"/>). A refusal or failure of <paramref name="create"/> frees the key for a retry.
     /// Without a key, <paramref name="create"/> simply runs.
     /// </summary>
     /// <param name="create">Does the work; calls its checkpoint argument with an id as soon as something exists
     /// that a retry should get back (e.g. right after the gateway created it), then returns the result and its id.</param>
-    public async Task<(T Result, bool Replayed)> ExecuteAsync<T>(
+    public async Task<Outcome<(T Result, bool Replayed)>> ExecuteAsync<T>(
         string? key,
         string requestHash,
         TimeSpan lease,
-        Func<Func<string, Task>, CancellationToken, Task<(T Result, string Id)>> create,
+        Func<Func<string, Task>, CancellationToken, Task<Outcome<(T Result, string Id)>>> create,
         Func<string, CancellationToken, Task<T?>> load,
         CancellationToken cancellationToken)
         where T : class
     {
         if (key is null)
         {
-            return ((await create(_ => Task.CompletedTask, cancellationToken)).Result, false);
+            var once = await create(_ => Task.CompletedTask, cancellationToken);
+            return once.Refusal is { } refused ? refused : (once.Value.Result, false);
         }
 
         var begin = await BeginAsync(key, requestHash, lease, cancellationToken);
         switch (begin.Outcome)
         {
             case IdempotencyOutcome.Mismatch:
-                throw Http.Problems.IdempotencyMismatch();
+                return new Refusal.IdempotencyKeyReused();
             case IdempotencyOutcome.InFlight:
-                throw Http.Problems.IdempotencyInFlight();
+                return new Refusal.InProgress();
             case IdempotencyOutcome.Replay:
                 var earlier = begin.SessionId is null ? null : await load(begin.SessionId, cancellationToken);
-                return earlier is null ? throw Http.Problems.IdempotencyInFlight() : (earlier, true);
+                return earlier is null ? new Refusal.InProgress() : (earlier, true);
         }
 
         if (begin.SessionId is { } checkpointed && await load(checkpointed, cancellationToken) is { } resumed)
@@ -199,25 +202,37 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
             return (resumed, true);
         }
 
+        Outcome<(T Result, string Id)> created;
         try
         {
-            var (result, id) = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
-            await CompleteAsync(key, begin.Lease!, requestHash, id, cancellationToken);
-            return (result, false);
+            created = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
         }
         catch
         {
-            // Nothing usable was recorded for this key: free it so the caller's retry can go ahead.
-            try
-            {
-                await AbandonAsync(key, begin.Lease!, CancellationToken.None);
-            }
-            catch (Exception)
-            {
-                // The lease runs out on its own; a retry after it goes ahead.
-            }
-
+            await AbandonQuietlyAsync(key, begin.Lease!);
             throw;
+        }
+
+        if (created.Refusal is { } refusal)
+        {
+            await AbandonQuietlyAsync(key, begin.Lease!);
+            return refusal;
+        }
+
+        await CompleteAsync(key, begin.Lease!, requestHash, created.Value.Id, cancellationToken);
+        return (created.Value.Result, false);
+    }
+
+    /// <summary>Nothing usable was recorded for this key: free it so the caller's retry can go ahead.</summary>
+    private async Task AbandonQuietlyAsync(string key, string lease)
+    {
+        try
+        {
+            await AbandonAsync(key, lease, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The lease runs out on its own; a retry after it goes ahead.
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Blik.Checkout.Sessions;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 

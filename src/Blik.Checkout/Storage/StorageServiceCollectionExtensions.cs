@@ -46,6 +46,10 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<StorageBootstrap>();
         services.TryAddSingleton<MessageQueues>();
         services.TryAddSingleton<StorageHealth>();
+        services.TryAddSingleton<SessionStore>();
+        services.TryAddSingleton<RefundStore>();
+        services.TryAddSingleton<DueIndex>();
+        services.TryAddSingleton<IdempotencyStore>();
         return services;
     }
 

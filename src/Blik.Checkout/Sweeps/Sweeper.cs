@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;

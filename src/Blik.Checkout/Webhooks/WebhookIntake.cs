@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Http;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
@@ -43,12 +43,13 @@ public sealed class WebhookIntake
 
     public int MaxBodyBytes => _options.MaxBodyBytes;
 
-    public async Task<EventMessage> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
+    /// <summary>The queued event, or <see cref="Refusal.SignatureInvalid"/> / <see cref="Refusal.Invalid"/> (nothing queued).</summary>
+    public async Task<Outcome<EventMessage>> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("webhook intake");
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature) || timestamp.Length > 64)
         {
-            throw Reject(Problems.BadSignature("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
+            return Reject(new Refusal.SignatureInvalid("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
         }
 
         if (_options.TimestampTolerance > TimeSpan.Zero)
@@ -57,16 +58,22 @@ public sealed class WebhookIntake
             if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var sent)
                 || Math.Abs(now - sent) > (long)_options.TimestampTolerance.TotalSeconds)
             {
-                throw Reject(Problems.BadSignature("Sec-Timestamp is outside the accepted window."), "timestamp outside tolerance");
+                return Reject(new Refusal.SignatureInvalid("Sec-Timestamp is outside the accepted window."), "timestamp outside tolerance");
             }
         }
 
         if (!WebhookSignature.Verify(_keys, timestamp, body, signature))
         {
-            throw Reject(Problems.BadSignature("Sec-Signature does not verify."), "signature mismatch");
+            return Reject(new Refusal.SignatureInvalid("Sec-Signature does not verify."), "signature mismatch");
         }
 
-        var message = Parse(body).WithTraceContext(Activity.Current);
+        var errors = new ValidationErrors();
+        if (Parse(body, errors) is not { } parsed)
+        {
+            return Reject(new Refusal.Invalid(errors.ToDictionary()), "signed but malformed");
+        }
+
+        var message = parsed.WithTraceContext(Activity.Current);
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId).SetTag("checkout.event_id", message.EventId);
         await _queues.SendAsync(QueueNames.Events, message.Serialize(), cancellationToken);
         _metrics.Webhook("accepted");
@@ -74,9 +81,8 @@ public sealed class WebhookIntake
         return message;
     }
 
-    private EventMessage Parse(byte[] body)
+    private static EventMessage? Parse(byte[] body, ValidationErrors errors)
     {
-        var errors = new ValidationErrors();
         string? id = null, type = null, sessionId = null, refundId = null;
         try
         {
@@ -116,12 +122,7 @@ public sealed class WebhookIntake
             errors.Add("data.session_id", "Not a session id.");
         }
 
-        if (errors.Count > 0)
-        {
-            throw Reject(Problems.Validation(errors.ToDictionary()), "signed but malformed");
-        }
-
-        return new EventMessage(id!, type!, sessionId!, refundId);
+        return errors.Count > 0 ? null : new EventMessage(id!, type!, sessionId!, refundId);
     }
 
     private static string? Text(JsonElement obj, string name, ValidationErrors errors, bool required, string? field = null)
@@ -145,10 +146,10 @@ public sealed class WebhookIntake
         return s;
     }
 
-    private CheckoutProblemException Reject(CheckoutProblemException problem, string reason)
+    private Refusal Reject(Refusal refusal, string reason)
     {
         _metrics.Webhook("rejected", reason);
         WebhookLog.Rejected(_logger, reason);
-        return problem;
+        return refusal;
     }
 }

@@ -1,11 +1,11 @@
-using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Blik.Checkout.Tests.Support;
 
 /// <summary>
-/// The application's real service graph (<see cref="ServiceCollectionExtensions.AddBlikCheckout"/>) over an in-memory
+/// The application's real service graph (<see cref="Hosting.ServiceCollectionExtensions.AddBlikCheckout"/>) over an in-memory
 /// configuration and a manual clock. Resolving services makes no network or storage calls; only the code paths
 /// that fail before touching storage or the gateway are exercised with it.
 /// </summary>

@@ -1,5 +1,4 @@
-using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Tests.Support;
 

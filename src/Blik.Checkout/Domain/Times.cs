@@ -1,4 +1,4 @@
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 /// <summary>
 /// Times in the model are <see cref="DateTimeOffset"/>s. Storage and the HTTP and gateway formats keep whole Unix seconds,

@@ -1,6 +1,4 @@
-using Blik.Checkout.Gateway;
-
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 /// <summary>
 /// The session state machine, as pure functions of (stored session, new information, time). Every path that changes

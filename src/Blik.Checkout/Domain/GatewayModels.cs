@@ -1,6 +1,4 @@
-using Blik.Checkout.Sessions;
-
-namespace Blik.Checkout.Gateway;
+namespace Blik.Checkout.Domain;
 
 /// <summary>What we ask Converge Gate to create (<c>POST /v1/checkout/sessions</c>).</summary>
 public sealed record GatewayCreateRequest
@@ -87,21 +85,4 @@ public sealed class GatewayUnavailableException(string reason, TimeSpan? retryAf
     /// did nothing. True whenever the gateway may have received it, including when we cannot tell.
     /// </summary>
     public bool Sent { get; init; } = true;
-}
-
-/// <summary>The port the application owns; <see cref="ConvergeGateClient"/> is its HTTP adapter.</summary>
-public interface IConvergeGate
-{
-    Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken);
-
-    /// <returns>The session, or null when the gateway does not know the id (404).</returns>
-    Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken);
-
-    Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken);
-
-    /// <summary>Never retried: a repeat could refund twice.</summary>
-    Task<GatewayRefund> CreateRefundAsync(GatewayRefundRequest request, CancellationToken cancellationToken);
-
-    /// <returns>The refund, or null when the gateway does not know the id (404).</returns>
-    Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken);
 }

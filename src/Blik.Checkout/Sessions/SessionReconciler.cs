@@ -1,10 +1,11 @@
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Processing;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
 
-namespace Blik.Checkout.Processing;
+namespace Blik.Checkout.Sessions;
 
 public enum ReconcileOutcome
 {

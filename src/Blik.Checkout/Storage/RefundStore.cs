@@ -1,58 +1,8 @@
 using System.Text.Json;
-using Blik.Checkout.Sessions;
-using Blik.Checkout.Storage;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
-namespace Blik.Checkout.Refunds;
-
-public static class RefundStatuses
-{
-    /// <summary>Our reservation while the gateway call is in flight; it has no gateway id yet.</summary>
-    public const string Creating = "creating";
-    public const string Pending = "pending";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-
-    public static bool IsFinal(string status) => status is Succeeded or Failed;
-
-    /// <summary>Reads the gateway's status; anything unknown counts as still pending (the safe side for money).</summary>
-    public static string FromGateway(string? status) => status switch
-    {
-        Succeeded or "success" or "completed" => Succeeded,
-        Failed or "canceled" or "cancelled" => Failed,
-        _ => Pending,
-    };
-}
-
-/// <summary>A refund as we keep it: one row per refund under its session's partition.</summary>
-public sealed record RefundRecord
-{
-    public required string SessionId { get; init; }
-
-    /// <summary>The gateway's refund id, or <c>reserve-…</c> for a reservation still waiting for the gateway.</summary>
-    public required string Id { get; init; }
-    public required long Amount { get; init; }
-    public required string Currency { get; init; }
-    public required string Status { get; init; }
-    public string? Reason { get; init; }
-    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
-    public required DateTimeOffset CreatedAt { get; init; }
-    public required DateTimeOffset UpdatedAt { get; init; }
-    public bool OutboxPending { get; init; }
-    public DateTimeOffset? OutboxClaimedAt { get; init; }
-    public DateTimeOffset? OutboxPublishedAt { get; init; }
-    public string? ETag { get; init; }
-
-    public bool IsReservation => Id.StartsWith(RefundStore.ReservationPrefix, StringComparison.Ordinal);
-
-    /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
-    public bool Holds(DateTimeOffset now, TimeSpan reservationLease) => Status switch
-    {
-        RefundStatuses.Pending or RefundStatuses.Succeeded => true,
-        RefundStatuses.Creating => now - CreatedAt < reservationLease,
-        _ => false,
-    };
-}
+namespace Blik.Checkout.Storage;
 
 /// <summary>
 /// Refunds in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
@@ -61,8 +11,6 @@ public sealed record RefundRecord
 /// </summary>
 public sealed class RefundStore(StorageBootstrap storage)
 {
-    public const string ReservationPrefix = "reserve-";
-
     public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);

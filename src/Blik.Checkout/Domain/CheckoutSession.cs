@@ -1,4 +1,4 @@
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 public enum SessionStatus
 {
