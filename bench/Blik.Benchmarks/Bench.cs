@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
-using Blik.Checkout.Domain;
 using Blik.Checkout;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Storage;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
@@ -360,7 +360,7 @@ public static class Bench
             var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
             await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
             var expires = now + 86_400;
-            await due.ScheduleAsync(id, DateTimeOffset.FromUnixTimeSeconds(expires), c);
+            await due.ScheduleAsync(new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(expires)), c);
             await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
             result[i] = new Prepared(id);
         });
@@ -545,7 +545,7 @@ public static class Bench
     private static Task ArmAsync(DueIndex due, string[] ids, CancellationToken ct)
     {
         var at = DateTimeOffset.UtcNow.AddSeconds(-5);
-        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(id, at, c)));
+        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(new DueEntry(id, at), c)));
     }
 
     /// <summary>Stored sessions that are not due: a row and a future expiry entry each, written straight to storage in parallel.</summary>
@@ -559,10 +559,10 @@ public static class Bench
         {
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
-            var entry = DueIndex.Entry(id, DateTimeOffset.FromUnixTimeSeconds(expires));
+            var (partitionKey, rowKey) = DueIndex.Keys(new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(expires)));
             // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
             await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), TableUpdateMode.Replace, c);
-            await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);
+            await dueTable.UpsertEntityAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);
         });
     }
 }

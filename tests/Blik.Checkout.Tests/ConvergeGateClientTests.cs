@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using Blik.Checkout.Domain;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
 using Blik.Checkout.Tests.Support;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -23,7 +24,7 @@ public sealed class ConvergeGateClientTests : IDisposable
     private const string BasicCredentials = "c2tfdGVzdF9sb2NhbF9zYW5kYm94Og==";
 
     private readonly List<ServiceProvider> _providers = [];
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = TestClock.New();
 
     public void Dispose() => _providers.ForEach(p => p.Dispose());
 

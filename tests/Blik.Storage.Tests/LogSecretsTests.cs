@@ -82,10 +82,10 @@ public sealed partial class LogSecretsTests(AzuriteFixture azurite)
             Assert.Equal(1, (await sessions.GetAsync(id, ct))!.Attempts);
 
             var due = provider.GetRequiredService<DueIndex>();
-            var dueAt = DateTimeOffset.FromUnixTimeSeconds(1_000);
-            await due.ScheduleAsync(id, dueAt, ct);
-            Assert.Contains(await due.ReadDueAsync(dueAt, 10, ct), e => e.SessionId == id);
-            await due.RemoveAsync(id, dueAt, ct);
+            var entry = new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(1_000));
+            await due.ScheduleAsync(entry, ct);
+            Assert.Contains(await due.ReadDueAsync(entry.DueAt, 10, ct), e => e.SessionId == id);
+            await due.RemoveAsync(entry, ct);
 
             var idempotency = provider.GetRequiredService<IdempotencyStore>();
             var begin = await idempotency.BeginAsync("key-" + id, "hash", TimeSpan.FromMinutes(2), ct);

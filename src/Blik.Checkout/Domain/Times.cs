@@ -9,6 +9,13 @@ public static class Times
 {
     public static DateTimeOffset WholeSeconds(this DateTimeOffset time) => DateTimeOffset.FromUnixTimeSeconds(time.ToUnixTimeSeconds());
 
+    /// <summary>The first whole second at or after <paramref name="time"/>.</summary>
+    public static DateTimeOffset RoundUpToSecond(this DateTimeOffset time)
+    {
+        var whole = time.WholeSeconds();
+        return whole < time ? whole.AddSeconds(1) : whole;
+    }
+
     public static DateTimeOffset WholeMilliseconds(this DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
 
     /// <summary>Unix seconds from storage or a wire format; null when absent or outside what a date can hold.</summary>

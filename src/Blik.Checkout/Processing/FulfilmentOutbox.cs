@@ -49,8 +49,8 @@ public sealed record FulfilmentMessage(
 /// its <c>event_id</c> (<c>{session}:{status}</c>) lets consumers drop that duplicate.
 /// </summary>
 public sealed partial class FulfilmentOutbox(
-    MessageQueues queues,
-    SessionStore sessions,
+    IMessageQueues queues,
+    ISessionStore sessions,
     IOptions<CheckoutOptions> options,
     TimeProvider time,
     CheckoutMetrics metrics,

@@ -28,11 +28,11 @@ public sealed record CreateRefundRequest(long? Amount, string? Reason, IReadOnly
 /// </summary>
 public sealed partial class RefundService(
     IConvergeGate gateway,
-    SessionStore sessions,
-    RefundStore refunds,
-    DueIndex due,
+    ISessionStore sessions,
+    IRefundStore refunds,
+    IDueIndex due,
     IdempotencyStore idempotency,
-    MessageQueues queues,
+    IMessageQueues queues,
     IOptions<CheckoutOptions> checkoutOptions,
     IOptions<SweepOptions> sweepOptions,
     TimeProvider time,
@@ -128,7 +128,7 @@ public sealed partial class RefundService(
         await refunds.DeleteAsync(reservation, cancellationToken);
         if (record.Status == RefundStatuses.Pending)
         {
-            await due.ScheduleAsync(session.Id, now + _sweep.RecheckInterval, cancellationToken);
+            await due.ScheduleAsync(new DueEntry(session.Id, now + _sweep.RecheckInterval), cancellationToken);
         }
 
         await FlushAsync(record, claimed: true, cancellationToken);

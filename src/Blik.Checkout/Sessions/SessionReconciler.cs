@@ -24,8 +24,8 @@ public sealed record ReconcileResult(ReconcileOutcome Outcome, CheckoutSession? 
 /// </summary>
 public sealed class SessionReconciler(
     IConvergeGate gateway,
-    SessionStore sessions,
-    DueIndex due,
+    ISessionStore sessions,
+    IDueIndex due,
     FulfilmentOutbox outbox,
     TimeProvider time,
     CheckoutMetrics metrics,
@@ -57,7 +57,7 @@ public sealed class SessionReconciler(
         if (snapshot.Status?.IsFinal() == true)
         {
             safetyCheck = time.GetUtcNow() + outbox.ClaimLease;
-            await due.ScheduleAsync(sessionId, safetyCheck.Value, cancellationToken);
+            await due.ScheduleAsync(new DueEntry(sessionId, safetyCheck.Value), cancellationToken);
         }
 
         var update = await sessions.UpdateAsync(
@@ -120,7 +120,7 @@ public sealed class SessionReconciler(
     {
         try
         {
-            await due.RemoveAsync(sessionId, dueAt, cancellationToken);
+            await due.RemoveAsync(new DueEntry(sessionId, dueAt), cancellationToken);
         }
         catch (StorageException)
         {

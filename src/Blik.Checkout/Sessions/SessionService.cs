@@ -14,8 +14,8 @@ public sealed record CreatedSession(CheckoutSession Session, bool Replayed);
 /// <summary>Creating sessions and taking BLIK codes: the merchant-facing operations.</summary>
 public sealed class SessionService(
     IConvergeGate gateway,
-    SessionStore sessions,
-    DueIndex due,
+    ISessionStore sessions,
+    IDueIndex due,
     IdempotencyStore idempotency,
     SessionReconciler reconciler,
     IOptions<CheckoutOptions> checkoutOptions,
@@ -99,7 +99,7 @@ public sealed class SessionService(
 
         // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
         // while an entry without a row is simply dropped by the sweep.
-        await due.ScheduleAsync(session.Id, session.ExpiresAt, cancellationToken);
+        await due.ScheduleAsync(new DueEntry(session.Id, session.ExpiresAt), cancellationToken);
         try
         {
             session = await sessions.InsertAsync(session, cancellationToken);
@@ -131,7 +131,7 @@ public sealed class SessionService(
         // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();
         var recheckAt = submittedAt.WholeSeconds() + _options.ConfirmationWindow;
-        var recheckExisted = due.ExistsAsync(id, recheckAt, cancellationToken);
+        var recheckExisted = due.ExistsAsync(new DueEntry(id, recheckAt), cancellationToken);
 
         var retryAfter = TimeSpan.Zero;
         var reserved = await sessions.UpdateAsync(id, s =>
@@ -163,7 +163,7 @@ public sealed class SessionService(
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(id, recheckAt, cancellationToken);
+        await due.ScheduleAsync(new DueEntry(id, recheckAt), cancellationToken);
 
         GatewaySession answer;
         try
@@ -233,7 +233,7 @@ public sealed class SessionService(
                 cancellationToken);
             if (!recheckWasThere)
             {
-                await due.RemoveAsync(id, recheckAt, cancellationToken);
+                await due.RemoveAsync(new DueEntry(id, recheckAt), cancellationToken);
             }
         }
     }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Azure.Data.Tables;
 using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
@@ -13,10 +12,10 @@ public enum IdempotencyOutcome
     /// <summary>The key already produced a session with the same request: answer with that session.</summary>
     Replay,
 
-    /// <summary>The key was used with a different request: 422.</summary>
+    /// <summary>The key was used with a different request.</summary>
     Mismatch,
 
-    /// <summary>The first request with this key is still running: 409.</summary>
+    /// <summary>The first request with this key is still running.</summary>
     InFlight,
 }
 
@@ -24,27 +23,39 @@ public enum IdempotencyOutcome
 /// request had already created (its checkpoint), for the new holder to return if it still exists.</param>
 public sealed record IdempotencyBegin(IdempotencyOutcome Outcome, string? Lease = null, string? SessionId = null);
 
+/// <summary>One <c>Idempotency-Key</c> as stored: who holds it since when, for which request, and what it produced.</summary>
+/// <param name="KeyHash">SHA-256 of the key; the key itself is never stored.</param>
+/// <param name="RequestHash">SHA-256 of the canonical request the key was first used with.</param>
+/// <param name="Lease">The holder's token: only the request that holds it may checkpoint, complete or abandon the key.</param>
+/// <param name="ResultId">What the request produced (a checkpoint while it runs, the answer once done).</param>
+public sealed record IdempotencyRecord(
+    string KeyHash,
+    string RequestHash,
+    string Lease,
+    DateTimeOffset StartedAt,
+    bool Done,
+    string? ResultId,
+    string? ETag = null);
+
 /// <summary>
-/// <c>Idempotency-Key</c> records in table <c>checkoutidempotency</c>. Insert-first (never check-then-insert): the
-/// table's uniqueness on the key decides which of two racing requests goes ahead. The key itself is stored only as a
-/// SHA-256 hash; the request is stored as a hash of its canonical body.
+/// <c>Idempotency-Key</c>s. Insert-first (never check-then-insert): the store's uniqueness on the key decides which of
+/// two racing requests goes ahead. The key itself is kept only as a SHA-256 hash, the request as a hash of its
+/// canonical body.
 /// </summary>
-public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time)
+public sealed class IdempotencyStore(IIdempotencyRecords records, TimeProvider time)
 {
-    private const string Pending = "pending";
-    private const string Done = "done";
+    private const int MaxBeginAttempts = 5;
 
     public async Task<IdempotencyBegin> BeginAsync(string key, string requestHash, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        for (var attempt = 0; attempt < 5; attempt++)
+        var keyHash = Hash(key);
+        for (var attempt = 0; attempt < MaxBeginAttempts; attempt++)
         {
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var now = time.GetUtcNow().WholeSeconds();
             var ourLease = Guid.NewGuid().ToString("N");
             try
             {
-                await table.InsertAsync(Record(pk, requestHash, ourLease, now), cancellationToken);
+                await records.InsertAsync(new IdempotencyRecord(keyHash, requestHash, ourLease, now, Done: false, ResultId: null), cancellationToken);
                 return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
             }
             catch (StorageConflictException)
@@ -52,24 +63,23 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
                 // The key exists: decide from what it holds.
             }
 
-            var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
+            var existing = await records.GetAsync(keyHash, cancellationToken);
             if (existing is null)
             {
                 continue; // abandoned and deleted in between: try the insert again
             }
 
-            if (!string.Equals(existing.GetString("RequestHash"), requestHash, StringComparison.Ordinal))
+            if (!string.Equals(existing.RequestHash, requestHash, StringComparison.Ordinal))
             {
                 return new IdempotencyBegin(IdempotencyOutcome.Mismatch);
             }
 
-            if (existing.GetString("State") == Done)
+            if (existing.Done)
             {
-                return new IdempotencyBegin(IdempotencyOutcome.Replay, SessionId: existing.GetString("SessionId"));
+                return new IdempotencyBegin(IdempotencyOutcome.Replay, SessionId: existing.ResultId);
             }
 
-            var startedAt = existing.GetInt64("StartedAt") ?? 0;
-            if (now - startedAt < (long)lease.TotalSeconds)
+            if (now - existing.StartedAt < lease)
             {
                 return new IdempotencyBegin(IdempotencyOutcome.InFlight);
             }
@@ -77,11 +87,8 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
             try
             {
                 // The first request died mid-way: take the key over, keeping what it had checkpointed.
-                var checkpoint = existing.GetString("SessionId");
-                var takeover = Record(pk, requestHash, ourLease, now);
-                takeover.SetIfNotNull("SessionId", checkpoint);
-                await table.ReplaceAsync(takeover, existing.ETag.ToString(), cancellationToken);
-                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, checkpoint);
+                await records.ReplaceAsync(existing with { Lease = ourLease, StartedAt = now }, cancellationToken);
+                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, existing.ResultId);
             }
             catch (StoragePreconditionFailedException)
             {
@@ -98,17 +105,15 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// </summary>
     public async Task CheckpointAsync(string key, string lease, string resultId, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var existing = await table.GetOrNullAsync(Hash(key), "", cancellationToken);
-        if (existing is null || existing.GetString("Lease") != lease || existing.GetString("State") != Pending)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is null || existing.Lease != lease || existing.Done)
         {
             return;
         }
 
-        existing["SessionId"] = resultId;
         try
         {
-            await table.ReplaceAsync(existing, existing.ETag.ToString(), cancellationToken);
+            await records.ReplaceAsync(existing with { ResultId = resultId }, cancellationToken);
         }
         catch (StoragePreconditionFailedException)
         {
@@ -116,22 +121,17 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         }
     }
 
-    public async Task CompleteAsync(string key, string lease, string requestHash, string sessionId, CancellationToken cancellationToken)
+    public async Task CompleteAsync(string key, string lease, string requestHash, string resultId, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
-        if (existing is null || existing.GetString("Lease") != lease)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is null || existing.Lease != lease)
         {
             return; // taken over after our lease ran out; the newer holder answers for the key
         }
 
-        var record = Record(pk, requestHash, lease, existing.GetInt64("StartedAt") ?? 0);
-        record["State"] = Done;
-        record["SessionId"] = sessionId;
         try
         {
-            await table.ReplaceAsync(record, existing.ETag.ToString(), cancellationToken);
+            await records.ReplaceAsync(existing with { RequestHash = requestHash, Done = true, ResultId = resultId }, cancellationToken);
         }
         catch (StoragePreconditionFailedException)
         {
@@ -143,14 +143,12 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// <summary>Frees the key after a failure that created nothing, so the caller may retry with it.</summary>
     public async Task AbandonAsync(string key, string lease, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
-        if (existing is not null && existing.GetString("Lease") == lease && existing.GetString("State") == Pending)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is not null && existing.Lease == lease && !existing.Done)
         {
             try
             {
-                await table.DeleteAsync(pk, "", existing.ETag.ToString(), cancellationToken);
+                await records.DeleteAsync(existing, cancellationToken);
             }
             catch (StoragePreconditionFailedException)
             {
@@ -237,12 +235,4 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     }
 
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
-
-    private static TableEntity Record(string pk, string requestHash, string lease, long startedAt) => new(pk, "")
-    {
-        ["State"] = Pending,
-        ["RequestHash"] = requestHash,
-        ["Lease"] = lease,
-        ["StartedAt"] = startedAt,
-    };
 }

@@ -5,11 +5,11 @@ using Blik.Checkout.Domain;
 namespace Blik.Checkout.Storage;
 
 /// <summary>
-/// Refunds in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
+/// <see cref="IRefundStore"/> in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
 /// are one partition read. What a session has refunded is always derived from these rows, never kept as a counter
 /// that a crash between two writes could leave wrong.
 /// </summary>
-public sealed class RefundStore(StorageBootstrap storage)
+public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
 {
     public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
     {

@@ -14,13 +14,11 @@ public sealed record SessionUpdate(CheckoutSession Before, CheckoutSession After
 }
 
 /// <summary>
-/// Checkout sessions in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id, RowKey = "".
-/// Every write after the insert is conditional on the ETag read (optimistic concurrency), so the webhook processor,
-/// the sweep and the pay endpoint can never overwrite each other's changes.
+/// <see cref="ISessionStore"/> in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id,
+/// RowKey = "". Times are stored as Int64 Unix seconds (the gateway read marker in milliseconds).
 /// </summary>
-public sealed class SessionStore(StorageBootstrap storage)
+public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
 {
-    private const int MaxUpdateAttempts = 10;
     private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     public async Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken)
@@ -44,63 +42,6 @@ public sealed class SessionStore(StorageBootstrap storage)
         var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
         var etag = await table.ReplaceAsync(ToEntity(session), session.ETag, cancellationToken);
         return session with { ETag = etag };
-    }
-
-    /// <summary>
-    /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
-    /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
-    /// of its input because it may run several times.
-    /// </summary>
-    /// <returns>null when the session does not exist.</returns>
-    public Task<SessionUpdate?> UpdateAsync(string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken) =>
-        UpdateAsync(id, null, change, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="UpdateAsync(string, Func{CheckoutSession, CheckoutSession?}, CancellationToken)"/>, starting from
-    /// <paramref name="known"/> (a row this operation has just read or written, with its ETag) instead of reading it
-    /// again. A stale <paramref name="known"/> costs one failed conditional write and a re-read, never a lost update.
-    /// </summary>
-    public async Task<SessionUpdate?> UpdateAsync(string id, CheckoutSession? known, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
-    {
-        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        for (var attempt = 1; ; attempt++)
-        {
-            CheckoutSession before;
-            if (attempt == 1 && known is { ETag: not null } && known.Id == id)
-            {
-                before = known;
-            }
-            else
-            {
-                var entity = await table.GetOrNullAsync(id, "", cancellationToken);
-                if (entity is null)
-                {
-                    return null;
-                }
-
-                before = FromEntity(entity);
-            }
-
-            var after = change(before);
-            if (after is null || ReferenceEquals(after, before) || after == before)
-            {
-                return new SessionUpdate(before, before);
-            }
-
-            try
-            {
-                var etag = await table.ReplaceAsync(ToEntity(after), before.ETag, cancellationToken);
-                return new SessionUpdate(before, after with { ETag = etag });
-            }
-            catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
-            {
-                _ = e; // someone else wrote first: read again and re-decide
-            }
-            catch (StoragePreconditionFailedException e)
-            {
-                throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxUpdateAttempts} attempts to update it.", e);
-            }
-        }
     }
 
     internal static TableEntity ToEntity(CheckoutSession s)
@@ -171,5 +112,66 @@ public sealed class SessionStore(StorageBootstrap storage)
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),
         };
+    }
+}
+
+/// <summary>Read-modify-write of a session over <see cref="ISessionStore"/>, with optimistic concurrency.</summary>
+public static class SessionUpdates
+{
+    private const int MaxUpdateAttempts = 10;
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
+    /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
+    /// of its input because it may run several times.
+    /// </summary>
+    /// <returns>null when the session does not exist.</returns>
+    public static Task<SessionUpdate?> UpdateAsync(this ISessionStore store, string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken) =>
+        store.UpdateAsync(id, null, change, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="UpdateAsync(ISessionStore, string, Func{CheckoutSession, CheckoutSession?}, CancellationToken)"/>, starting from
+    /// <paramref name="known"/> (a row this operation has just read or written, with its ETag) instead of reading it
+    /// again. A stale <paramref name="known"/> costs one failed conditional write and a re-read, never a lost update.
+    /// </summary>
+    public static async Task<SessionUpdate?> UpdateAsync(this ISessionStore store, string id, CheckoutSession? known, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            CheckoutSession before;
+            if (attempt == 1 && known is { ETag: not null } && known.Id == id)
+            {
+                before = known;
+            }
+            else
+            {
+                var stored = await store.GetAsync(id, cancellationToken);
+                if (stored is null)
+                {
+                    return null;
+                }
+
+                before = stored;
+            }
+
+            var after = change(before);
+            if (after is null || ReferenceEquals(after, before) || after == before)
+            {
+                return new SessionUpdate(before, before);
+            }
+
+            try
+            {
+                return new SessionUpdate(before, await store.ReplaceAsync(after with { ETag = before.ETag }, cancellationToken));
+            }
+            catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
+            {
+                _ = e; // someone else wrote first: read again and re-decide
+            }
+            catch (StoragePreconditionFailedException e)
+            {
+                throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxUpdateAttempts} attempts to update it.", e);
+            }
+        }
     }
 }

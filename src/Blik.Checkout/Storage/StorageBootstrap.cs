@@ -48,7 +48,7 @@ public sealed class StorageBootstrap(TableServiceClient tables, QueueServiceClie
 /// Sends messages to the service's queues: base64 of the UTF-8 text, which the Functions queue trigger decodes
 /// (host.json <c>messageEncoding: base64</c>), set once on the queue client's options.
 /// </summary>
-public sealed class MessageQueues(StorageBootstrap storage)
+public sealed class MessageQueues(StorageBootstrap storage) : IMessageQueues
 {
     public async Task SendAsync(string queueName, string text, CancellationToken cancellationToken)
     {

@@ -19,8 +19,8 @@ public sealed record SweepReport(int Read, int Reconciled, int Expired, int Resc
 /// the number stored.
 /// </summary>
 public sealed class Sweeper(
-    DueIndex due,
-    SessionStore sessions,
+    IDueIndex due,
+    ISessionStore sessions,
     SessionReconciler reconciler,
     FulfilmentOutbox outbox,
     Refunds.RefundService refunds,
@@ -131,10 +131,10 @@ public sealed class Sweeper(
 
     private async Task MoveAsync(DueEntry entry, DateTimeOffset next, CancellationToken cancellationToken)
     {
-        if (DueIndex.Entry(entry.SessionId, next).RowKey != entry.RowKey)
+        if (new DueEntry(entry.SessionId, next) != entry)
         {
             // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
-            await due.ScheduleAsync(entry.SessionId, next, cancellationToken);
+            await due.ScheduleAsync(new DueEntry(entry.SessionId, next), cancellationToken);
             await due.RemoveAsync(entry, cancellationToken);
         }
     }

@@ -15,7 +15,7 @@ namespace Blik.Checkout.Webhooks;
 /// session on its own schedule, so a poisoned message loses nothing.
 /// </summary>
 public sealed class EventProcessor(
-    SessionStore sessions,
+    ISessionStore sessions,
     SessionReconciler reconciler,
     FulfilmentOutbox outbox,
     Refunds.RefundService refunds,

@@ -18,7 +18,7 @@ namespace Blik.Checkout.Webhooks;
 /// </summary>
 public sealed class WebhookIntake
 {
-    private readonly MessageQueues _queues;
+    private readonly IMessageQueues _queues;
     private readonly TimeProvider _time;
     private readonly CheckoutMetrics _metrics;
     private readonly ILogger<WebhookIntake> _logger;
@@ -26,7 +26,7 @@ public sealed class WebhookIntake
     private readonly byte[][] _keys;
 
     public WebhookIntake(
-        MessageQueues queues,
+        IMessageQueues queues,
         IOptions<ConvergeGateOptions> gatewayOptions,
         IOptions<WebhookOptions> webhookOptions,
         TimeProvider time,

@@ -1,6 +1,7 @@
 using Blik.Checkout.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Blik.Checkout.Tests.Support;
 
@@ -35,7 +36,7 @@ internal sealed class AppServices : IDisposable
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = TestClock.New();
 
     public ServiceProvider Provider { get; }
 
