@@ -78,16 +78,8 @@ public sealed record CheckoutSession
     /// <summary>The gateway reported <c>completed</c> after we had expired the session: money to reconcile.</summary>
     public bool LateCompletion { get; init; }
 
-    /// <summary>
-    /// The fulfilment message for this session's final state is owed (transactional outbox on the session row):
-    /// set by the write that made the session final, cleared once the message is on the fulfilment queue.
-    /// </summary>
-    public bool OutboxPending { get; init; }
-
-    /// <summary>When a publisher claimed the owed message; another may take over after the lease.</summary>
-    public DateTimeOffset? OutboxClaimedAt { get; init; }
-
-    public DateTimeOffset? OutboxPublishedAt { get; init; }
+    /// <summary>The fulfilment message this session's final state owes, and whether it went out.</summary>
+    public OutboxState Outbox { get; init; } = OutboxState.None;
 
     /// <summary>Bumped by every refund reservation, so two racing refunds cannot both see the same room.</summary>
     public int RefundVersion { get; init; }

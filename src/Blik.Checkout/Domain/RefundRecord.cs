@@ -33,15 +33,27 @@ public sealed record RefundRecord
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
-    public bool OutboxPending { get; init; }
-    public DateTimeOffset? OutboxClaimedAt { get; init; }
-    public DateTimeOffset? OutboxPublishedAt { get; init; }
+
+    /// <summary>The fulfilment message this refund's final state owes, and whether it went out.</summary>
+    public OutboxState Outbox { get; init; } = OutboxState.None;
+
     public string? ETag { get; init; }
 
     /// <summary>The id prefix of a reservation: a refund being created, which has no gateway id yet.</summary>
     public const string ReservationPrefix = "reserve-";
 
     public bool IsReservation => Id.StartsWith(ReservationPrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// This refund at <paramref name="status"/> as of <paramref name="now"/>; its first final status owes the
+    /// fulfilment message (<see cref="OutboxState.AfterWrite"/>).
+    /// </summary>
+    public RefundRecord WithStatus(string status, DateTimeOffset now) => this with
+    {
+        Status = status,
+        UpdatedAt = now.WholeSeconds(),
+        Outbox = OutboxState.AfterWrite(Outbox, RefundStatuses.IsFinal(Status), RefundStatuses.IsFinal(status), now),
+    };
 
     /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
     public bool Holds(DateTimeOffset now, TimeSpan reservationLease) => Status switch

@@ -98,27 +98,9 @@ public static class SessionRules
             : OweFulfilment(s, s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now }, now);
     }
 
-    /// <summary>
-    /// The write that first makes a session final also records that its fulfilment message is owed, claimed by the
-    /// writer: only one write can win that transition, so only one publisher starts with the claim.
-    /// </summary>
+    /// <summary>A change that makes the session final owes its fulfilment message (<see cref="OutboxState.AfterWrite"/>).</summary>
     private static CheckoutSession OweFulfilment(CheckoutSession before, CheckoutSession after, DateTimeOffset now) =>
-        after.Status.IsFinal() && !before.Status.IsFinal()
-            ? after with { OutboxPending = true, OutboxClaimedAt = now }
-            : after;
-
-    /// <summary>Takes over an owed message whose claim has lapsed (its publisher died); null when not ours to take.</summary>
-    public static CheckoutSession? ClaimFulfilment(CheckoutSession s, DateTimeOffset now, TimeSpan lease)
-    {
-        now = now.WholeSeconds();
-        return s.OutboxPending && (s.OutboxClaimedAt is null || now - s.OutboxClaimedAt.Value >= lease)
-            ? s with { OutboxClaimedAt = now }
-            : null;
-    }
-
-    /// <summary>The owed message is on the queue.</summary>
-    public static CheckoutSession? FulfilmentPublished(CheckoutSession s, DateTimeOffset now) =>
-        s.OutboxPending ? s with { OutboxPending = false, OutboxPublishedAt = now.WholeSeconds() } : null;
+        after with { Outbox = OutboxState.AfterWrite(after.Outbox, before.Status.IsFinal(), after.Status.IsFinal(), now) };
 
     /// <summary>Counts a code attempt against the per-session limit, or says how long to wait.</summary>
     public static (CheckoutSession? Reserved, TimeSpan RetryAfter) ReserveAttempt(CheckoutSession s, DateTimeOffset now, int maxAttempts, TimeSpan window)

@@ -46,7 +46,7 @@ public static class ServiceCollectionExtensions
         services.AddConvergeGateClient();
 
         // Application.
-        services.TryAddSingleton<FulfilmentOutbox>();
+        services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();

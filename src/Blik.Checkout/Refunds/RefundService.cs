@@ -32,11 +32,10 @@ public sealed partial class RefundService(
     IRefundStore refunds,
     IDueIndex due,
     IdempotencyStore idempotency,
-    IMessageQueues queues,
+    Outbox outbox,
     IOptions<CheckoutOptions> checkoutOptions,
     IOptions<SweepOptions> sweepOptions,
     TimeProvider time,
-    CheckoutMetrics metrics,
     ILogger<RefundService> logger)
 {
     public static readonly string[] Reasons = ["requested_by_customer", "duplicated", "fraudulent"];
@@ -99,18 +98,12 @@ public sealed partial class RefundService(
         }
 
         var now = time.GetUtcNow().WholeSeconds();
-        var record = reservation with
+        var record = (reservation with
         {
             Id = SessionIds.IsValid(created.Id) ? created.Id : throw new GatewayUnavailableException("it returned a refund id this service cannot store"),
             Amount = created.Amount ?? reservation.Amount,
-            Status = RefundStatuses.FromGateway(created.Status),
-            UpdatedAt = now,
             ETag = null,
-        };
-        if (RefundStatuses.IsFinal(record.Status))
-        {
-            record = record with { OutboxPending = true, OutboxClaimedAt = now };
-        }
+        }).WithStatus(RefundStatuses.FromGateway(created.Status), now);
 
         // The real row first, then drop the reservation: in between the amount counts twice, never zero times.
         try
@@ -131,7 +124,7 @@ public sealed partial class RefundService(
             await due.ScheduleAsync(new DueEntry(session.Id, now + _sweep.RecheckInterval), cancellationToken);
         }
 
-        await FlushAsync(record, claimed: true, cancellationToken);
+        await outbox.PublishAsync(record, claimed: true, cancellationToken);
         RefundCreated(logger, record.Id, session.Id, record.Amount, record.Status);
         return record;
     }
@@ -237,32 +230,24 @@ public sealed partial class RefundService(
                         Id = refundId,
                         Amount = snapshot.Amount ?? 0,
                         Currency = snapshot.Currency ?? session.Currency,
-                        Status = status,
+                        Status = RefundStatuses.Pending,
                         Reason = snapshot.Reason,
                         CreatedAt = snapshot.CreatedAt ?? now,
                         UpdatedAt = now,
-                        OutboxPending = RefundStatuses.IsFinal(status),
-                        OutboxClaimedAt = RefundStatuses.IsFinal(status) ? now : null,
-                    }, cancellationToken);
-                    await FlushAsync(record, claimed: true, cancellationToken);
+                    }.WithStatus(status, now), cancellationToken);
+                    await outbox.PublishAsync(record, claimed: true, cancellationToken);
                     return record;
                 }
 
                 if (RefundStatuses.IsFinal(stored.Status) || stored.Status == status)
                 {
-                    await FlushAsync(stored, claimed: false, cancellationToken);
+                    await outbox.PublishAsync(stored, claimed: false, cancellationToken);
                     return stored; // final states are absorbing
                 }
 
-                record = await refunds.ReplaceAsync(stored with
-                {
-                    Status = status,
-                    UpdatedAt = now,
-                    OutboxPending = RefundStatuses.IsFinal(status),
-                    OutboxClaimedAt = RefundStatuses.IsFinal(status) ? now : null,
-                }, cancellationToken);
+                record = await refunds.ReplaceAsync(stored.WithStatus(status, now), cancellationToken);
                 RefundTransition(logger, refundId, sessionId, stored.Status, status);
-                await FlushAsync(record, claimed: true, cancellationToken);
+                await outbox.PublishAsync(record, claimed: true, cancellationToken);
                 return record;
             }
             catch (Exception e) when (e is StorageConflictException or StoragePreconditionFailedException)
@@ -299,7 +284,7 @@ public sealed partial class RefundService(
             var current = refund.Status == RefundStatuses.Pending
                 ? await ReconcileAsync(sessionId, refund.Id, cancellationToken) ?? refund
                 : refund;
-            if (!await FlushAsync(current, claimed: false, cancellationToken) || current.Status == RefundStatuses.Pending)
+            if (!(await outbox.PublishAsync(current, claimed: false, cancellationToken)).Settled || current.Status == RefundStatuses.Pending)
             {
                 stillPending = true;
             }
@@ -328,65 +313,6 @@ public sealed partial class RefundService(
         (SessionIds.IsValid(refundId) && !refundId.StartsWith(RefundRecord.ReservationPrefix, StringComparison.Ordinal)
             ? await refunds.GetAsync(sessionId, refundId, cancellationToken)
             : null) is { } refund ? refund : new Refusal.RefundNotFound();
-
-    /// <summary>Publishes the message a refund's final state owes (same outbox rules as sessions).</summary>
-    private async Task<bool> FlushAsync(RefundRecord refund, bool claimed, CancellationToken cancellationToken)
-    {
-        if (!refund.OutboxPending)
-        {
-            return true;
-        }
-
-        if (claimed)
-        {
-            metrics.FulfilmentOwed("checkout.refund." + refund.Status);
-        }
-
-        var now = time.GetUtcNow().WholeSeconds();
-        if (!claimed)
-        {
-            if (refund.OutboxClaimedAt is { } at && now - at < _options.FulfilmentClaimLease)
-            {
-                return false;
-            }
-
-            try
-            {
-                refund = await refunds.ReplaceAsync(refund with { OutboxClaimedAt = now }, cancellationToken);
-            }
-            catch (StoragePreconditionFailedException)
-            {
-                return false;
-            }
-        }
-
-        var session = await sessions.GetAsync(refund.SessionId, cancellationToken);
-        var message = new FulfilmentMessage(
-            $"refund:{refund.Id}:{refund.Status}",
-            "checkout.refund." + refund.Status,
-            refund.SessionId,
-            session?.OrderId,
-            refund.Status,
-            refund.Amount,
-            refund.Currency,
-            refund.Metadata,
-            session?.CompletedAt.ToUnixSeconds(),
-            now.ToUnixTimeSeconds(),
-            session?.Livemode ?? false,
-            refund.Id);
-        await queues.SendAsync(_options.FulfilmentQueue, JsonSerializer.Serialize(message), cancellationToken);
-        try
-        {
-            await refunds.ReplaceAsync(refund with { OutboxPending = false, OutboxPublishedAt = now }, cancellationToken);
-        }
-        catch (StoragePreconditionFailedException)
-        {
-            // Changed meanwhile; the next look finds the message owed only if the change re-owed it.
-        }
-
-        metrics.FulfilmentSent(message.Type);
-        return true;
-    }
 
     [LoggerMessage(2201, LogLevel.Information, "Refund {RefundId} of {Amount} created for session {SessionId}: {Status}")]
     private static partial void RefundCreated(ILogger logger, string refundId, string sessionId, long amount, string status);

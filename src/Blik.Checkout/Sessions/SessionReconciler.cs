@@ -26,7 +26,7 @@ public sealed class SessionReconciler(
     IConvergeGate gateway,
     ISessionStore sessions,
     IDueIndex due,
-    FulfilmentOutbox outbox,
+    Outbox outbox,
     TimeProvider time,
     CheckoutMetrics metrics,
     ILogger<SessionReconciler> logger)
@@ -71,7 +71,7 @@ public sealed class SessionReconciler(
         }
 
         // update.After still says "owed" when this very call has just published the message: ask the flush instead.
-        var settled = update.Changed ? await AfterChangeAsync(update, operation, cancellationToken) : !update.After.OutboxPending;
+        var settled = update.Changed ? await AfterChangeAsync(update, operation, cancellationToken) : !update.After.Outbox.Pending;
         if (safetyCheck is { } check && settled)
         {
             await RemoveQuietlyAsync(sessionId, check, cancellationToken);
@@ -106,14 +106,14 @@ public sealed class SessionReconciler(
         {
             // This write made the session final and holds the claim on its fulfilment message.
             metrics.SessionFinished(after);
-            var settled = await outbox.FlushAsync(after, claimed: true, cancellationToken);
+            var settled = (await outbox.PublishAsync(after, claimed: true, cancellationToken)).Settled;
 
             // The expiry entry is no longer needed; drop it now rather than have the sweep read it later.
             await RemoveQuietlyAsync(after.Id, before.ExpiresAt, cancellationToken);
             return settled;
         }
 
-        return !after.OutboxPending;
+        return !after.Outbox.Pending;
     }
 
     private async Task RemoveQuietlyAsync(string sessionId, DateTimeOffset dueAt, CancellationToken cancellationToken)

@@ -61,12 +61,10 @@ public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
             ["Status"] = r.Status,
             ["CreatedAt"] = r.CreatedAt.ToUnixTimeSeconds(),
             ["UpdatedAt"] = r.UpdatedAt.ToUnixTimeSeconds(),
-            ["OutboxPending"] = r.OutboxPending,
         };
         e.SetIfNotNull("Reason", r.Reason);
         e.SetIfNotNull("Metadata", r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        e.SetIfNotNull("OutboxClaimedAt", r.OutboxClaimedAt.ToUnixSeconds());
-        e.SetIfNotNull("OutboxPublishedAt", r.OutboxPublishedAt.ToUnixSeconds());
+        e.SetOutbox(r.Outbox);
         return e;
     }
 
@@ -84,9 +82,7 @@ public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
             Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
             CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
             UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
-            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = Times.FromUnixSeconds(e.GetInt64("OutboxClaimedAt")),
-            OutboxPublishedAt = Times.FromUnixSeconds(e.GetInt64("OutboxPublishedAt")),
+            Outbox = e.GetOutbox(),
             ETag = e.ETag.ToString(),
         };
     }

@@ -61,7 +61,6 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             ["Livemode"] = s.Livemode,
             ["GatewayObservedAtMs"] = s.GatewayObservedAt.ToUnixTimeMilliseconds(),
             ["LateCompletion"] = s.LateCompletion,
-            ["OutboxPending"] = s.OutboxPending,
             ["RefundVersion"] = s.RefundVersion,
         };
         e.SetIfNotNull("Url", s.Url);
@@ -73,8 +72,7 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
         e.SetIfNotNull("CompletedAt", s.CompletedAt.ToUnixSeconds());
         e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
         e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
-        e.SetIfNotNull("OutboxClaimedAt", s.OutboxClaimedAt.ToUnixSeconds());
-        e.SetIfNotNull("OutboxPublishedAt", s.OutboxPublishedAt.ToUnixSeconds());
+        e.SetOutbox(s.Outbox);
         return e;
     }
 
@@ -106,9 +104,7 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             Livemode = e.GetBoolean("Livemode") ?? false,
             GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(e.GetInt64("GatewayObservedAtMs") ?? 0, 0, MaxUnixMilliseconds)),
             LateCompletion = e.GetBoolean("LateCompletion") ?? false,
-            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = Times.FromUnixSeconds(e.GetInt64("OutboxClaimedAt")),
-            OutboxPublishedAt = Times.FromUnixSeconds(e.GetInt64("OutboxPublishedAt")),
+            Outbox = e.GetOutbox(),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),
         };

@@ -22,7 +22,7 @@ public sealed class Sweeper(
     IDueIndex due,
     ISessionStore sessions,
     SessionReconciler reconciler,
-    FulfilmentOutbox outbox,
+    Outbox outbox,
     Refunds.RefundService refunds,
     IOptions<SweepOptions> sweepOptions,
     IOptions<CheckoutOptions> checkoutOptions,
@@ -85,10 +85,10 @@ public sealed class Sweeper(
 
         if (stored.Status.IsFinal())
         {
-            if (!await outbox.FlushAsync(stored, claimed: false, cancellationToken))
+            if (await outbox.PublishAsync(stored, claimed: false, cancellationToken) is { Settled: false, HeldUntil: { } heldUntil })
             {
-                // Another publisher holds the claim: come back after its lease.
-                await MoveAsync(entry, time.GetUtcNow() + outbox.ClaimLease, cancellationToken);
+                // Another publisher holds the claim: come back when its lease runs out.
+                await MoveAsync(entry, heldUntil, cancellationToken);
                 return "rescheduled";
             }
 

@@ -17,7 +17,7 @@ namespace Blik.Checkout.Webhooks;
 public sealed class EventProcessor(
     ISessionStore sessions,
     SessionReconciler reconciler,
-    FulfilmentOutbox outbox,
+    Outbox outbox,
     Refunds.RefundService refunds,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
@@ -53,7 +53,7 @@ public sealed class EventProcessor(
         if (stored.Status == SessionStatus.Completed || stored.LateCompletion)
         {
             // A redelivery after its first processing died mid-way may find the fulfilment message still owed.
-            await outbox.FlushAsync(stored, claimed: false, cancellationToken);
+            await outbox.PublishAsync(stored, claimed: false, cancellationToken);
             WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already final");
             metrics.Event("unchanged");
             return ReconcileOutcome.Unchanged;
