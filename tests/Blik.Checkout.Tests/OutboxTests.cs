@@ -72,10 +72,37 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
-    public async Task A_row_changed_for_another_reason_between_claim_and_send_is_still_sent_by_its_claimant()
+    public async Task A_fresh_claim_is_sent_at_once_without_another_write_before_the_send()
+    {
+        var claimed = Completed();
+        var writes = _stack.Faults.Writes;
+
+        await Outbox.PublishAsync(claimed, claimed: true, CancellationToken.None);
+
+        Assert.Equal(writes + 2, _stack.Faults.Writes); // the send and the clear
+    }
+
+    [Fact]
+    public async Task A_claim_older_than_half_the_lease_is_checked_again_before_the_send()
+    {
+        var claimed = Completed();
+        _stack.Time.Advance(Lease / 2);
+        var writes = _stack.Faults.Writes;
+
+        await Outbox.PublishAsync(claimed, claimed: true, CancellationToken.None);
+
+        Assert.Equal(writes + 3, _stack.Faults.Writes); // the renewed claim, the send and the clear
+        Assert.Single(_stack.Fulfilment);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(20)]
+    public async Task A_row_changed_for_another_reason_between_claim_and_send_is_still_sent_by_its_claimant(int secondsLater)
     {
         var claimed = Completed();
         await _stack.Sessions.ReplaceAsync(claimed with { RefundVersion = claimed.RefundVersion + 1 }, CancellationToken.None);
+        _stack.Time.Advance(TimeSpan.FromSeconds(secondsLater));
 
         var result = await Outbox.PublishAsync(claimed, claimed: true, CancellationToken.None);
 
@@ -89,7 +116,7 @@ public sealed class OutboxTests : IDisposable
     public async Task A_publisher_that_stops_after_claiming_leaves_the_message_owed_for_the_next_one_after_the_lease()
     {
         var session = _stack.Seed(Id, SessionStatus.Completed, s => s with { Outbox = new OutboxState(true, null, null) });
-        _stack.Faults.CrashAfter = _stack.Faults.Writes + 1; // the claim lands, the re-check does not
+        _stack.Faults.CrashAfter = _stack.Faults.Writes + 1; // the claim lands, the send does not
 
         await Assert.ThrowsAsync<StorageUnavailableException>(() => Outbox.PublishAsync(session, claimed: false, CancellationToken.None));
         _stack.Faults.Recover();
@@ -106,7 +133,7 @@ public sealed class OutboxTests : IDisposable
     public async Task A_publisher_that_stops_between_sending_and_clearing_causes_one_copy_with_the_same_event_id()
     {
         var session = Completed();
-        _stack.Faults.CrashAfter = _stack.Faults.Writes + 2; // re-check and send land, the clear does not
+        _stack.Faults.CrashAfter = _stack.Faults.Writes + 1; // the send lands, the clear does not
 
         await Assert.ThrowsAsync<StorageUnavailableException>(() => Outbox.PublishAsync(session, claimed: true, CancellationToken.None));
         _stack.Faults.Recover();
