@@ -360,7 +360,7 @@ public static class Bench
             var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
             await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
             var expires = now + 86_400;
-            await due.ScheduleAsync(new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(expires)), c);
+            await due.ScheduleAsync(DueEntry.Expiry(id, DateTimeOffset.FromUnixTimeSeconds(expires)), c);
             await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
             result[i] = new Prepared(id);
         });
@@ -545,7 +545,7 @@ public static class Bench
     private static Task ArmAsync(DueIndex due, string[] ids, CancellationToken ct)
     {
         var at = DateTimeOffset.UtcNow.AddSeconds(-5);
-        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(new DueEntry(id, at), c)));
+        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(new DueEntry(id, at, DueKind.Recheck), c)));
     }
 
     /// <summary>Stored sessions that are not due: a row and a future expiry entry each, written straight to storage in parallel.</summary>
@@ -559,10 +559,10 @@ public static class Bench
         {
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
-            var (partitionKey, rowKey) = DueIndex.Keys(new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(expires)));
+            var (partitionKey, rowKey) = DueIndex.Keys(DueEntry.Expiry(id, DateTimeOffset.FromUnixTimeSeconds(expires)));
             // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
             await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), TableUpdateMode.Replace, c);
-            await dueTable.UpsertEntityAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);
+            await dueTable.UpsertEntityAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = id, ["Kind"] = nameof(DueKind.Expiry) }, TableUpdateMode.Replace, c);
         });
     }
 }

@@ -15,7 +15,7 @@ public sealed class SweeperTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private DateTimeOffset NextCheck(CheckoutSession session) => _app.Get<Sweeper>().NextCheck(session, _now);
+    private DateTimeOffset NextCheck(CheckoutSession session) => _app.Get<Sweeper>().NextCheck(session, _now).DueAt;
 
     private CheckoutSession Session(SessionStatus status, long expiresIn) =>
         TestSessions.Open() with { Status = status, ExpiresAt = _now.AddSeconds(expiresIn) };
@@ -63,7 +63,27 @@ public sealed class SweeperTests : IDisposable
     {
         using var app = new AppServices(new Dictionary<string, string?> { ["Sweep:RecheckInterval"] = "00:00:15" });
 
-        Assert.Equal(_now.AddSeconds(15), app.Get<Sweeper>().NextCheck(Session(SessionStatus.Pending, 3600), _now));
+        Assert.Equal(_now.AddSeconds(15), app.Get<Sweeper>().NextCheck(Session(SessionStatus.Pending, 3600), _now).DueAt);
+    }
+
+    [Fact]
+    public void The_recheck_horizon_follows_configuration()
+    {
+        using var app = new AppServices(new Dictionary<string, string?> { ["Sweep:RecheckHorizon"] = "00:01:00" });
+        var submitted = Session(SessionStatus.Open, 3600) with { CodeSubmittedAt = _now.AddSeconds(-(90 + 60)) };
+
+        Assert.Equal(_now.AddSeconds(3600), app.Get<Sweeper>().NextCheck(submitted, _now).DueAt);
+        Assert.Equal(_now.AddSeconds(60), app.Get<Sweeper>().NextCheck(submitted with { CodeSubmittedAt = _now.AddSeconds(-(90 + 59)) }, _now).DueAt);
+    }
+
+    [Fact]
+    public void A_recheck_is_a_recheck_entry_and_a_wait_for_expiry_is_the_expiry_entry()
+    {
+        var sweeper = _app.Get<Sweeper>();
+
+        Assert.Equal(DueKind.Recheck, sweeper.NextCheck(Session(SessionStatus.Pending, 3600), _now).Kind);
+        Assert.Equal(DueKind.Expiry, sweeper.NextCheck(Session(SessionStatus.Open, 3600), _now).Kind);
+        Assert.Equal(DueKind.Recheck, sweeper.NextCheck(Session(SessionStatus.Open, -60), _now).Kind);
     }
 
     [Fact]

@@ -77,12 +77,12 @@ public sealed partial class LogSecretsTests(AzuriteFixture azurite)
                 UpdatedAt = DateTimeOffset.FromUnixTimeSeconds(1_760_000_000),
                 ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(1_760_086_400),
             }, ct);
-            await sessions.UpdateAsync(id, s => s with { Attempts = 1 }, ct);
+            await sessions.ReplaceAsync(inserted with { Attempts = 1 }, ct);
             await Assert.ThrowsAsync<StoragePreconditionFailedException>(() => sessions.ReplaceAsync(inserted with { Attempts = 2 }, ct)); // an error response too
             Assert.Equal(1, (await sessions.GetAsync(id, ct))!.Attempts);
 
             var due = provider.GetRequiredService<DueIndex>();
-            var entry = new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(1_000));
+            var entry = new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(1_000), DueKind.Recheck);
             await due.ScheduleAsync(entry, ct);
             Assert.Contains(await due.ReadDueAsync(entry.DueAt, 10, ct), e => e.SessionId == id);
             await due.RemoveAsync(entry, ct);

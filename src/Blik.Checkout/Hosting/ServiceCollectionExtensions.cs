@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
         // Application.
         services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
+        services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<RefundService>();

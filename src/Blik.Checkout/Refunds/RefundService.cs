@@ -121,7 +121,7 @@ public sealed partial class RefundService(
         await refunds.DeleteAsync(reservation, cancellationToken);
         if (record.Status == RefundStatuses.Pending)
         {
-            await due.ScheduleAsync(new DueEntry(session.Id, now + _sweep.RecheckInterval), cancellationToken);
+            await due.ScheduleAsync(new DueEntry(session.Id, now + _sweep.RecheckInterval, DueKind.RefundPending), cancellationToken);
         }
 
         await outbox.PublishAsync(record, claimed: true, cancellationToken);

@@ -17,6 +17,7 @@ public sealed class SessionService(
     ISessionStore sessions,
     IDueIndex due,
     IdempotencyStore idempotency,
+    SessionWrites writes,
     SessionReconciler reconciler,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
@@ -97,12 +98,9 @@ public sealed class SessionService(
             GatewayObservedAt = observed.WholeMilliseconds(),
         };
 
-        // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
-        // while an entry without a row is simply dropped by the sweep.
-        await due.ScheduleAsync(new DueEntry(session.Id, session.ExpiresAt), cancellationToken);
         try
         {
-            session = await sessions.InsertAsync(session, cancellationToken);
+            session = await writes.CreateAsync(session, cancellationToken);
             await checkpoint(session.Id); // from here a retry with the same key gets this session back
         }
         catch (StorageConflictException e)
@@ -130,11 +128,11 @@ public sealed class SessionService(
         // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
         // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();
-        var recheckAt = submittedAt.WholeSeconds() + _options.ConfirmationWindow;
-        var recheckExisted = due.ExistsAsync(new DueEntry(id, recheckAt), cancellationToken);
+        var recheck = new DueEntry(id, submittedAt.WholeSeconds() + _options.ConfirmationWindow, DueKind.Recheck);
+        var recheckExisted = due.ExistsAsync(recheck, cancellationToken);
 
         var retryAfter = TimeSpan.Zero;
-        var reserved = await sessions.UpdateAsync(id, s =>
+        var reserved = await writes.ApplyAsync(id, null, s =>
         {
             if (s.Status.IsFinal())
             {
@@ -144,7 +142,7 @@ public sealed class SessionService(
             var (next, wait) = SessionRules.ReserveAttempt(s, time.GetUtcNow(), _options.MaxCodeAttempts, _options.CodeAttemptWindow);
             retryAfter = wait;
             return next;
-        }, cancellationToken);
+        }, "pay", cancellationToken);
         if (reserved is null)
         {
             return new Refusal.SessionNotFound();
@@ -163,7 +161,7 @@ public sealed class SessionService(
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(new DueEntry(id, recheckAt), cancellationToken);
+        await due.ScheduleAsync(recheck, cancellationToken);
 
         GatewaySession answer;
         try
@@ -191,21 +189,22 @@ public sealed class SessionService(
             var error = DeclineMessages.ToSessionError(e.Error);
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
-            await sessions.UpdateAsync(id, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), cancellationToken);
+            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", cancellationToken);
             throw;
         }
         catch (GatewayUnavailableException e)
         {
             metrics.CodeSubmitted("unknown");
             SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
-            await sessions.UpdateAsync(id, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), cancellationToken);
+            await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", cancellationToken);
             throw;
         }
 
-        var accepted = await sessions.UpdateAsync(
+        var accepted = await writes.ApplyAsync(
             id,
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
+            "pay",
             cancellationToken);
         if (accepted is null)
         {
@@ -214,11 +213,6 @@ public sealed class SessionService(
 
         metrics.CodeSubmitted("accepted");
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
-        if (accepted.Changed)
-        {
-            await reconciler.AfterChangeAsync(accepted, "pay", cancellationToken);
-        }
-
         return accepted.After;
 
         // Puts back the session as it was before this attempt was reserved, unless something else changed it since
@@ -226,14 +220,15 @@ public sealed class SessionService(
         // storage never equals one in memory when it has metadata (the dictionaries are different instances).
         async Task UndoAttemptAsync()
         {
-            await sessions.UpdateAsync(
+            await writes.ApplyAsync(
                 id,
                 reserved.After,
                 s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
+                "pay undone",
                 cancellationToken);
             if (!recheckWasThere)
             {
-                await due.RemoveAsync(new DueEntry(id, recheckAt), cancellationToken);
+                await due.RemoveAsync(recheck, cancellationToken);
             }
         }
     }

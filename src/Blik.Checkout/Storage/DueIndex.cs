@@ -8,7 +8,8 @@ namespace Blik.Checkout.Storage;
 /// <see cref="IDueIndex"/> in table <c>checkoutdue</c>. RowKey is <c>{due unix seconds, 12 digits}_{session id}</c>, so
 /// "everything due by now" is a key-range scan and the sweep reads only what is due, however many sessions are
 /// stored. PartitionKey spreads entries over <see cref="Shards"/> partitions so no single partition takes all the
-/// writes.
+/// writes. Property <c>Kind</c> holds the <see cref="DueKind"/> by name; entries written before it existed read as
+/// <see cref="DueKind.Unknown"/>.
 /// </summary>
 public sealed class DueIndex(StorageBootstrap storage) : IDueIndex
 {
@@ -19,7 +20,7 @@ public sealed class DueIndex(StorageBootstrap storage) : IDueIndex
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
         var (partitionKey, rowKey) = Keys(entry);
-        await table.UpsertAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = entry.SessionId }, cancellationToken);
+        await table.UpsertAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = entry.SessionId, ["Kind"] = entry.Kind.ToString() }, cancellationToken);
     }
 
     public async Task<bool> ExistsAsync(DueEntry entry, CancellationToken cancellationToken)
@@ -46,7 +47,7 @@ public sealed class DueIndex(StorageBootstrap storage) : IDueIndex
             var found = new List<DueEntry>();
             await foreach (var e in table.QueryAsync(filter, Math.Min(max, 1000), cancellationToken))
             {
-                if (TryParse(e.RowKey) is { } entry)
+                if (TryParse(e.RowKey, e.GetString("Kind")) is { } entry)
                 {
                     found.Add(entry);
                 }
@@ -83,13 +84,13 @@ public sealed class DueIndex(StorageBootstrap storage) : IDueIndex
 
     private static string Seconds(DateTimeOffset time) => time.ToUnixTimeSeconds().ToString("D12", CultureInfo.InvariantCulture);
 
-    private static DueEntry? TryParse(string rowKey)
+    private static DueEntry? TryParse(string rowKey, string? kind)
     {
         var separator = rowKey.IndexOf('_', StringComparison.Ordinal);
         return separator == 12
                && long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
                && Times.FromUnixSeconds(seconds) is { } dueAt
-            ? new DueEntry(rowKey[(separator + 1)..], dueAt)
+            ? new DueEntry(rowKey[(separator + 1)..], dueAt, Enum.TryParse<DueKind>(kind, out var known) && Enum.IsDefined(known) ? known : DueKind.Unknown)
             : null;
     }
 }

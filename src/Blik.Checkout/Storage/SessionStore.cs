@@ -7,12 +7,6 @@ namespace Blik.Checkout.Storage;
 /// <summary>Another writer changed the row between our read and our write; re-read and try again.</summary>
 public sealed class ConcurrencyConflictException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>The result of a read-modify-write: the row before, the row after (equal when nothing changed).</summary>
-public sealed record SessionUpdate(CheckoutSession Before, CheckoutSession After)
-{
-    public bool Changed => !ReferenceEquals(Before, After);
-}
-
 /// <summary>
 /// <see cref="ISessionStore"/> in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id,
 /// RowKey = "". Times are stored as Int64 Unix seconds (the gateway read marker in milliseconds).
@@ -108,66 +102,5 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),
         };
-    }
-}
-
-/// <summary>Read-modify-write of a session over <see cref="ISessionStore"/>, with optimistic concurrency.</summary>
-public static class SessionUpdates
-{
-    private const int MaxUpdateAttempts = 10;
-
-    /// <summary>
-    /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
-    /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
-    /// of its input because it may run several times.
-    /// </summary>
-    /// <returns>null when the session does not exist.</returns>
-    public static Task<SessionUpdate?> UpdateAsync(this ISessionStore store, string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken) =>
-        store.UpdateAsync(id, null, change, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="UpdateAsync(ISessionStore, string, Func{CheckoutSession, CheckoutSession?}, CancellationToken)"/>, starting from
-    /// <paramref name="known"/> (a row this operation has just read or written, with its ETag) instead of reading it
-    /// again. A stale <paramref name="known"/> costs one failed conditional write and a re-read, never a lost update.
-    /// </summary>
-    public static async Task<SessionUpdate?> UpdateAsync(this ISessionStore store, string id, CheckoutSession? known, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            CheckoutSession before;
-            if (attempt == 1 && known is { ETag: not null } && known.Id == id)
-            {
-                before = known;
-            }
-            else
-            {
-                var stored = await store.GetAsync(id, cancellationToken);
-                if (stored is null)
-                {
-                    return null;
-                }
-
-                before = stored;
-            }
-
-            var after = change(before);
-            if (after is null || ReferenceEquals(after, before) || after == before)
-            {
-                return new SessionUpdate(before, before);
-            }
-
-            try
-            {
-                return new SessionUpdate(before, await store.ReplaceAsync(after with { ETag = before.ETag }, cancellationToken));
-            }
-            catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
-            {
-                _ = e; // someone else wrote first: read again and re-decide
-            }
-            catch (StoragePreconditionFailedException e)
-            {
-                throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxUpdateAttempts} attempts to update it.", e);
-            }
-        }
     }
 }

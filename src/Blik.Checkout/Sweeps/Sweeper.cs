@@ -22,6 +22,7 @@ public sealed class Sweeper(
     IDueIndex due,
     ISessionStore sessions,
     SessionReconciler reconciler,
+    SessionWrites writes,
     Outbox outbox,
     Refunds.RefundService refunds,
     IOptions<SweepOptions> sweepOptions,
@@ -30,9 +31,6 @@ public sealed class Sweeper(
     CheckoutMetrics metrics,
     ILogger<Sweeper> logger)
 {
-    /// <summary>How long after a code is submitted its session keeps being re-checked before only its expiry is watched.</summary>
-    private static readonly TimeSpan RecheckHorizon = TimeSpan.FromMinutes(10);
-
     private readonly SweepOptions _options = sweepOptions.Value;
     private readonly CheckoutOptions _checkout = checkoutOptions.Value;
 
@@ -88,14 +86,14 @@ public sealed class Sweeper(
             if (await outbox.PublishAsync(stored, claimed: false, cancellationToken) is { Settled: false, HeldUntil: { } heldUntil })
             {
                 // Another publisher holds the claim: come back when its lease runs out.
-                await MoveAsync(entry, heldUntil, cancellationToken);
+                await MoveAsync(entry, new DueEntry(entry.SessionId, heldUntil, DueKind.OutboxSafety), cancellationToken);
                 return "rescheduled";
             }
 
             if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
             {
                 // A refund of this session is still pending: look again later.
-                await MoveAsync(entry, time.GetUtcNow() + _options.RecheckInterval, cancellationToken);
+                await MoveAsync(entry, new DueEntry(entry.SessionId, time.GetUtcNow() + _options.RecheckInterval, DueKind.RefundPending), cancellationToken);
                 return "rescheduled";
             }
 
@@ -115,12 +113,7 @@ public sealed class Sweeper(
         if (now >= session.ExpiresAt + _options.ExpiryGrace)
         {
             // Past expiry and grace and the gateway still says open: stop taking codes for it.
-            var expired = await sessions.UpdateAsync(session.Id, s => SessionRules.Expire(s, time.GetUtcNow()), cancellationToken);
-            if (expired is { Changed: true })
-            {
-                await reconciler.AfterChangeAsync(expired, "sweep expiry", cancellationToken);
-            }
-
+            await writes.ApplyAsync(session.Id, session, s => SessionRules.Expire(s, time.GetUtcNow()), "sweep expiry", cancellationToken);
             await due.RemoveAsync(entry, cancellationToken);
             return "expired";
         }
@@ -129,29 +122,19 @@ public sealed class Sweeper(
         return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
     }
 
-    private async Task MoveAsync(DueEntry entry, DateTimeOffset next, CancellationToken cancellationToken)
+    private async Task MoveAsync(DueEntry entry, DueEntry next, CancellationToken cancellationToken)
     {
-        if (new DueEntry(entry.SessionId, next) != entry)
+        if (next.SameSlot(entry))
         {
-            // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
-            await due.ScheduleAsync(new DueEntry(entry.SessionId, next), cancellationToken);
-            await due.RemoveAsync(entry, cancellationToken);
+            return;
         }
+
+        // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
+        await due.ScheduleAsync(next, cancellationToken);
+        await due.RemoveAsync(entry, cancellationToken);
     }
 
     /// <summary>When a session that is not final needs looking at again.</summary>
-    internal DateTimeOffset NextCheck(CheckoutSession session, DateTimeOffset now)
-    {
-        var recheck = now + _options.RecheckInterval;
-        var codeInFlight = session.Status == SessionStatus.Pending
-            || session.CodeSubmittedAt is { } submitted
-               && now < submitted + _checkout.ConfirmationWindow + RecheckHorizon
-               && (session.LastError is null || session.LastError.Code == SessionRules.OutcomeUnknown.Code);
-        if (now >= session.ExpiresAt)
-        {
-            return recheck; // past expiry, within the grace period: keep asking the gateway
-        }
-
-        return codeInFlight && recheck < session.ExpiresAt ? recheck : session.ExpiresAt;
-    }
+    internal DueEntry NextCheck(CheckoutSession session, DateTimeOffset now) =>
+        DueRules.NextCheck(session, now, _options.RecheckInterval, _checkout.ConfirmationWindow + _options.RecheckHorizon);
 }
