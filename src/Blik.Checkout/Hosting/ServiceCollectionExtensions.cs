@@ -51,6 +51,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<RefundReservations>();
+        services.TryAddSingleton<RefundWrites>();
+        services.TryAddSingleton<RefundReconciler>();
+        services.TryAddSingleton<RefundSweep>();
         services.TryAddSingleton<RefundService>();
         services.TryAddSingleton<Sweeper>();
         services.TryAddSingleton<WebhookIntake>();

@@ -27,9 +27,9 @@ public static class CreateRefundValidator
         }
 
         var reason = CreateSessionValidator.OptionalString(fields, "reason", 40, errors);
-        if (reason is not null && !RefundService.Reasons.Contains(reason, StringComparer.Ordinal))
+        if (reason is not null && !CreateRefundRequest.Reasons.Contains(reason, StringComparer.Ordinal))
         {
-            errors.Add("reason", "Must be one of: " + string.Join(", ", RefundService.Reasons) + ".");
+            errors.Add("reason", "Must be one of: " + string.Join(", ", CreateRefundRequest.Reasons) + ".");
         }
 
         var metadata = CreateSessionValidator.Metadata(fields, errors);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Domain;
@@ -10,7 +9,36 @@ using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Sweeps;
 
-public sealed record SweepReport(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed);
+/// <summary>What the sweep did with one due entry.</summary>
+public enum SweepOutcome
+{
+    /// <summary>The gateway's news was applied to the session.</summary>
+    Reconciled,
+
+    /// <summary>The session expired (the gateway said so, or expiry and grace passed).</summary>
+    Expired,
+
+    /// <summary>Nothing to do yet: the entry moved to the session's next check.</summary>
+    Rescheduled,
+
+    /// <summary>The session needs nothing more (or is gone): the entry was dropped.</summary>
+    Removed,
+
+    /// <summary>The gateway or storage failed; the entry stays due for the next run.</summary>
+    Failed,
+}
+
+/// <summary>One run: the entries read, and how many ended in each <see cref="SweepOutcome"/>.</summary>
+public sealed record SweepReport(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed)
+{
+    internal static SweepReport From(int read, int[] counts) => new(
+        read,
+        counts[(int)SweepOutcome.Reconciled],
+        counts[(int)SweepOutcome.Expired],
+        counts[(int)SweepOutcome.Rescheduled],
+        counts[(int)SweepOutcome.Removed],
+        counts[(int)SweepOutcome.Failed]);
+}
 
 /// <summary>
 /// The timer's work: every due entry gets the session re-read from the gateway (the backstop for lost webhooks),
@@ -24,7 +52,7 @@ public sealed class Sweeper(
     SessionReconciler reconciler,
     SessionWrites writes,
     Outbox outbox,
-    Refunds.RefundService refunds,
+    Refunds.RefundSweep refunds,
     IOptions<SweepOptions> sweepOptions,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
@@ -38,13 +66,13 @@ public sealed class Sweeper(
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("sweep");
         var entries = await due.ReadDueAsync(time.GetUtcNow(), _options.MaxPerRun, cancellationToken);
-        var outcomes = new ConcurrentBag<string>();
+        var counts = new int[Enum.GetValues<SweepOutcome>().Length];
         await Parallel.ForEachAsync(
             entries,
             new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
             async (entry, ct) =>
             {
-                string outcome;
+                SweepOutcome outcome;
                 try
                 {
                     outcome = await HandleAsync(entry, ct);
@@ -52,33 +80,27 @@ public sealed class Sweeper(
                 catch (Exception e) when (e is GatewayUnavailableException or StorageException or ConcurrencyConflictException)
                 {
                     SweepLog.EntryFailed(logger, e, entry.SessionId);
-                    outcome = "failed";
+                    outcome = SweepOutcome.Failed;
                 }
 
-                metrics.SweepEntry(outcome);
-                outcomes.Add(outcome);
+                metrics.SweepEntry(Tag(outcome));
+                Interlocked.Increment(ref counts[(int)outcome]);
             });
 
-        var report = new SweepReport(
-            entries.Count,
-            outcomes.Count(o => o == "reconciled"),
-            outcomes.Count(o => o == "expired"),
-            outcomes.Count(o => o == "rescheduled"),
-            outcomes.Count(o => o == "removed"),
-            outcomes.Count(o => o == "failed"));
+        var report = SweepReport.From(entries.Count, counts);
         SweepLog.Completed(logger, report.Read, report.Reconciled, report.Expired, report.Rescheduled, report.Removed, report.Failed);
         activity?.SetTag("checkout.sweep.read", report.Read).SetTag("checkout.sweep.failed", report.Failed);
         metrics.SweepRun();
         return report;
     }
 
-    private async Task<string> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
+    private async Task<SweepOutcome> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var stored = await sessions.GetAsync(entry.SessionId, cancellationToken);
         if (stored is null)
         {
             await due.RemoveAsync(entry, cancellationToken);
-            return "removed";
+            return SweepOutcome.Removed;
         }
 
         if (stored.Status.IsFinal())
@@ -87,18 +109,18 @@ public sealed class Sweeper(
             {
                 // Another publisher holds the claim: come back when its lease runs out.
                 await MoveAsync(entry, new DueEntry(entry.SessionId, heldUntil, DueKind.OutboxSafety), cancellationToken);
-                return "rescheduled";
+                return SweepOutcome.Rescheduled;
             }
 
             if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
             {
                 // A refund of this session is still pending: look again later.
                 await MoveAsync(entry, new DueEntry(entry.SessionId, time.GetUtcNow() + _options.RecheckInterval, DueKind.RefundPending), cancellationToken);
-                return "rescheduled";
+                return SweepOutcome.Rescheduled;
             }
 
             await due.RemoveAsync(entry, cancellationToken);
-            return "removed";
+            return SweepOutcome.Removed;
         }
 
         var result = await reconciler.ReconcileAsync(entry.SessionId, stored, "sweep", cancellationToken);
@@ -107,7 +129,7 @@ public sealed class Sweeper(
         if (session.Status.IsFinal())
         {
             await due.RemoveAsync(entry, cancellationToken);
-            return session.Status == SessionStatus.Expired ? "expired" : "reconciled";
+            return session.Status == SessionStatus.Expired ? SweepOutcome.Expired : SweepOutcome.Reconciled;
         }
 
         if (now >= session.ExpiresAt + _options.ExpiryGrace)
@@ -115,11 +137,11 @@ public sealed class Sweeper(
             // Past expiry and grace and the gateway still says open: stop taking codes for it.
             await writes.ApplyAsync(session.Id, session, s => SessionRules.Expire(s, time.GetUtcNow()), "sweep expiry", cancellationToken);
             await due.RemoveAsync(entry, cancellationToken);
-            return "expired";
+            return SweepOutcome.Expired;
         }
 
         await MoveAsync(entry, NextCheck(session, now), cancellationToken);
-        return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
+        return result.Outcome == ReconcileOutcome.Applied ? SweepOutcome.Reconciled : SweepOutcome.Rescheduled;
     }
 
     private async Task MoveAsync(DueEntry entry, DueEntry next, CancellationToken cancellationToken)
@@ -137,4 +159,14 @@ public sealed class Sweeper(
     /// <summary>When a session that is not final needs looking at again.</summary>
     internal DueEntry NextCheck(CheckoutSession session, DateTimeOffset now) =>
         DueRules.NextCheck(session, now, _options.RecheckInterval, _checkout.ConfirmationWindow + _options.RecheckHorizon);
+
+    /// <summary>The outcome as the <c>blik.sweep.entries</c> metric tags it.</summary>
+    private static string Tag(SweepOutcome outcome) => outcome switch
+    {
+        SweepOutcome.Reconciled => "reconciled",
+        SweepOutcome.Expired => "expired",
+        SweepOutcome.Rescheduled => "rescheduled",
+        SweepOutcome.Removed => "removed",
+        _ => "failed",
+    };
 }

@@ -18,7 +18,7 @@ public sealed class EventProcessor(
     ISessionStore sessions,
     SessionReconciler reconciler,
     Outbox outbox,
-    Refunds.RefundService refunds,
+    Refunds.RefundReconciler refunds,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
 {
