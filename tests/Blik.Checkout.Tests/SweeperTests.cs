@@ -1,6 +1,7 @@
 using Blik.Checkout.Domain;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Tests.Support;
+using NCrontab;
 
 namespace Blik.Checkout.Tests;
 
@@ -92,5 +93,18 @@ public sealed class SweeperTests : IDisposable
         var unknown = SessionRules.CodeOutcomeUnknown(Session(SessionStatus.Open, 3600), TestClock.Start.AddSeconds(-90), TimeSpan.FromSeconds(90));
 
         Assert.Equal(_now.AddSeconds(60), NextCheck(unknown));
+    }
+
+    [Fact]
+    public void The_sweep_runs_every_minute_at_second_zero()
+    {
+        var schedule = CrontabSchedule.Parse(Schedules.Sweep, new CrontabSchedule.ParseOptions { IncludingSeconds = true });
+        var start = new DateTime(2026, 11, 21, 10, 0, 30, DateTimeKind.Utc);
+
+        var runs = schedule.GetNextOccurrences(start, start.AddHours(2)).ToArray();
+
+        Assert.Equal(120, runs.Length);
+        Assert.All(runs, r => Assert.Equal(0, r.Second));
+        Assert.All(runs.Zip(runs.Skip(1)), pair => Assert.Equal(TimeSpan.FromMinutes(1), pair.Second - pair.First));
     }
 }

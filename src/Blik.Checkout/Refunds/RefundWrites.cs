@@ -7,7 +7,8 @@ namespace Blik.Checkout.Refunds;
 /// <summary>
 /// A refund row written with the work it owes, as one operation: a write that makes a refund final owes its
 /// fulfilment message, so an outbox-safety entry for its session goes first (the sweep looks at the session's refunds
-/// once the claim has lapsed, should this process stop), then the row, then the message.
+/// once the claim has lapsed, should this process stop), then the row, then the message. What comes back is the row
+/// as stored at the end, its outbox cleared once the message went.
 /// </summary>
 public sealed class RefundWrites(IRefundStore refunds, IDueIndex due, Outbox outbox)
 {
@@ -30,18 +31,20 @@ public sealed class RefundWrites(IRefundStore refunds, IDueIndex due, Outbox out
         var safety = new DueEntry(after.SessionId, after.Outbox.ClaimedUntil(outbox.ClaimLease)!.Value, DueKind.OutboxSafety);
         await due.ScheduleAsync(safety, cancellationToken);
         var written = await write();
-        if ((await outbox.PublishAsync(written, claimed: true, cancellationToken)).Settled)
+        if (!(await outbox.PublishAsync(written, claimed: true, cancellationToken)).Settled)
         {
-            try
-            {
-                await due.RemoveAsync(safety, cancellationToken);
-            }
-            catch (StorageException)
-            {
-                // Best effort: the sweep drops it when it finds nothing owed.
-            }
+            return written;
         }
 
-        return written;
+        try
+        {
+            await due.RemoveAsync(safety, cancellationToken);
+        }
+        catch (StorageException)
+        {
+            // Best effort: the sweep drops it when it finds nothing owed.
+        }
+
+        return await refunds.GetAsync(written.SessionId, written.Id, cancellationToken) ?? written;
     }
 }
