@@ -174,49 +174,16 @@ public sealed class CheckoutHandlers(
         return key;
     }
 
+    private static readonly HashSet<string> PayFields = new(StringComparer.Ordinal) { "blik_code" };
+
     private static BlikCode ReadBlikCode(JsonElement root)
     {
-        const string Field = "blik_code";
+        const string Invalid = "Must be a string of exactly six digits (0-9).";
         var errors = new ValidationErrors();
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add("$", "The body must be a JSON object.");
-            throw Problems.Validation(errors.ToDictionary());
-        }
-
-        JsonElement? value = null;
-        foreach (var property in root.EnumerateObject())
-        {
-            if (!property.NameEquals(Field))
-            {
-                errors.Add(CreateSessionValidator.TryGetWellFormedName(property) ?? "$", "Unknown field.");
-            }
-            else if (value is not null)
-            {
-                errors.Add(Field, "The field appears more than once.");
-            }
-            else
-            {
-                value = property.Value;
-            }
-        }
-
-        BlikCode? code = null;
-        if (value is null)
-        {
-            errors.Add(Field, "Required.");
-        }
-        else if (value.Value.ValueKind != JsonValueKind.String || !BlikCode.TryParse(CreateSessionValidator.TryGetWellFormedString(value.Value), out code))
-        {
-            errors.Add(Field, "Must be a string of exactly six digits (0-9).");
-        }
-
-        if (errors.Count > 0 || code is null)
-        {
-            throw Problems.Validation(errors.ToDictionary());
-        }
-
-        return code.Value;
+        var code = JsonFields.Strict(root, PayFields, errors) is { } body
+            ? body.String("blik_code", 6, invalid: Invalid).Must(c => BlikCode.TryParse(c, out _), Invalid).Value
+            : null;
+        return errors.Count == 0 && BlikCode.TryParse(code, out var valid) ? valid.Value : throw Problems.Validation(errors.ToDictionary());
     }
 
     /// <summary>The result of an outcome, or (for a refusal) its problem, thrown for <see cref="Run"/> to answer with.</summary>

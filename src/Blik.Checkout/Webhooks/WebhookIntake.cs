@@ -81,70 +81,44 @@ public sealed class WebhookIntake
         return message;
     }
 
+    private const string IdentifierRule = "Must be a non-empty string of at most 200 characters, without control characters.";
+
+    /// <summary>The ids of a notification; anything else in it is not trusted (the processor asks the gateway).</summary>
     private static EventMessage? Parse(byte[] body, ValidationErrors errors)
     {
-        string? id = null, type = null, sessionId = null, refundId = null;
+        JsonDocument document;
         try
         {
-            if (!System.Text.Unicode.Utf8.IsValid(body))
-            {
-                throw new JsonException("not UTF-8");
-            }
-
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add("$", "The notification must be a JSON object.");
-            }
-            else
-            {
-                id = Text(root, "id", errors, required: true);
-                type = Text(root, "type", errors, required: true);
-                if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
-                {
-                    sessionId = Text(data, "session_id", errors, required: true, field: "data.session_id");
-                    refundId = Text(data, "refund_id", errors, required: false, field: "data.refund_id");
-                }
-                else
-                {
-                    errors.Add("data", "Required object.");
-                }
-            }
+            // The JSON reader checks UTF-8 only inside strings it reads; refuse bad bytes up front.
+            document = System.Text.Unicode.Utf8.IsValid(body)
+                ? JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 })
+                : throw new JsonException("not UTF-8");
         }
         catch (JsonException)
         {
             errors.Add("$", "The notification is not valid UTF-8 JSON.");
+            return null;
         }
 
-        if (sessionId is not null && !SessionIds.IsValid(sessionId))
+        using (document)
         {
-            errors.Add("data.session_id", "Not a session id.");
-        }
-
-        return errors.Count > 0 ? null : new EventMessage(id!, type!, sessionId!, refundId);
-    }
-
-    private static string? Text(JsonElement obj, string name, ValidationErrors errors, bool required, string? field = null)
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
+            if (JsonFields.Lenient(document.RootElement, errors) is not { } notification)
             {
-                errors.Add(field ?? name, "Required.");
+                errors.Add("$", "The notification must be a JSON object.");
+                return null;
             }
 
-            return null;
+            var id = Identifier(notification, "id", required: true).Value;
+            var type = Identifier(notification, "type", required: true).Value;
+            var data = notification.Object("data");
+            var sessionId = data is null ? null : Identifier(data, "session_id", required: true).Must(SessionIds.IsValid, "Not a session id.").Value;
+            var refundId = data is null ? null : Identifier(data, "refund_id", required: false).Value;
+            return errors.Count > 0 ? null : new EventMessage(id!, type!, sessionId!, refundId);
         }
-
-        if (value.ValueKind != JsonValueKind.String || CreateSessionValidator.TryGetWellFormedString(value) is not { Length: > 0 and <= 200 } s || s.Any(char.IsControl))
-        {
-            errors.Add(field ?? name, "Must be a non-empty string of at most 200 characters, without control characters.");
-            return null;
-        }
-
-        return s;
     }
+
+    private static Field<string?> Identifier(JsonFields fields, string name, bool required) =>
+        fields.String(name, 200, required, invalid: IdentifierRule).Must(s => s!.Length > 0 && !s.Any(char.IsControl), IdentifierRule);
 
     private Refusal Reject(Refusal refusal, string reason)
     {
