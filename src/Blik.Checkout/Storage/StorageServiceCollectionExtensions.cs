@@ -45,6 +45,7 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<StorageBootstrap>();
         services.TryAddSingleton<StorageHealth>();
+        services.AddHostedService<StorageProvisioning>();
         services.AddPort<IMessageQueues, MessageQueues>();
         services.AddPort<ISessionStore, SessionStore>();
         services.AddPort<IRefundStore, RefundStore>();
