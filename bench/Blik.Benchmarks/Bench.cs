@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Blik.Checkout;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Storage;
 using Blik.Checkout.Sweeps;
 using Blik.Checkout.Webhooks;
@@ -129,8 +129,7 @@ public static class Bench
         var sizes = run.Sizes;
         var raw = run.Storage.Queues.GetQueueClient("bench-raw-events");
         await raw.CreateIfNotExistsAsync(cancellationToken: ct);
-        var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null,
-            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Serialize();
+        var text = new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", InProcess.NewSessionId(), null).Serialize();
         var sessionIds = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
 
         Task RawSend(int i, CancellationToken c) => raw.SendMessageAsync(text, c);
@@ -361,7 +360,7 @@ public static class Bench
             var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
             await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
             var expires = now + 86_400;
-            await due.ScheduleAsync(id, expires, c);
+            await due.ScheduleAsync(DueEntry.Expiry(id, DateTimeOffset.FromUnixTimeSeconds(expires)), c);
             await store.InsertAsync(InProcess.Session(id, SessionStatus.Pending, now, expires), c);
             result[i] = new Prepared(id);
         });
@@ -372,7 +371,7 @@ public static class Bench
         Parallel.ForEachAsync(sessionIds, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (id, c) =>
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null, now, now).Serialize(), c);
+            await queue.SendMessageAsync(new EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", id, null).Serialize(), c);
         });
 
     /// <summary>Fills the queue, then runs the runner's queue processor until every event was handled and deleted; seconds.</summary>
@@ -545,8 +544,8 @@ public static class Bench
 
     private static Task ArmAsync(DueIndex due, string[] ids, CancellationToken ct)
     {
-        var at = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5;
-        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(id, at, c)));
+        var at = DateTimeOffset.UtcNow.AddSeconds(-5);
+        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, (id, c) => new ValueTask(due.ScheduleAsync(new DueEntry(id, at, DueKind.Recheck), c)));
     }
 
     /// <summary>Stored sessions that are not due: a row and a future expiry entry each, written straight to storage in parallel.</summary>
@@ -560,10 +559,10 @@ public static class Bench
         {
             var id = InProcess.NewSessionId();
             var expires = now + 3_600 + Random.Shared.Next(86_400);
-            var entry = DueIndex.Entry(id, expires);
+            var (partitionKey, rowKey) = DueIndex.Keys(DueEntry.Expiry(id, DateTimeOffset.FromUnixTimeSeconds(expires)));
             // Upsert, not insert: under load a timed-out insert is retried by the client and would meet its own row (409).
             await sessions.UpsertEntityAsync(SessionEntity(id, "open", now), TableUpdateMode.Replace, c);
-            await dueTable.UpsertEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = id }, TableUpdateMode.Replace, c);
+            await dueTable.UpsertEntityAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = id, ["Kind"] = nameof(DueKind.Expiry) }, TableUpdateMode.Replace, c);
         });
     }
 }

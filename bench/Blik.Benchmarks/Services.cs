@@ -5,8 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
-using Blik.Checkout.Configuration;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
+using Blik.Checkout.Hosting;
 using Blik.Checkout.Storage;
 using Blik.DevServices;
 using Blik.LocalRunner;
@@ -197,10 +197,10 @@ public static class InProcess
         CancelUrl = "https://shop.example/cart",
         OrderId = "order-" + id[^8..],
         Metadata = new Dictionary<string, string> { ["cart"] = "42" },
-        CreatedAt = now,
-        UpdatedAt = now,
-        ExpiresAt = expiresAt,
-        GatewayObservedAtMs = (now - 60) * 1000,
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(now),
+        UpdatedAt = DateTimeOffset.FromUnixTimeSeconds(now),
+        ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(expiresAt),
+        GatewayObservedAt = DateTimeOffset.FromUnixTimeSeconds(now - 60),
     };
 
     /// <summary>An id shaped like the gateway's (3 + '-' + 19 alphanumerics).</summary>

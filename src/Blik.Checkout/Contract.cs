@@ -1,3 +1,4 @@
+
 namespace Blik.Checkout;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using Blik.Checkout;
-using Blik.Checkout.Configuration;
-using Blik.Checkout.Processing;
+using Blik.Checkout.Hosting;
 using Blik.Checkout.Sweeps;
+using Blik.Checkout.Webhooks;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Blik.Functions;

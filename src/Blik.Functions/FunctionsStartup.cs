@@ -1,4 +1,5 @@
 using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;

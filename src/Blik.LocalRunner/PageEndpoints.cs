@@ -42,7 +42,7 @@ public static class PageEndpoints
         {
             var amount = long.TryParse(request.Query["amount"], out var a) && a is > 0 and <= 5_000_000 ? a : 4999;
             var origin = $"{request.Scheme}://{request.Host}";
-            var created = await sessions.CreateAsync(new CreateSessionRequest
+            var outcome = await sessions.CreateAsync(new CreateSessionRequest
             {
                 Amount = amount,
                 Currency = "pln",
@@ -54,7 +54,8 @@ public static class PageEndpoints
                 CancelUrl = origin + "/",
                 OrderId = "demo-" + Guid.NewGuid().ToString("N")[..8],
             }, null, ct);
-            return HttpResults.Json(StatusCodes.Status201Created, SessionView.From(created.Session, secrets.Issue(created.Session.Id)));
+            var session = outcome.Value!.Session; // without an idempotency key a create is never refused
+            return HttpResults.Json(StatusCodes.Status201Created, SessionView.From(session, secrets.Issue(session.Id)));
         });
     }
 

@@ -1,5 +1,5 @@
 using Blik.Checkout;
-using Blik.Checkout.Processing;
+using Blik.Checkout.Webhooks;
 using Blik.Checkout.Storage;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;

@@ -1,5 +1,6 @@
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Blik.Checkout.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

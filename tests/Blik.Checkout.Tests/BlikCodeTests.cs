@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Tests;
 

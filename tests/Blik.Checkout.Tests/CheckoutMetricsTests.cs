@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -93,8 +93,8 @@ public sealed partial class CheckoutMetricsTests : IDisposable
     [Fact]
     public void A_completion_records_the_time_from_the_last_code_and_an_expiry_records_none()
     {
-        var submitted = TestSessions.Created.ToUnixTimeSeconds() + 100;
-        _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted + 37 });
+        var submitted = TestSessions.Created.AddSeconds(100);
+        _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted.AddSeconds(37) });
         _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Expired, CodeSubmittedAt = submitted });
 
         Assert.Equal(["completed", "expired"], _measurements.Where(m => m.Name == "blik.sessions.finished").Select(m => (string)m.Tags["status"]!).Order(StringComparer.Ordinal));
@@ -134,9 +134,9 @@ public sealed partial class CheckoutMetricsTests : IDisposable
 
     private void RecordOneOfEverything()
     {
-        var submitted = TestSessions.Created.ToUnixTimeSeconds();
+        var submitted = TestSessions.Created;
         _metrics.SessionCreated();
-        _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted + 5 });
+        _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted.AddSeconds(5) });
         _metrics.LateCompletion();
         _metrics.AmountMismatch();
         _metrics.CodeSubmitted("accepted");

@@ -4,11 +4,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
 using Blik.Checkout.Tests.Support;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -23,7 +24,7 @@ public sealed class ConvergeGateClientTests : IDisposable
     private const string BasicCredentials = "c2tfdGVzdF9sb2NhbF9zYW5kYm94Og==";
 
     private readonly List<ServiceProvider> _providers = [];
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = TestClock.New();
 
     public void Dispose() => _providers.ForEach(p => p.Dispose());
 
@@ -69,7 +70,7 @@ public sealed class ConvergeGateClientTests : IDisposable
         NotificationUrl = "https://checkout.test/api/webhooks/convergegate",
         CustomerIp = "203.0.113.7",
         CustomerCountry = "PL",
-        ExpiresAt = 1740842400,
+        ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(1740842400),
         Locale = "pl-PL",
         Metadata = new Dictionary<string, string> { ["cart"] = "c-1", ["note"] = "a&b=c" },
     };
@@ -154,7 +155,7 @@ public sealed class ConvergeGateClientTests : IDisposable
 
         Assert.Equal("2AW-kLcRRC5P8U68CYe0kVA", session.Id);
         Assert.Equal(SessionStatus.Open, session.Status);
-        Assert.Equal(1740842400, session.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1740842400), session.ExpiresAt);
         Assert.Equal("https://gateway.test/pay/2AW-kLcRRC5P8U68CYe0kVA", session.Url);
     }
 

@@ -8,7 +8,7 @@ namespace Blik.Checkout.Tests;
 
 public sealed class CreateSessionValidatorTests
 {
-    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+    private static readonly DateTimeOffset Now = TestClock.Start;
     private static readonly long NowSeconds = Now.ToUnixTimeSeconds();
     private static readonly CheckoutOptions Options = new() { PublicBaseUrl = new Uri("https://checkout.test/") };
 
@@ -94,7 +94,7 @@ public sealed class CreateSessionValidatorTests
         Assert.Equal("https://shop.example/cancel", request.CancelUrl);
         Assert.Equal("203.0.113.7", request.CustomerIp);
         Assert.Equal("PL", request.CustomerCountry);
-        Assert.Equal(NowSeconds + 3 * 3600, request.ExpiresAt);
+        Assert.Equal(Now.AddHours(3), request.ExpiresAt);
         Assert.Equal("pl-PL", request.Locale);
         Assert.Equal("order-42", request.OrderId);
         Assert.NotNull(request.Metadata);
@@ -411,8 +411,8 @@ public sealed class CreateSessionValidatorTests
     [Fact]
     public void Expiry_exactly_at_either_bound_is_accepted()
     {
-        Assert.Equal(NowSeconds + 9000, Validate(With("expires_at", NowSeconds + 9000)).Request!.ExpiresAt);
-        Assert.Equal(NowSeconds + 86400, Validate(With("expires_at", NowSeconds + 86400)).Request!.ExpiresAt);
+        Assert.Equal(Now.AddSeconds(9000), Validate(With("expires_at", NowSeconds + 9000)).Request!.ExpiresAt);
+        Assert.Equal(Now.AddSeconds(86400), Validate(With("expires_at", NowSeconds + 86400)).Request!.ExpiresAt);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
 using Blik.Checkout.Tests.Support;
 
 namespace Blik.Checkout.Tests;
@@ -25,8 +25,8 @@ public sealed class GatewayJsonTests
         Assert.Equal(0, s.AmountRefunded);
         Assert.Equal("pln", s.Currency);
         Assert.Equal("https://gw.test/pay/2AW-kLcRRC5P8U68CYe0kVA", s.Url);
-        Assert.Equal(1700086400, s.ExpiresAt);
-        Assert.Equal(1700000000, s.CreatedAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700086400), s.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), s.CreatedAt);
         Assert.True(s.Livemode);
         Assert.Equal(["blik"], s.PaymentMethodTypes);
         Assert.Null(s.LastPaymentError);
@@ -42,7 +42,7 @@ public sealed class GatewayJsonTests
             """);
 
         Assert.Equal(1000, s.AmountSubtotal);
-        Assert.Equal(1700086400, s.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700086400), s.ExpiresAt);
         Assert.Equal(SessionStatus.Completed, s.Status);
     }
 
@@ -60,7 +60,7 @@ public sealed class GatewayJsonTests
         var s = Read("""{"id":"x","amount_subtotal":1,"amount_sub_total":2,"expires_at":10,"expire_at":20}""");
 
         Assert.Equal(1, s.AmountSubtotal);
-        Assert.Equal(10, s.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(10), s.ExpiresAt);
     }
 
     [Fact]
@@ -70,8 +70,8 @@ public sealed class GatewayJsonTests
 
         Assert.Equal(1000, s.AmountTotal);
         Assert.Equal(-5, s.AmountSubtotal);
-        Assert.Equal(1700086400, s.ExpiresAt);
-        Assert.Equal(1700000000, s.CreatedAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700086400), s.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), s.CreatedAt);
         Assert.True(s.Livemode);
     }
 
@@ -81,7 +81,7 @@ public sealed class GatewayJsonTests
         var s = Read("""{"id":"x","amount_total":1000.0,"expires_at":1.7000864E9}""");
 
         Assert.Equal(1000, s.AmountTotal);
-        Assert.Equal(1700086400, s.ExpiresAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700086400), s.ExpiresAt);
     }
 
     [Theory]

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Http;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
@@ -92,8 +92,8 @@ public sealed class SessionViewTests
             Status = SessionStatus.Pending,
             OrderId = "order-1",
             Metadata = new Dictionary<string, string> { ["cart"] = "c-1" },
-            CodeSubmittedAt = 10,
-            RetryCodeAfter = 100,
+            CodeSubmittedAt = DateTimeOffset.FromUnixTimeSeconds(10),
+            RetryCodeAfter = DateTimeOffset.FromUnixTimeSeconds(100),
             Attempts = 2,
             LastError = new SessionError("code_invalid", "Not valid."),
         };
@@ -135,15 +135,15 @@ public sealed class SessionEntityTests
             CancelUrl = "https://shop.test/cancel",
             OrderId = "order-1",
             Metadata = new Dictionary<string, string> { ["cart"] = "c-1", ["note"] = "ąę \"quoted\"" },
-            CodeSubmittedAt = 11,
-            RetryCodeAfter = 22,
-            CompletedAt = 33,
+            CodeSubmittedAt = DateTimeOffset.FromUnixTimeSeconds(11),
+            RetryCodeAfter = DateTimeOffset.FromUnixTimeSeconds(22),
+            CompletedAt = DateTimeOffset.FromUnixTimeSeconds(33),
             Attempts = 4,
-            AttemptWindowStart = 44,
+            AttemptWindowStart = DateTimeOffset.FromUnixTimeSeconds(44),
             AttemptsInWindow = 2,
             LastError = new SessionError("not_confirmed", "Not confirmed."),
             Livemode = true,
-            GatewayObservedAtMs = 1_740_830_400_123,
+            GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_740_830_400_123),
             LateCompletion = true,
         };
 

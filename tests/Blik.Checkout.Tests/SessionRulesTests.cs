@@ -1,5 +1,4 @@
-using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Tests.Support;
 
 namespace Blik.Checkout.Tests;
@@ -11,9 +10,7 @@ public sealed class SessionRulesTests
 
     private static DateTimeOffset At(double seconds) => T0.AddSeconds(seconds);
 
-    private static long Unix(double seconds) => At(seconds).ToUnixTimeSeconds();
-
-    private static CheckoutSession Completed() => TestSessions.Open() with { Status = SessionStatus.Completed, CompletedAt = Unix(0) };
+    private static CheckoutSession Completed() => TestSessions.Open() with { Status = SessionStatus.Completed, CompletedAt = At(0) };
 
     private static CheckoutSession Expired() => TestSessions.Open() with { Status = SessionStatus.Expired };
 
@@ -29,7 +26,7 @@ public sealed class SessionRulesTests
     [InlineData(null)]
     public void A_completed_session_never_changes_on_any_gateway_snapshot(string? status)
     {
-        var snapshot = TestSessions.Gateway(status) with { LastPaymentError = new GatewayPaymentError("code_expired", "late"), ExpiresAt = 1, Livemode = true };
+        var snapshot = TestSessions.Gateway(status) with { LastPaymentError = new GatewayPaymentError("code_expired", "late"), ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(1), Livemode = true };
 
         Assert.Null(SessionRules.ApplyGatewayState(Completed(), snapshot, At(60), At(61)));
     }
@@ -55,7 +52,7 @@ public sealed class SessionRulesTests
         Assert.True(flagged.LateCompletion);
         Assert.Equal(SessionStatus.Expired, flagged.Status);
         Assert.Null(flagged.CompletedAt);
-        Assert.Equal(Unix(61), flagged.UpdatedAt);
+        Assert.Equal(At(61), flagged.UpdatedAt);
     }
 
     [Fact]
@@ -69,7 +66,7 @@ public sealed class SessionRulesTests
     [Fact]
     public void A_gateway_snapshot_read_before_the_one_applied_is_stale_and_ignored()
     {
-        var session = TestSessions.Open() with { GatewayObservedAtMs = At(100).ToUnixTimeMilliseconds() };
+        var session = TestSessions.Open() with { GatewayObservedAt = At(100) };
 
         Assert.Null(SessionRules.ApplyGatewayState(session, TestSessions.Gateway("completed"), At(99.999), At(101)));
     }
@@ -77,7 +74,7 @@ public sealed class SessionRulesTests
     [Fact]
     public void A_gateway_snapshot_read_at_the_same_instant_as_the_one_applied_is_applied()
     {
-        var session = TestSessions.Open() with { GatewayObservedAtMs = At(100).ToUnixTimeMilliseconds() };
+        var session = TestSessions.Open() with { GatewayObservedAt = At(100) };
 
         Assert.Equal(SessionStatus.Completed, SessionRules.ApplyGatewayState(session, TestSessions.Gateway("completed"), At(100), At(101))?.Status);
     }
@@ -90,16 +87,16 @@ public sealed class SessionRulesTests
         var pending = SessionRules.ApplyGatewayState(open, TestSessions.Gateway("pending"), At(10), At(11));
         Assert.NotNull(pending);
         Assert.Equal(SessionStatus.Pending, pending.Status);
-        Assert.Equal(Unix(11), pending.UpdatedAt);
-        Assert.Equal(At(10).ToUnixTimeMilliseconds(), pending.GatewayObservedAtMs);
+        Assert.Equal(At(11), pending.UpdatedAt);
+        Assert.Equal(At(10), pending.GatewayObservedAt);
 
         var completed = SessionRules.ApplyGatewayState(pending, TestSessions.Gateway("completed"), At(20), At(21));
         Assert.NotNull(completed);
         Assert.Equal(SessionStatus.Completed, completed.Status);
-        Assert.Equal(Unix(21), completed.CompletedAt);
+        Assert.Equal(At(21), completed.CompletedAt);
         Assert.Null(completed.RetryCodeAfter);
         Assert.Null(completed.LastError);
-        Assert.Equal(At(20).ToUnixTimeMilliseconds(), completed.GatewayObservedAtMs);
+        Assert.Equal(At(20), completed.GatewayObservedAt);
     }
 
     [Theory]
@@ -111,7 +108,7 @@ public sealed class SessionRulesTests
     [Fact]
     public void Completion_clears_the_last_error_and_the_retry_hint()
     {
-        var failed = TestSessions.Open() with { CodeSubmittedAt = Unix(5), LastError = SessionRules.NotConfirmed, RetryCodeAfter = Unix(6) };
+        var failed = TestSessions.Open() with { CodeSubmittedAt = At(5), LastError = SessionRules.NotConfirmed, RetryCodeAfter = At(6) };
 
         var completed = SessionRules.ApplyGatewayState(failed, TestSessions.Gateway("completed"), At(10), At(11))!;
 
@@ -133,7 +130,7 @@ public sealed class SessionRulesTests
     {
         // Converge Gate documents "open" as the state while the shopper confirms in the banking app.
         var pending = PendingAfterCode();
-        Assert.True(pending.RetryCodeAfter > Unix(40));
+        Assert.True(pending.RetryCodeAfter > At(40));
 
         var read = SessionRules.ApplyGatewayState(pending, TestSessions.Gateway("open"), At(40), At(41));
 
@@ -144,7 +141,7 @@ public sealed class SessionRulesTests
     public void Still_open_after_the_confirmation_window_is_not_confirmed_and_the_shopper_may_retry_now()
     {
         var pending = PendingAfterCode();
-        var after = pending.RetryCodeAfter!.Value - Unix(0) + 1;
+        var after = (pending.RetryCodeAfter!.Value - At(0)).TotalSeconds + 1;
 
         var back = SessionRules.ApplyGatewayState(pending, TestSessions.Gateway("open"), At(after), At(after + 1));
 
@@ -152,7 +149,7 @@ public sealed class SessionRulesTests
         Assert.Equal(SessionStatus.Open, back.Status);
         Assert.Equal(SessionRules.NotConfirmed, back.LastError);
         Assert.NotNull(back.RetryCodeAfter);
-        Assert.True(back.RetryCodeAfter <= Unix(after + 1));
+        Assert.True(back.RetryCodeAfter <= At(after + 1));
     }
 
     [Fact]
@@ -163,7 +160,7 @@ public sealed class SessionRulesTests
         var declined = SessionRules.ApplyGatewayState(PendingAfterCode(), snapshot, At(40), At(41))!;
 
         Assert.Equal(new SessionError("insufficient_funds", "Not enough money."), declined.LastError);
-        Assert.True(declined.RetryCodeAfter <= Unix(41));
+        Assert.True(declined.RetryCodeAfter <= At(41));
     }
 
     [Fact]
@@ -203,12 +200,12 @@ public sealed class SessionRulesTests
     [Fact]
     public void The_gateway_url_expiry_and_livemode_are_taken_from_the_snapshot()
     {
-        var snapshot = TestSessions.Gateway("open") with { Url = "https://gateway.test/pay/other", ExpiresAt = Unix(7200), Livemode = true };
+        var snapshot = TestSessions.Gateway("open") with { Url = "https://gateway.test/pay/other", ExpiresAt = At(7200), Livemode = true };
 
         var next = SessionRules.ApplyGatewayState(TestSessions.Open(), snapshot, At(40), At(41))!;
 
         Assert.Equal("https://gateway.test/pay/other", next.Url);
-        Assert.Equal(Unix(7200), next.ExpiresAt);
+        Assert.Equal(At(7200), next.ExpiresAt);
         Assert.True(next.Livemode);
     }
 
@@ -235,7 +232,7 @@ public sealed class SessionRulesTests
             Assert.Equal(TimeSpan.Zero, wait);
             Assert.Equal(i, reserved.Attempts);
             Assert.Equal(i, reserved.AttemptsInWindow);
-            Assert.Equal(Unix(1), reserved.AttemptWindowStart);
+            Assert.Equal(At(1), reserved.AttemptWindowStart);
             session = reserved;
         }
 
@@ -263,7 +260,7 @@ public sealed class SessionRulesTests
         Assert.Equal(TimeSpan.Zero, wait);
         Assert.Equal(4, reserved.Attempts);
         Assert.Equal(1, reserved.AttemptsInWindow);
-        Assert.Equal(Unix(15 * 60), reserved.AttemptWindowStart);
+        Assert.Equal(At(15 * 60), reserved.AttemptWindowStart);
     }
 
     [Fact]
@@ -274,11 +271,11 @@ public sealed class SessionRulesTests
         var accepted = SessionRules.CodeAccepted(open, TestSessions.Gateway("open"), At(10), At(11), ConfirmationWindow);
 
         Assert.Equal(SessionStatus.Pending, accepted.Status);
-        Assert.Equal(Unix(11), accepted.CodeSubmittedAt);
-        Assert.Equal(Unix(11) + 90, accepted.RetryCodeAfter);
+        Assert.Equal(At(11), accepted.CodeSubmittedAt);
+        Assert.Equal(At(101), accepted.RetryCodeAfter);
         Assert.Null(accepted.LastError);
-        Assert.Equal(Unix(11), accepted.UpdatedAt);
-        Assert.Equal(At(10).ToUnixTimeMilliseconds(), accepted.GatewayObservedAtMs);
+        Assert.Equal(At(11), accepted.UpdatedAt);
+        Assert.Equal(At(10), accepted.GatewayObservedAt);
     }
 
     [Fact]
@@ -294,11 +291,11 @@ public sealed class SessionRulesTests
     [Fact]
     public void Code_accepted_with_an_open_answer_never_moves_the_observation_time_back()
     {
-        var later = TestSessions.Open() with { GatewayObservedAtMs = At(30).ToUnixTimeMilliseconds() };
+        var later = TestSessions.Open() with { GatewayObservedAt = At(30) };
 
         var accepted = SessionRules.CodeAccepted(later, TestSessions.Gateway("open"), At(10), At(31), ConfirmationWindow);
 
-        Assert.Equal(At(30).ToUnixTimeMilliseconds(), accepted.GatewayObservedAtMs);
+        Assert.Equal(At(30), accepted.GatewayObservedAt);
     }
 
     [Fact]
@@ -307,8 +304,8 @@ public sealed class SessionRulesTests
         var accepted = SessionRules.CodeAccepted(TestSessions.Open(), TestSessions.Gateway("pending"), At(10), At(11), ConfirmationWindow);
 
         Assert.Equal(SessionStatus.Pending, accepted.Status);
-        Assert.Equal(Unix(11), accepted.CodeSubmittedAt);
-        Assert.Equal(Unix(11) + 90, accepted.RetryCodeAfter);
+        Assert.Equal(At(11), accepted.CodeSubmittedAt);
+        Assert.Equal(At(101), accepted.RetryCodeAfter);
     }
 
     [Fact]
@@ -317,9 +314,9 @@ public sealed class SessionRulesTests
         var accepted = SessionRules.CodeAccepted(TestSessions.Open(), TestSessions.Gateway("completed"), At(10), At(11), ConfirmationWindow);
 
         Assert.Equal(SessionStatus.Completed, accepted.Status);
-        Assert.Equal(Unix(11), accepted.CompletedAt);
+        Assert.Equal(At(11), accepted.CompletedAt);
         Assert.Null(accepted.RetryCodeAfter);
-        Assert.Equal(At(10).ToUnixTimeMilliseconds(), accepted.GatewayObservedAtMs);
+        Assert.Equal(At(10), accepted.GatewayObservedAt);
     }
 
     [Fact]
@@ -355,8 +352,8 @@ public sealed class SessionRulesTests
 
         Assert.Equal(SessionStatus.Open, refused.Status);
         Assert.Equal(error, refused.LastError);
-        Assert.Equal(Unix(10), refused.RetryCodeAfter);
-        Assert.Equal(Unix(10), refused.UpdatedAt);
+        Assert.Equal(At(10), refused.RetryCodeAfter);
+        Assert.Equal(At(10), refused.UpdatedAt);
     }
 
     [Fact]
@@ -365,10 +362,10 @@ public sealed class SessionRulesTests
         var unknown = SessionRules.CodeOutcomeUnknown(TestSessions.Open(), At(10), ConfirmationWindow);
 
         Assert.Equal(SessionStatus.Open, unknown.Status);
-        Assert.Equal(Unix(10), unknown.CodeSubmittedAt);
-        Assert.Equal(Unix(10) + 90, unknown.RetryCodeAfter);
+        Assert.Equal(At(10), unknown.CodeSubmittedAt);
+        Assert.Equal(At(100), unknown.RetryCodeAfter);
         Assert.Equal(SessionRules.OutcomeUnknown, unknown.LastError);
-        Assert.Equal(Unix(10), unknown.UpdatedAt);
+        Assert.Equal(At(10), unknown.UpdatedAt);
     }
 
     [Theory]
@@ -397,14 +394,14 @@ public sealed class SessionRulesTests
     [InlineData(SessionStatus.Pending)]
     public void Expire_ends_an_open_or_pending_session(SessionStatus status)
     {
-        var session = TestSessions.Open() with { Status = status, RetryCodeAfter = Unix(100) };
+        var session = TestSessions.Open() with { Status = status, RetryCodeAfter = At(100) };
 
         var expired = SessionRules.Expire(session, At(200));
 
         Assert.NotNull(expired);
         Assert.Equal(SessionStatus.Expired, expired.Status);
         Assert.Null(expired.RetryCodeAfter);
-        Assert.Equal(Unix(200), expired.UpdatedAt);
+        Assert.Equal(At(200), expired.UpdatedAt);
     }
 
     [Theory]

@@ -1,4 +1,4 @@
-using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -191,6 +191,7 @@ public sealed class SettingsValidationTests
     [InlineData("Webhooks:TimestampTolerance", "-00:01:00", "Webhooks__TimestampTolerance")]
     [InlineData("Webhooks:MaxBodyBytes", "100", "Webhooks__MaxBodyBytes")]
     [InlineData("Sweep:RecheckInterval", "00:00:00", "Sweep__RecheckInterval")]
+    [InlineData("Sweep:RecheckHorizon", "-00:00:01", "Sweep__RecheckHorizon")]
     [InlineData("Sweep:ExpiryGrace", "-00:00:01", "Sweep__ExpiryGrace")]
     [InlineData("Sweep:Parallelism", "0", "Sweep__Parallelism")]
     public async Task Out_of_range_tuning_settings_are_refused_by_name(string key, string value, string named) =>

@@ -7,6 +7,7 @@ using Azure.Storage.Queues;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
@@ -216,14 +217,18 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
 
         var logs = new CriticalEvents();
         var services = stack.App.Services;
-        var reconciler = new SessionReconciler(
-            new OtherAmountGateway(services.GetRequiredService<IConvergeGate>(), 1500),
-            services.GetRequiredService<SessionStore>(),
-            services.GetRequiredService<DueIndex>(),
-            services.GetRequiredService<FulfilmentOutbox>(),
-            services.GetRequiredService<TimeProvider>(),
+        var writes = new SessionWrites(
+            services.GetRequiredService<ISessionStore>(),
+            services.GetRequiredService<IDueIndex>(),
+            services.GetRequiredService<Outbox>(),
             services.GetRequiredService<CheckoutMetrics>(),
             logs);
+        var reconciler = new SessionReconciler(
+            new OtherAmountGateway(services.GetRequiredService<IConvergeGate>(), 1500),
+            services.GetRequiredService<ISessionStore>(),
+            writes,
+            services.GetRequiredService<TimeProvider>(),
+            NullLogger<SessionReconciler>.Instance);
 
         var first = await reconciler.ReconcileAsync(session.Id, "test", CancellationToken.None);
         await reconciler.ReconcileAsync(session.Id, "test again", CancellationToken.None);
@@ -303,7 +308,7 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
     }
 
     /// <summary>The names of the Critical events logged.</summary>
-    private sealed class CriticalEvents : ILogger<SessionReconciler>
+    private sealed class CriticalEvents : ILogger<SessionWrites>
     {
         private readonly List<string> _names = [];
 

@@ -12,7 +12,7 @@ namespace Blik.Deployment.Tests;
 /// </summary>
 internal static class CodeSettings
 {
-    public const string Storage = ServiceCollectionExtensions.StorageSetting;
+    public const string Storage = Blik.Checkout.Hosting.ServiceCollectionExtensions.StorageSetting;
 
     /// <summary>The identity-based parts of the storage setting that Blik.Checkout.Storage.StorageAccount reads.</summary>
     public static readonly IReadOnlyList<string> StorageIdentityParts = ["accountName", "tableServiceUri", "queueServiceUri", "credential", "clientId"];

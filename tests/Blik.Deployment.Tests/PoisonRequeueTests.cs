@@ -159,7 +159,7 @@ public sealed class PoisonRequeueTests(AzuriteFixture azurite)
     }
 
     private static string Event(string eventId, string sessionId) =>
-        new EventMessage(eventId, "checkout.session.completed", sessionId, null, 1_760_000_000, 1_760_000_001).Serialize();
+        new EventMessage(eventId, "checkout.session.completed", sessionId, null).Serialize();
 }
 
 internal sealed record RunResult(int ExitCode, string Out, string Err);

@@ -1,6 +1,6 @@
+using Azure.Identity;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Storage;
-using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 
 namespace Blik.Deployment.Tests;
@@ -54,6 +54,7 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
         ["Webhooks:TimestampTolerance"] = "Off by default: the gateway does not document re-signing retries, and every event is re-fetched anyway.",
         ["Webhooks:MaxBodyBytes"] = "256 KiB is far above any gateway notification.",
         ["Sweep:RecheckInterval"] = "1 min between gateway re-checks of a session with a code in flight.",
+        ["Sweep:RecheckHorizon"] = "A code counts as in flight for 10 min past the confirmation window, then only the expiry is watched.",
         ["Sweep:ExpiryGrace"] = "5 min past expires_at before expiring locally.",
         ["Sweep:MaxPerRun"] = "1000 due entries per run bounds one timer invocation.",
         ["Sweep:Parallelism"] = "8 concurrent gateway reads per sweep run.",

@@ -4,8 +4,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Queues;
 using Azure.Storage.Sas;
-using Blik.Checkout.Refunds;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Storage;
 using Blik.DevServices;
 using Blik.Testing;
@@ -74,18 +73,19 @@ public sealed partial class LogSecretsTests(AzuriteFixture azurite)
                 Amount = 1000,
                 Currency = "pln",
                 SuccessUrl = "https://shop.example/ok",
-                CreatedAt = 1_760_000_000,
-                UpdatedAt = 1_760_000_000,
-                ExpiresAt = 1_760_086_400,
+                CreatedAt = DateTimeOffset.FromUnixTimeSeconds(1_760_000_000),
+                UpdatedAt = DateTimeOffset.FromUnixTimeSeconds(1_760_000_000),
+                ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(1_760_086_400),
             }, ct);
-            await sessions.UpdateAsync(id, s => s with { Attempts = 1 }, ct);
+            await sessions.ReplaceAsync(inserted with { Attempts = 1 }, ct);
             await Assert.ThrowsAsync<StoragePreconditionFailedException>(() => sessions.ReplaceAsync(inserted with { Attempts = 2 }, ct)); // an error response too
             Assert.Equal(1, (await sessions.GetAsync(id, ct))!.Attempts);
 
             var due = provider.GetRequiredService<DueIndex>();
-            await due.ScheduleAsync(id, 1_000, ct);
-            Assert.Contains(await due.ReadDueAsync(1_000, 10, ct), e => e.SessionId == id);
-            await due.RemoveAsync(id, 1_000, ct);
+            var entry = new DueEntry(id, DateTimeOffset.FromUnixTimeSeconds(1_000), DueKind.Recheck);
+            await due.ScheduleAsync(entry, ct);
+            Assert.Contains(await due.ReadDueAsync(entry.DueAt, 10, ct), e => e.SessionId == id);
+            await due.RemoveAsync(entry, ct);
 
             var idempotency = provider.GetRequiredService<IdempotencyStore>();
             var begin = await idempotency.BeginAsync("key-" + id, "hash", TimeSpan.FromMinutes(2), ct);

@@ -106,7 +106,7 @@ public sealed class QueueBehaviourTests(AzuriteFixture azurite)
         }).Build();
         var services = new ServiceCollection();
         services.AddLogging();
-        Blik.Checkout.Configuration.ServiceCollectionExtensions.AddBlikCheckout(services, configuration);
+        Blik.Checkout.Hosting.ServiceCollectionExtensions.AddBlikCheckout(services, configuration);
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

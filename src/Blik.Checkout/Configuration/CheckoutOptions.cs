@@ -1,4 +1,5 @@
 
+
 namespace Blik.Checkout.Configuration;
 
 /// <summary>How we reach Converge Gate. Section <c>ConvergeGate</c>.</summary>
@@ -107,6 +108,12 @@ public sealed class SweepOptions
 
     /// <summary>How often a session with a code in flight is re-checked after its first re-check.</summary>
     public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long past the confirmation window a code still counts as in flight (re-checked every
+    /// <see cref="RecheckInterval"/>); after that only the session's expiry is watched.
+    /// </summary>
+    public TimeSpan RecheckHorizon { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>After this long past <c>expires_at</c>, a session the gateway still calls open is expired locally.</summary>
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromMinutes(5);

@@ -136,6 +136,11 @@ internal sealed class SettingsValidator :
             failures.Add($"Setting {S}__RecheckInterval must be at least 00:00:01.");
         }
 
+        if (options.RecheckHorizon < TimeSpan.Zero)
+        {
+            failures.Add($"Setting {S}__RecheckHorizon must not be negative.");
+        }
+
         if (options.ExpiryGrace < TimeSpan.Zero)
         {
             failures.Add($"Setting {S}__ExpiryGrace must not be negative.");

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Diagnostics;
 
@@ -62,7 +62,7 @@ public sealed class CheckoutMetrics : IDisposable
         _sessionsFinished.Add(1, new KeyValuePair<string, object?>("status", session.Status.ToWire()));
         if (session.Status == SessionStatus.Completed && session is { CodeSubmittedAt: { } submitted, CompletedAt: { } completed } && completed >= submitted)
         {
-            _completionTime.Record(completed - submitted);
+            _completionTime.Record((completed - submitted).TotalSeconds);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Blik.Checkout.Webhooks;
 
 namespace Blik.Checkout.Diagnostics;
 
@@ -17,23 +16,4 @@ public static class CheckoutTelemetry
     public const string OutcomeTag = "checkout.outcome";
 
     public static ActivitySource Source { get; } = new(SourceName);
-
-    /// <summary>
-    /// The span of one queued event, in the trace of the webhook intake that queued it (its <c>traceparent</c> travels
-    /// in the message, since a storage queue carries no metadata), linked to the current span (the function
-    /// invocation). A message without trace context gets a child span of the current one.
-    /// </summary>
-    public static Activity? StartProcessing(EventMessage message)
-    {
-        var invocation = Activity.Current;
-        var activity = ActivityContext.TryParse(message.TraceParent, message.TraceState, isRemote: true, out var intake)
-            ? Source.StartActivity(ActivityKind.Consumer, intake, links: invocation is null ? null : [new ActivityLink(invocation.Context)], name: "process " + QueueNames.Events)
-            : Source.StartActivity("process " + QueueNames.Events, ActivityKind.Consumer);
-        return activity?
-            .SetTag("messaging.operation.type", "process")
-            .SetTag("messaging.destination.name", QueueNames.Events)
-            .SetTag("checkout.event_id", message.EventId)
-            .SetTag("checkout.event_type", message.Type)
-            .SetTag(SessionIdTag, message.SessionId);
-    }
 }

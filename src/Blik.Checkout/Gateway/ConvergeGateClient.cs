@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
@@ -51,7 +51,7 @@ public sealed class ConvergeGateClient(
         AddIfPresent(form, "locale", request.Locale);
         if (request.ExpiresAt is { } expiresAt)
         {
-            form.Add(new("expires_at", expiresAt.ToString(CultureInfo.InvariantCulture)));
+            form.Add(new("expires_at", expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
         }
 
         if (request.Metadata is not null)

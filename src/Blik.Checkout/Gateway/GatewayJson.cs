@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Gateway;
 
@@ -28,8 +29,8 @@ internal static class GatewayJson
             AmountRefunded = Int64(root, "amount_refunded"),
             Currency = String(root, "currency")?.ToLowerInvariant(),
             Url = String(root, "url"),
-            ExpiresAt = Int64(root, "expires_at") ?? Int64(root, "expire_at"),
-            CreatedAt = Int64(root, "created_at"),
+            ExpiresAt = Time(root, "expires_at") ?? Time(root, "expire_at"),
+            CreatedAt = Time(root, "created_at"),
             Livemode = Boolean(root, "livemode") ?? false,
             PaymentMethodTypes = Strings(root, "payment_method_types") ?? Strings(root, "payment_method") ?? [],
             LastPaymentError = root.TryGetProperty("last_payment_error", out var lpe) && lpe.ValueKind == JsonValueKind.Object
@@ -53,7 +54,7 @@ internal static class GatewayJson
             SessionId = String(root, "session_id"),
             Status = String(root, "status")?.Trim().ToLowerInvariant(),
             Reason = String(root, "reason"),
-            CreatedAt = Int64(root, "created_at"),
+            CreatedAt = Time(root, "created_at"),
         };
     }
 
@@ -82,6 +83,10 @@ internal static class GatewayJson
             _ => null,
         };
     }
+
+    /// <summary>A time given as Unix seconds; null when absent, not an integer, or not after 1970.</summary>
+    public static DateTimeOffset? Time(JsonElement obj, string name) =>
+        Int64(obj, name) is > 0 and var seconds ? Times.FromUnixSeconds(seconds) : null;
 
     public static bool? Boolean(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) ? value.ValueKind switch

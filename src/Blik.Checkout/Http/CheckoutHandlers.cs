@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
+using Blik.Checkout.Refunds;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Blik.Checkout.Webhooks;
@@ -19,7 +20,7 @@ namespace Blik.Checkout.Http;
 /// </summary>
 public sealed class CheckoutHandlers(
     SessionService sessions,
-    Refunds.RefundService refunds,
+    RefundService refunds,
     ClientSecrets clientSecrets,
     WebhookIntake webhooks,
     StorageHealth storage,
@@ -44,21 +45,20 @@ public sealed class CheckoutHandlers(
         var input = CreateSessionValidator.Validate(document.RootElement, _options, time.GetUtcNow(), errors)
             ?? throw Problems.Validation(errors.ToDictionary());
 
-        var outcome = await sessions.CreateAsync(input, idempotencyKey, ct);
-        var view = SessionView.From(outcome.Session, clientSecrets.Issue(outcome.Session.Id));
+        var created = Answer(await sessions.CreateAsync(input, idempotencyKey, ct));
         return HttpResults.Json(
             StatusCodes.Status201Created,
-            view,
-            location: Routes.SessionPath(outcome.Session.Id),
-            headers: outcome.Replayed ? new Dictionary<string, string> { ["Idempotent-Replayed"] = "true" } : null);
+            SessionView.From(created.Session, clientSecrets.Issue(created.Session.Id)),
+            location: Routes.SessionPath(created.Session.Id),
+            headers: ReplayHeaders(created.Replayed));
     });
 
     /// <summary><c>GET /api/checkout/sessions/{id}</c> — from storage only, cheap to poll.</summary>
     public Task<IResult> GetSessionAsync(HttpRequest request, string id) => Run(request, "get", async ct =>
     {
         Authorize(request, id);
-        var session = await sessions.GetAsync(id, ct);
-        var refunded = (await refunds.SummaryAsync(session, ct)).AmountRefunded;
+        var session = Answer(await sessions.GetAsync(id, ct));
+        var refunded = await refunds.AmountRefundedAsync(session, ct);
         return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session, amountRefunded: refunded));
     });
 
@@ -70,29 +70,29 @@ public sealed class CheckoutHandlers(
         var body = await RequestBodies.ReadAsync(request, MaxCreateBodyBytes, request.ContentLength is 0 ? null : "application/json", ct);
         using var document = body.Length == 0 ? JsonDocument.Parse("{}") : RequestBodies.ParseJson(body);
         var errors = new ValidationErrors();
-        var input = Refunds.CreateRefundValidator.Validate(document.RootElement, errors) ?? throw Problems.Validation(errors.ToDictionary());
-        var (refund, replayed) = await refunds.CreateAsync(id, input, idempotencyKey, ct);
+        var input = CreateRefundValidator.Validate(document.RootElement, errors) ?? throw Problems.Validation(errors.ToDictionary());
+        var (refund, replayed) = Answer(await refunds.CreateAsync(id, input, idempotencyKey, ct));
         return HttpResults.Json(
             StatusCodes.Status201Created,
-            Refunds.RefundView.From(refund),
+            RefundView.From(refund),
             location: Routes.RefundPath(id, refund.Id),
-            headers: replayed ? new Dictionary<string, string> { ["Idempotent-Replayed"] = "true" } : null);
+            headers: ReplayHeaders(replayed));
     });
 
     /// <summary><c>GET /api/checkout/sessions/{id}/refunds</c> — server-side callers (function key).</summary>
     public Task<IResult> ListRefundsAsync(HttpRequest request, string id) => Run(request, "list refunds", async ct =>
     {
         RequireSessionId(id);
-        var list = await refunds.ListAsync(id, ct);
-        return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, object> { ["data"] = list.Select(Refunds.RefundView.From).ToArray() });
+        var list = Answer(await refunds.ListAsync(id, ct));
+        return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, object> { ["data"] = list.Select(RefundView.From).ToArray() });
     });
 
     /// <summary><c>GET /api/checkout/sessions/{id}/refunds/{refundId}</c> — server-side callers (function key).</summary>
     public Task<IResult> GetRefundAsync(HttpRequest request, string id, string refundId) => Run(request, "get refund", async ct =>
     {
         RequireSessionId(id);
-        var refund = await refunds.GetAsync(id, refundId, ct);
-        return HttpResults.Json(StatusCodes.Status200OK, Refunds.RefundView.From(refund));
+        var refund = Answer(await refunds.GetAsync(id, refundId, ct));
+        return HttpResults.Json(StatusCodes.Status200OK, RefundView.From(refund));
     });
 
     /// <summary><c>POST /api/checkout/sessions/{id}/pay</c> with <c>{"blik_code":"123456"}</c>.</summary>
@@ -102,7 +102,7 @@ public sealed class CheckoutHandlers(
         var body = await RequestBodies.ReadAsync(request, MaxPayBodyBytes, "application/json", ct);
         using var document = RequestBodies.ParseJson(body);
         var code = ReadBlikCode(document.RootElement);
-        var session = await sessions.PayAsync(id, code, ct);
+        var session = Answer(await sessions.PayAsync(id, code, ct));
         return HttpResults.Json(StatusCodes.Status202Accepted, SessionView.From(session));
     });
 
@@ -110,11 +110,11 @@ public sealed class CheckoutHandlers(
     public Task<IResult> WebhookAsync(HttpRequest request) => Run(request, "webhook", async ct =>
     {
         var body = await RequestBodies.ReadAsync(request, webhooks.MaxBodyBytes, null, ct);
-        var message = await webhooks.AcceptAsync(
+        var message = Answer(await webhooks.AcceptAsync(
             request.Headers["Sec-Timestamp"].ToString(),
             request.Headers["Sec-Signature"].ToString(),
             body,
-            ct);
+            ct));
         return HttpResults.Json(StatusCodes.Status200OK, new Dictionary<string, object> { ["received"] = true, ["event_id"] = message.EventId });
     });
 
@@ -174,50 +174,24 @@ public sealed class CheckoutHandlers(
         return key;
     }
 
+    private static readonly HashSet<string> PayFields = new(StringComparer.Ordinal) { "blik_code" };
+
     private static BlikCode ReadBlikCode(JsonElement root)
     {
-        const string Field = "blik_code";
+        const string Invalid = "Must be a string of exactly six digits (0-9).";
         var errors = new ValidationErrors();
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add("$", "The body must be a JSON object.");
-            throw Problems.Validation(errors.ToDictionary());
-        }
-
-        JsonElement? value = null;
-        foreach (var property in root.EnumerateObject())
-        {
-            if (!property.NameEquals(Field))
-            {
-                errors.Add(CreateSessionValidator.TryGetWellFormedName(property) ?? "$", "Unknown field.");
-            }
-            else if (value is not null)
-            {
-                errors.Add(Field, "The field appears more than once.");
-            }
-            else
-            {
-                value = property.Value;
-            }
-        }
-
-        BlikCode? code = null;
-        if (value is null)
-        {
-            errors.Add(Field, "Required.");
-        }
-        else if (value.Value.ValueKind != JsonValueKind.String || !BlikCode.TryParse(CreateSessionValidator.TryGetWellFormedString(value.Value), out code))
-        {
-            errors.Add(Field, "Must be a string of exactly six digits (0-9).");
-        }
-
-        if (errors.Count > 0 || code is null)
-        {
-            throw Problems.Validation(errors.ToDictionary());
-        }
-
-        return code.Value;
+        var code = JsonFields.Strict(root, PayFields, errors) is { } body
+            ? body.String("blik_code", 6, invalid: Invalid).Must(c => BlikCode.TryParse(c, out _), Invalid).Value
+            : null;
+        return errors.Count == 0 && BlikCode.TryParse(code, out var valid) ? valid.Value : throw Problems.Validation(errors.ToDictionary());
     }
+
+    /// <summary>The result of an outcome, or (for a refusal) its problem, thrown for <see cref="Run"/> to answer with.</summary>
+    private static T Answer<T>(Outcome<T> outcome) =>
+        outcome.Refusal is { } refusal ? throw ProblemMapping.From(refusal) : outcome.Value!;
+
+    private static Dictionary<string, string>? ReplayHeaders(bool replayed) =>
+        replayed ? new Dictionary<string, string> { ["Idempotent-Replayed"] = "true" } : null;
 
     /// <summary>The one place failures become responses.</summary>
     private async Task<IResult> Run(HttpRequest request, string operation, Func<CancellationToken, Task<IResult>> handler)
@@ -231,13 +205,9 @@ public sealed class CheckoutHandlers(
         {
             return Problem(request, problem);
         }
-        catch (GatewayUnavailableException e)
+        catch (Exception e) when (ProblemMapping.FromGateway(e) is { } gatewayProblem)
         {
-            return Problem(request, Problems.GatewayUnavailable(e.RetryAfter));
-        }
-        catch (GatewayRejectedException e)
-        {
-            return Problem(request, Problems.GatewayRefused(e.Error));
+            return Problem(request, gatewayProblem);
         }
         catch (Exception e) when (e is StorageException or ConcurrencyConflictException)
         {

@@ -1,11 +1,12 @@
 using System.Globalization;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Http;
 
 /// <summary>
-/// A request that cannot be served, as an RFC 9457 problem. Thrown by the services, turned into
-/// <c>application/problem+json</c> in one place (<see cref="HttpResults.Problem"/>).
+/// A request that cannot be served, as an RFC 9457 problem. Made only at the HTTP edge (from the request itself, or
+/// from a <see cref="Refusal"/> by <see cref="ProblemMapping"/>), turned into <c>application/problem+json</c> in one
+/// place (<see cref="HttpResults.Problem"/>).
 /// </summary>
 public sealed class CheckoutProblemException : Exception
 {
@@ -128,4 +129,35 @@ public static class Problems
 
     public static CheckoutProblemException Unexpected() =>
         new(500, "internal", "Unexpected error.", "The request failed unexpectedly; it has been logged.");
+}
+
+/// <summary>Refusals of the application and failures of the gateway, as the problems the API answers with.</summary>
+internal static class ProblemMapping
+{
+    public static CheckoutProblemException From(Refusal refusal) => refusal switch
+    {
+        Refusal.SessionNotFound => Problems.SessionNotFound(),
+        Refusal.RefundNotFound => Problems.RefundNotFound(),
+        Refusal.SessionNotPayable r => Problems.SessionNotPayable(r.Status.ToWire()),
+        Refusal.SessionNotRefundable r => Problems.SessionNotRefundable(r.Status.ToWire()),
+        Refusal.NothingToRefund => Problems.NothingToRefund(),
+        Refusal.AmountOverRefundable r => Problems.Validation(new Dictionary<string, string[]>
+        {
+            ["amount"] = [$"Must be at most {r.Remaining.ToString(CultureInfo.InvariantCulture)}, what remains refundable of {r.Paid.ToString(CultureInfo.InvariantCulture)}."],
+        }),
+        Refusal.TooManyCodes r => Problems.TooManyAttempts(r.RetryAfter),
+        Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
+        Refusal.InProgress => Problems.IdempotencyInFlight(),
+        Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),
+        Refusal.Invalid r => Problems.Validation(r.Errors),
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.GetType().Name, "A refusal without a problem."),
+    };
+
+    /// <summary>The problem for a gateway failure, or null when <paramref name="exception"/> is not one.</summary>
+    public static CheckoutProblemException? FromGateway(Exception exception) => exception switch
+    {
+        GatewayUnavailableException e => Problems.GatewayUnavailable(e.RetryAfter),
+        GatewayRejectedException e => Problems.GatewayRefused(e.Error),
+        _ => null,
+    };
 }

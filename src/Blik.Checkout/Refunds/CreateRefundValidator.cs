@@ -10,29 +10,16 @@ public static class CreateRefundValidator
 
     public static CreateRefundRequest? Validate(JsonElement root, ValidationErrors errors)
     {
-        var fields = CreateSessionValidator.Fields(root, Known, errors);
-        if (fields is null)
+        if (JsonFields.Strict(root, Known, errors) is not { } body)
         {
             return null;
         }
 
-        long? amount = null;
-        if (fields.TryGetValue("amount", out var amountField) && amountField.ValueKind != JsonValueKind.Null)
-        {
-            amount = CreateSessionValidator.RequiredInteger(fields, "amount", errors);
-            if (amount is < 1)
-            {
-                errors.Add("amount", "Must be a positive integer (minor units).");
-            }
-        }
-
-        var reason = CreateSessionValidator.OptionalString(fields, "reason", 40, errors);
-        if (reason is not null && !RefundService.Reasons.Contains(reason, StringComparer.Ordinal))
-        {
-            errors.Add("reason", "Must be one of: " + string.Join(", ", RefundService.Reasons) + ".");
-        }
-
-        var metadata = CreateSessionValidator.Metadata(fields, errors);
-        return errors.Count > 0 ? null : new CreateRefundRequest(amount, reason, metadata);
+        var request = new CreateRefundRequest(
+            Amount: body.Integer("amount", required: false).Must(a => a >= 1, "Must be a positive integer (minor units)."),
+            Reason: body.String("reason", 40, required: false)
+                .Must(r => CreateRefundRequest.Reasons.Contains(r, StringComparer.Ordinal), "Must be one of: " + string.Join(", ", CreateRefundRequest.Reasons) + "."),
+            Metadata: body.Metadata());
+        return errors.Count > 0 ? null : request;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Refunds;
 
@@ -15,5 +16,5 @@ public sealed record RefundView(
     [property: JsonPropertyName("updated_at")] long UpdatedAt)
 {
     public static RefundView From(RefundRecord r) =>
-        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, r.Metadata, r.CreatedAt, r.UpdatedAt);
+        new(r.Id, r.SessionId, r.Amount, r.Currency, r.Status, r.Reason, r.Metadata, r.CreatedAt.ToUnixTimeSeconds(), r.UpdatedAt.ToUnixTimeSeconds());
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Mail;
 using System.Security.Cryptography;
@@ -22,7 +21,7 @@ public sealed record CreateSessionRequest
     public string? CancelUrl { get; init; }
     public string? CustomerIp { get; init; }
     public string? CustomerCountry { get; init; }
-    public long? ExpiresAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
     public string? Locale { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
     public string? OrderId { get; init; }
@@ -33,7 +32,7 @@ public sealed record CreateSessionRequest
         var canonical = JsonSerializer.Serialize(new object?[]
         {
             Amount, Currency, CustomerEmail, CustomerFirstname, CustomerLastname, CustomerPhone, SuccessUrl, CancelUrl,
-            CustomerIp, CustomerCountry, ExpiresAt, Locale, OrderId,
+            CustomerIp, CustomerCountry, ExpiresAt?.ToUnixTimeSeconds(), Locale, OrderId,
             Metadata is null ? null : new SortedDictionary<string, string>(Metadata.ToDictionary(), StringComparer.Ordinal),
         });
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
@@ -41,14 +40,11 @@ public sealed record CreateSessionRequest
 }
 
 /// <summary>
-/// Parses and validates the create body field by field, so every problem names its field. Unknown fields are
-/// refused (a caller cannot set status, notification_url or anything else we own), as are duplicate fields.
+/// The create body, field by field: each line below is one field's rules, and every problem names its field. Unknown
+/// fields are refused (a caller cannot set status, notification_url or anything else we own), as are repeated ones.
 /// </summary>
 public static partial class CreateSessionValidator
 {
-    public const int MaxMetadataKeys = 50;
-    public const int MaxMetadataKeyLength = 50;
-    public const int MaxMetadataValueLength = 500;
     public static readonly TimeSpan MinExpiry = TimeSpan.FromHours(2.5);
     public static readonly TimeSpan MaxExpiry = TimeSpan.FromHours(24);
 
@@ -60,348 +56,54 @@ public static partial class CreateSessionValidator
 
     public static CreateSessionRequest? Validate(JsonElement root, CheckoutOptions options, DateTimeOffset now, ValidationErrors errors)
     {
-        var fields = Fields(root, Known, errors);
-        if (fields is null)
+        if (JsonFields.Strict(root, Known, errors) is not { } body)
         {
             return null;
         }
 
-        var amount = RequiredInteger(fields, "amount", errors);
-        if (amount is { } a && (a < 1 || a > options.MaxAmount))
+        var (earliestExpiry, latestExpiry) = (now.ToUnixTimeSeconds() + (long)MinExpiry.TotalSeconds, now.ToUnixTimeSeconds() + (long)MaxExpiry.TotalSeconds);
+        var request = new CreateSessionRequest
         {
-            errors.Add("amount", $"Must be between 1 and {options.MaxAmount.ToString(CultureInfo.InvariantCulture)} (minor units).");
-        }
-
-        var currency = RequiredString(fields, "currency", 3, errors)?.ToLowerInvariant();
-        if (currency is not null && !options.Currencies.Contains(currency, StringComparer.OrdinalIgnoreCase))
-        {
-            errors.Add("currency", $"Must be one of: {string.Join(", ", options.Currencies)}.");
-        }
-
-        var email = RequiredString(fields, "customer_email", 254, errors);
-        if (email is not null && !IsEmail(email))
-        {
-            errors.Add("customer_email", "Must be an e-mail address.");
-        }
-
-        var firstname = RequiredName(fields, "customer_firstname", errors);
-        var lastname = RequiredName(fields, "customer_lastname", errors);
-
-        var phone = RequiredString(fields, "customer_phone", 16, errors);
-        if (phone is not null && !E164().IsMatch(phone))
-        {
-            errors.Add("customer_phone", "Must be in E.164 format, e.g. +48123456789.");
-        }
-
-        var successUrl = RequiredString(fields, "success_url", 2048, errors);
-        if (successUrl is not null && !IsHttpUrl(successUrl))
-        {
-            errors.Add("success_url", "Must be an absolute http(s) URL.");
-        }
-
-        var cancelUrl = OptionalString(fields, "cancel_url", 2048, errors);
-        if (cancelUrl is not null && !IsHttpUrl(cancelUrl))
-        {
-            errors.Add("cancel_url", "Must be an absolute http(s) URL.");
-        }
-
-        var ip = OptionalString(fields, "customer_ip", 45, errors);
-        if (ip is not null && !IsIpAddress(ip))
-        {
-            errors.Add("customer_ip", "Must be an IPv4 or IPv6 address.");
-        }
-
-        var country = OptionalString(fields, "customer_country", 2, errors)?.ToUpperInvariant();
-        if (country is not null && !(country.Length == 2 && country.All(char.IsAsciiLetterUpper)))
-        {
-            errors.Add("customer_country", "Must be an ISO 3166-1 alpha-2 code, e.g. PL.");
-        }
-
-        long? expiresAt = null;
-        if (fields.TryGetValue("expires_at", out var expiresField) && expiresField.ValueKind != JsonValueKind.Null)
-        {
-            expiresAt = RequiredInteger(fields, "expires_at", errors);
-            var nowSeconds = now.ToUnixTimeSeconds();
-            if (expiresAt is { } e && (e < nowSeconds + (long)MinExpiry.TotalSeconds || e > nowSeconds + (long)MaxExpiry.TotalSeconds))
-            {
-                errors.Add("expires_at", "Must be Unix seconds between 2.5 and 24 hours from now.");
-            }
-        }
-
-        var locale = OptionalString(fields, "locale", 35, errors);
-        if (locale is not null && !Locale().IsMatch(locale))
-        {
-            errors.Add("locale", "Must be an IETF language tag, e.g. pl or pl-PL.");
-        }
-
-        var orderId = OptionalString(fields, "order_id", 64, errors);
-        if (orderId is not null && (orderId.Length == 0 || orderId.Any(char.IsControl)))
-        {
-            errors.Add("order_id", "Must be 1 to 64 characters without control characters.");
-        }
-
-        var metadata = Metadata(fields, errors);
-
-        if (errors.Count > 0)
-        {
-            return null;
-        }
-
-        return new CreateSessionRequest
-        {
-            Amount = amount!.Value,
-            Currency = currency!,
-            CustomerEmail = email!,
-            CustomerFirstname = firstname!,
-            CustomerLastname = lastname!,
-            CustomerPhone = phone!,
-            SuccessUrl = successUrl!,
-            CancelUrl = cancelUrl,
-            CustomerIp = ip,
-            CustomerCountry = country,
-            ExpiresAt = expiresAt,
-            Locale = locale,
-            Metadata = metadata,
-            OrderId = orderId,
+            Amount = body.Integer("amount")
+                .Must(a => a >= 1 && a <= options.MaxAmount, $"Must be between 1 and {options.MaxAmount} (minor units).").Value ?? 0,
+            Currency = body.String("currency", 3).Select(c => c!.ToLowerInvariant())
+                .Must(c => options.Currencies.Contains(c, StringComparer.OrdinalIgnoreCase), $"Must be one of: {string.Join(", ", options.Currencies)}.")!,
+            CustomerEmail = body.String("customer_email", 254).Must(IsEmail, "Must be an e-mail address.")!,
+            CustomerFirstname = Name(body, "customer_firstname")!,
+            CustomerLastname = Name(body, "customer_lastname")!,
+            CustomerPhone = body.String("customer_phone", 16).Must(p => E164().IsMatch(p!), "Must be in E.164 format, e.g. +48123456789.")!,
+            SuccessUrl = body.String("success_url", 2048).Must(IsHttpUrl, "Must be an absolute http(s) URL.")!,
+            CancelUrl = body.String("cancel_url", 2048, required: false).Must(IsHttpUrl, "Must be an absolute http(s) URL."),
+            CustomerIp = body.String("customer_ip", 45, required: false).Must(IsIpAddress, "Must be an IPv4 or IPv6 address."),
+            CustomerCountry = body.String("customer_country", 2, required: false).Select(c => c!.ToUpperInvariant())
+                .Must(c => c!.Length == 2 && c.All(char.IsAsciiLetterUpper), "Must be an ISO 3166-1 alpha-2 code, e.g. PL."),
+            ExpiresAt = body.Integer("expires_at", required: false)
+                .Must(e => e >= earliestExpiry && e <= latestExpiry, "Must be Unix seconds between 2.5 and 24 hours from now.")
+                .Select(e => (DateTimeOffset?)DateTimeOffset.FromUnixTimeSeconds(e!.Value)),
+            Locale = body.String("locale", 35, required: false).Must(l => Locale().IsMatch(l!), "Must be an IETF language tag, e.g. pl or pl-PL."),
+            OrderId = body.String("order_id", 64, required: false)
+                .Must(o => o!.Length > 0 && !o.Any(char.IsControl), "Must be 1 to 64 characters without control characters."),
+            Metadata = body.Metadata(),
         };
+
+        return errors.Count > 0 ? null : request;
     }
 
-    /// <summary>
-    /// The body's fields by name; unknown and repeated names are errors (a caller cannot set what we own, and a
-    /// duplicate cannot smuggle a second value past validation). Null when the body is not an object.
-    /// </summary>
-    internal static Dictionary<string, JsonElement>? Fields(JsonElement root, IReadOnlySet<string> known, ValidationErrors errors)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add("$", "The body must be a JSON object.");
-            return null;
-        }
+    /// <summary>A shopper's name: letters, no control characters, trimmed.</summary>
+    private static string? Name(JsonFields body, string field) =>
+        body.String(field, 100)
+            .Must(s => !string.IsNullOrWhiteSpace(s) && !s.Any(char.IsControl), "Must contain letters and no control characters.")
+            .Select(s => s!.Trim());
 
-        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var property in root.EnumerateObject())
-        {
-            if (TryGetWellFormedName(property) is not { } name)
-            {
-                errors.Add("$", "Field names must be well-formed Unicode.");
-                continue;
-            }
-
-            if (!known.Contains(name))
-            {
-                errors.Add(name, "Unknown field.");
-            }
-            else if (!fields.TryAdd(name, property.Value))
-            {
-                errors.Add(name, "The field appears more than once.");
-            }
-        }
-
-        return fields;
-    }
-
-    internal static long? RequiredInteger(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
-    {
-        if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            errors.Add(name, "Required.");
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var n) || value.GetRawText().Contains('.', StringComparison.Ordinal)
-            || value.GetRawText().Contains('e', StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add(name, "Must be an integer.");
-            return null;
-        }
-
-        return n;
-    }
-
-    private static string? RequiredString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors)
-    {
-        if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            errors.Add(name, "Required.");
-            return null;
-        }
-
-        var s = AsString(value, name, maxLength, errors);
-        if (s is { Length: 0 })
-        {
-            errors.Add(name, "Required.");
-            return null;
-        }
-
-        return s;
-    }
-
-    internal static string? OptionalString(Dictionary<string, JsonElement> fields, string name, int maxLength, ValidationErrors errors) =>
-        !fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null
-            ? null
-            : AsString(value, name, maxLength, errors);
-
-    private static string? AsString(JsonElement value, string name, int maxLength, ValidationErrors errors)
-    {
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            errors.Add(name, "Must be a string.");
-            return null;
-        }
-
-        if (TryGetWellFormedString(value) is not { } s)
-        {
-            errors.Add(name, IllFormed);
-            return null;
-        }
-
-        if (s.Length > maxLength)
-        {
-            errors.Add(name, $"Must be at most {maxLength.ToString(CultureInfo.InvariantCulture)} characters.");
-            return null;
-        }
-
-        return s;
-    }
-
-    private const string IllFormed = "Must be well-formed Unicode (no unpaired surrogate escapes).";
-
-    /// <summary>A property's name, or null when it is not well-formed Unicode.</summary>
-    internal static string? TryGetWellFormedName(JsonProperty property)
-    {
-        try
-        {
-            return IsWellFormed(property.Name) ? property.Name : null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The string, or null when it decodes to ill-formed Unicode: a JSON escape like <c>\ud800</c> makes
-    /// <see cref="JsonElement.GetString"/> throw, and no later step (form encoding, storage) could carry it anyway.
-    /// </summary>
-    internal static string? TryGetWellFormedString(JsonElement value)
-    {
-        try
-        {
-            var s = value.GetString();
-            return s is not null && IsWellFormed(s) ? s : null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>No lone UTF-16 surrogates: JSON escapes like <c>\ud800</c> decode into strings nothing downstream can encode.</summary>
-    internal static bool IsWellFormed(string value)
-    {
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(value[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static string? RequiredName(Dictionary<string, JsonElement> fields, string name, ValidationErrors errors)
-    {
-        var s = RequiredString(fields, name, 100, errors);
-        if (s is not null && (string.IsNullOrWhiteSpace(s) || s.Any(char.IsControl)))
-        {
-            errors.Add(name, "Must contain letters and no control characters.");
-            return null;
-        }
-
-        return s?.Trim();
-    }
-
-    internal static Dictionary<string, string>? Metadata(Dictionary<string, JsonElement> fields, ValidationErrors errors)
-    {
-        if (!fields.TryGetValue("metadata", out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add("metadata", "Must be an object of string values.");
-            return null;
-        }
-
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var property in value.EnumerateObject())
-        {
-            if (TryGetWellFormedName(property) is not { } key)
-            {
-                errors.Add("metadata", "Keys must be well-formed Unicode.");
-                continue;
-            }
-
-            var field = "metadata." + key;
-            if (key.Length is 0 or > MaxMetadataKeyLength || key.Any(char.IsControl)
-                || key.Contains('[', StringComparison.Ordinal) || key.Contains(']', StringComparison.Ordinal))
-            {
-                errors.Add("metadata", $"Keys must be 1 to {MaxMetadataKeyLength} characters, without brackets or control characters.");
-                continue;
-            }
-
-            if (property.Value.ValueKind != JsonValueKind.String)
-            {
-                errors.Add(field, "Must be a string.");
-                continue;
-            }
-
-            if (TryGetWellFormedString(property.Value) is not { } s)
-            {
-                errors.Add(field, IllFormed);
-                continue;
-            }
-
-            if (s.Length > MaxMetadataValueLength)
-            {
-                errors.Add(field, $"Must be at most {MaxMetadataValueLength} characters.");
-                continue;
-            }
-
-            if (s.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
-            {
-                errors.Add(field, "Must not contain control characters other than tab and line breaks.");
-                continue;
-            }
-
-            if (!result.TryAdd(key, s))
-            {
-                errors.Add(field, "The key appears more than once.");
-            }
-        }
-
-        if (result.Count > MaxMetadataKeys)
-        {
-            errors.Add("metadata", $"At most {MaxMetadataKeys} keys.");
-        }
-
-        return result.Count == 0 ? null : result;
-    }
-
-    private static bool IsEmail(string value) =>
-        !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
+    private static bool IsEmail(string? value) =>
+        value is not null
+        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
         && MailAddress.TryCreate(value, out var address)
         && string.Equals(address.Address, value, StringComparison.Ordinal)
         && address.Host.Contains('.', StringComparison.Ordinal);
 
     /// <summary>Dotted-quad IPv4 or IPv6 only: IPAddress.TryParse alone also takes shorthands like "12345" or "0x7f.1".</summary>
-    private static bool IsIpAddress(string value)
+    private static bool IsIpAddress(string? value)
     {
         if (!IPAddress.TryParse(value, out var address))
         {
@@ -413,7 +115,7 @@ public static partial class CreateSessionValidator
             : value.Split('.') is { Length: 4 } parts && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit));
     }
 
-    private static bool IsHttpUrl(string value) =>
+    private static bool IsHttpUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
         && !string.IsNullOrEmpty(uri.Host)
@@ -424,27 +126,4 @@ public static partial class CreateSessionValidator
 
     [GeneratedRegex(@"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\z", RegexOptions.CultureInvariant)]
     private static partial Regex Locale();
-}
-
-/// <summary>Field → messages, in the order found; the <c>errors</c> member of a validation problem.</summary>
-public sealed class ValidationErrors
-{
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
-
-    public int Count => _errors.Count;
-
-    public void Add(string field, string message)
-    {
-        if (!_errors.TryGetValue(field, out var list))
-        {
-            _errors[field] = list = [];
-        }
-
-        if (!list.Contains(message))
-        {
-            list.Add(message);
-        }
-    }
-
-    public IReadOnlyDictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
 }

@@ -1,4 +1,4 @@
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Sessions;
 
@@ -25,7 +25,4 @@ public static class DeclineMessages
             : error.Message ?? "The payment gateway refused the code. Ask the shopper for a new one.";
         return new SessionError(code, message);
     }
-
-    public static string For(string code, string? fallback) =>
-        Messages.TryGetValue(code, out var known) ? known : fallback ?? "The payment did not go through.";
 }

@@ -1,34 +1,38 @@
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Gateway;
-using Blik.Checkout.Http;
-using Blik.Checkout.Processing;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Sessions;
 
-public sealed record CreateOutcome(CheckoutSession Session, bool Replayed);
+/// <summary>A created session; <see cref="Replayed"/> when an earlier request with the same idempotency key created it.</summary>
+public sealed record CreatedSession(CheckoutSession Session, bool Replayed);
 
 /// <summary>Creating sessions and taking BLIK codes: the merchant-facing operations.</summary>
 public sealed class SessionService(
     IConvergeGate gateway,
-    SessionStore sessions,
-    DueIndex due,
+    ISessionStore sessions,
+    IDueIndex due,
     IdempotencyStore idempotency,
+    SessionWrites writes,
     SessionReconciler reconciler,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
     CheckoutMetrics metrics,
     ILogger<SessionService> logger)
 {
+    /// <summary>How long a session lives when neither the request nor the gateway says (the gateway's documented default).</summary>
+    private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
+
     private readonly CheckoutOptions _options = checkoutOptions.Value;
 
-    public async Task<CreateOutcome> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<Outcome<CreatedSession>> CreateAsync(CreateSessionRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout create");
-        var (session, replayed) = await idempotency.ExecuteAsync(
+        var outcome = await idempotency.ExecuteAsync<CheckoutSession>(
             idempotencyKey,
             request.Fingerprint(),
             _options.IdempotencyLease,
@@ -39,8 +43,14 @@ public sealed class SessionService(
             },
             sessions.GetAsync,
             cancellationToken);
+        if (outcome.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var (session, replayed) = outcome.Value;
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, session.Id).SetTag("checkout.replayed", replayed);
-        return new CreateOutcome(session, replayed);
+        return new CreatedSession(session, replayed);
     }
 
     private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
@@ -69,8 +79,7 @@ public sealed class SessionService(
             throw new GatewayUnavailableException("it returned a session id this service cannot store");
         }
 
-        var now = time.GetUtcNow();
-        var nowSeconds = now.ToUnixTimeSeconds();
+        var now = time.GetUtcNow().WholeSeconds();
         var session = new CheckoutSession
         {
             Id = created.Id,
@@ -82,19 +91,16 @@ public sealed class SessionService(
             CancelUrl = request.CancelUrl,
             OrderId = request.OrderId,
             Metadata = request.Metadata,
-            CreatedAt = nowSeconds,
-            UpdatedAt = nowSeconds,
-            ExpiresAt = created.ExpiresAt is > 0 ? created.ExpiresAt.Value : request.ExpiresAt ?? nowSeconds + (long)TimeSpan.FromHours(24).TotalSeconds,
+            CreatedAt = now,
+            UpdatedAt = now,
+            ExpiresAt = created.ExpiresAt ?? request.ExpiresAt ?? now + DefaultLifetime,
             Livemode = created.Livemode,
-            GatewayObservedAtMs = observed.ToUnixTimeMilliseconds(),
+            GatewayObservedAt = observed.WholeMilliseconds(),
         };
 
-        // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
-        // while an entry without a row is simply dropped by the sweep.
-        await due.ScheduleAsync(session.Id, session.ExpiresAt, cancellationToken);
         try
         {
-            session = await sessions.InsertAsync(session, cancellationToken);
+            session = await writes.CreateAsync(session, cancellationToken);
             await checkpoint(session.Id); // from here a retry with the same key gets this session back
         }
         catch (StorageConflictException e)
@@ -108,20 +114,25 @@ public sealed class SessionService(
         return session;
     }
 
-    public async Task<CheckoutSession> GetAsync(string id, CancellationToken cancellationToken) =>
-        await sessions.GetAsync(id, cancellationToken) ?? throw Problems.SessionNotFound();
+    public async Task<Outcome<CheckoutSession>> GetAsync(string id, CancellationToken cancellationToken) =>
+        await sessions.GetAsync(id, cancellationToken) is { } session ? session : new Refusal.SessionNotFound();
 
-    public async Task<CheckoutSession> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a shopper's code to the gateway for the session. A gateway that refuses the code or cannot be reached
+    /// ends in its <see cref="GatewayRejectedException"/> or <see cref="GatewayUnavailableException"/>, after what
+    /// that means for the session has been recorded.
+    /// </summary>
+    public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
         // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
         // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();
-        var recheckAt = submittedAt.ToUnixTimeSeconds() + (long)_options.ConfirmationWindow.TotalSeconds;
-        var recheckExisted = due.ExistsAsync(id, recheckAt, cancellationToken);
+        var recheck = new DueEntry(id, submittedAt.WholeSeconds() + _options.ConfirmationWindow, DueKind.Recheck);
+        var recheckExisted = due.ExistsAsync(recheck, cancellationToken);
 
         var retryAfter = TimeSpan.Zero;
-        var reserved = await sessions.UpdateAsync(id, s =>
+        var reserved = await writes.ApplyAsync(id, null, s =>
         {
             if (s.Status.IsFinal())
             {
@@ -131,22 +142,26 @@ public sealed class SessionService(
             var (next, wait) = SessionRules.ReserveAttempt(s, time.GetUtcNow(), _options.MaxCodeAttempts, _options.CodeAttemptWindow);
             retryAfter = wait;
             return next;
-        }, cancellationToken) ?? throw Problems.SessionNotFound();
+        }, "pay", cancellationToken);
+        if (reserved is null)
+        {
+            return new Refusal.SessionNotFound();
+        }
 
         if (reserved.Before.Status.IsFinal())
         {
-            throw Problems.SessionNotPayable(reserved.Before.Status.ToWire());
+            return new Refusal.SessionNotPayable(reserved.Before.Status);
         }
 
         if (!reserved.Changed)
         {
             metrics.CodeSubmitted("limited");
-            throw Problems.TooManyAttempts(retryAfter);
+            return new Refusal.TooManyCodes(retryAfter);
         }
 
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(id, recheckAt, cancellationToken);
+        await due.ScheduleAsync(recheck, cancellationToken);
 
         GatewaySession answer;
         try
@@ -160,44 +175,45 @@ public sealed class SessionService(
             metrics.CodeSubmitted("conflict");
             await UndoAttemptAsync();
             var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
-            throw Problems.SessionNotPayable(current.Status.ToWire());
+            return new Refusal.SessionNotPayable(current.Status);
         }
         catch (GatewayUnavailableException e) when (!e.Sent)
         {
             // The code never left this service (the gateway is failing and calls are paused): no attempt either.
             metrics.CodeSubmitted("not_sent");
             await UndoAttemptAsync();
-            throw Problems.GatewayUnavailable(e.RetryAfter);
+            throw;
         }
         catch (GatewayRejectedException e)
         {
             var error = DeclineMessages.ToSessionError(e.Error);
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
-            await sessions.UpdateAsync(id, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), cancellationToken);
-            throw Problems.GatewayRefused(e.Error);
+            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", cancellationToken);
+            throw;
         }
         catch (GatewayUnavailableException e)
         {
             metrics.CodeSubmitted("unknown");
             SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
-            await sessions.UpdateAsync(id, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), cancellationToken);
-            throw Problems.GatewayUnavailable(e.RetryAfter);
+            await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", cancellationToken);
+            throw;
         }
 
-        var accepted = await sessions.UpdateAsync(
+        var accepted = await writes.ApplyAsync(
             id,
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
-            cancellationToken) ?? throw Problems.SessionNotFound();
+            "pay",
+            cancellationToken,
+            answer);
+        if (accepted is null)
+        {
+            return new Refusal.SessionNotFound(); // deleted while the code was on its way; nothing deletes sessions
+        }
 
         metrics.CodeSubmitted("accepted");
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
-        if (accepted.Changed)
-        {
-            await reconciler.AfterChangeAsync(accepted, "pay", cancellationToken, answer);
-        }
-
         return accepted.After;
 
         // Puts back the session as it was before this attempt was reserved, unless something else changed it since
@@ -205,14 +221,15 @@ public sealed class SessionService(
         // storage never equals one in memory when it has metadata (the dictionaries are different instances).
         async Task UndoAttemptAsync()
         {
-            await sessions.UpdateAsync(
+            await writes.ApplyAsync(
                 id,
                 reserved.After,
                 s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
+                "pay undone",
                 cancellationToken);
             if (!recheckWasThere)
             {
-                await due.RemoveAsync(id, recheckAt, cancellationToken);
+                await due.RemoveAsync(recheck, cancellationToken);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Sessions;
 
@@ -50,12 +51,12 @@ public sealed record SessionView
         CancelUrl = s.CancelUrl,
         OrderId = s.OrderId,
         Metadata = s.Metadata,
-        CreatedAt = s.CreatedAt,
-        UpdatedAt = s.UpdatedAt,
-        ExpiresAt = s.ExpiresAt,
-        CompletedAt = s.CompletedAt,
-        CodeSubmittedAt = s.CodeSubmittedAt,
-        RetryCodeAfter = s.RetryCodeAfter,
+        CreatedAt = s.CreatedAt.ToUnixTimeSeconds(),
+        UpdatedAt = s.UpdatedAt.ToUnixTimeSeconds(),
+        ExpiresAt = s.ExpiresAt.ToUnixTimeSeconds(),
+        CompletedAt = s.CompletedAt.ToUnixSeconds(),
+        CodeSubmittedAt = s.CodeSubmittedAt.ToUnixSeconds(),
+        RetryCodeAfter = s.RetryCodeAfter.ToUnixSeconds(),
         Attempts = s.Attempts,
         LastError = s.LastError is { } e ? new SessionErrorView(e.Code, e.Message) : null,
         Livemode = s.Livemode,

@@ -1,56 +1,53 @@
 using System.Globalization;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 
-public sealed record DueEntry(string SessionId, long DueAt, string PartitionKey, string RowKey);
-
 /// <summary>
-/// When each session next needs the sweep's attention, in table <c>checkoutdue</c>. RowKey is
-/// <c>{due unix seconds, 12 digits}_{session id}</c>, so "everything due by now" is a key-range scan and the sweep reads
-/// only what is due, however many sessions are stored. PartitionKey spreads entries over <see cref="Shards"/>
-/// partitions so no single partition takes all the writes.
+/// <see cref="IDueIndex"/> in table <c>checkoutdue</c>. RowKey is <c>{due unix seconds, 12 digits}_{session id}</c>, so
+/// "everything due by now" is a key-range scan and the sweep reads only what is due, however many sessions are
+/// stored. PartitionKey spreads entries over <see cref="Shards"/> partitions so no single partition takes all the
+/// writes. Property <c>Kind</c> holds the <see cref="DueKind"/> by name; entries written before it existed read as
+/// <see cref="DueKind.Unknown"/>.
 /// </summary>
-public sealed class DueIndex(StorageBootstrap storage)
+public sealed class DueIndex(StorageBootstrap storage) : IDueIndex
 {
     /// <summary>Fixed: changing it would strand entries written under the old count.</summary>
     public const int Shards = 8;
 
-    public async Task ScheduleAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    public async Task ScheduleAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        var entry = Entry(sessionId, dueAt);
-        await table.UpsertAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["SessionId"] = sessionId }, cancellationToken);
+        var (partitionKey, rowKey) = Keys(entry);
+        await table.UpsertAsync(new TableEntity(partitionKey, rowKey) { ["SessionId"] = entry.SessionId, ["Kind"] = entry.Kind.ToString() }, cancellationToken);
     }
 
-    public async Task<bool> ExistsAsync(string sessionId, long dueAt, CancellationToken cancellationToken)
+    public async Task<bool> ExistsAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        var entry = Entry(sessionId, dueAt);
-        return await table.GetOrNullAsync(entry.PartitionKey, entry.RowKey, cancellationToken) is not null;
+        var (partitionKey, rowKey) = Keys(entry);
+        return await table.GetOrNullAsync(partitionKey, rowKey, cancellationToken) is not null;
     }
 
     public async Task RemoveAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        await table.DeleteAsync(entry.PartitionKey, entry.RowKey, null, cancellationToken);
+        var (partitionKey, rowKey) = Keys(entry);
+        await table.DeleteAsync(partitionKey, rowKey, null, cancellationToken);
     }
 
-    public Task RemoveAsync(string sessionId, long dueAt, CancellationToken cancellationToken) =>
-        RemoveAsync(Entry(sessionId, dueAt), cancellationToken);
-
-    /// <summary>Entries due at or before <paramref name="now"/> (Unix seconds), at most <paramref name="max"/>, oldest first per shard.</summary>
-    public async Task<IReadOnlyList<DueEntry>> ReadDueAsync(long now, int max, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DueEntry>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Due, cancellationToken);
-        var upper = (now + 1).ToString("D12", CultureInfo.InvariantCulture);
+        var upper = Seconds(now.WholeSeconds().AddSeconds(1));
         var perShard = await Task.WhenAll(Enumerable.Range(0, Shards).Select(async shard =>
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ShardKey(shard)} and RowKey lt {upper}");
             var found = new List<DueEntry>();
             await foreach (var e in table.QueryAsync(filter, Math.Min(max, 1000), cancellationToken))
             {
-                if (TryParse(e.PartitionKey, e.RowKey, out var entry))
+                if (TryParse(e.RowKey, e.GetString("Kind")) is { } entry)
                 {
                     found.Add(entry);
                 }
@@ -67,8 +64,9 @@ public sealed class DueIndex(StorageBootstrap storage)
         return perShard.SelectMany(x => x).OrderBy(e => e.DueAt).Take(max).ToArray();
     }
 
-    public static DueEntry Entry(string sessionId, long dueAt) =>
-        new(sessionId, dueAt, ShardKey(Shard(sessionId)), dueAt.ToString("D12", CultureInfo.InvariantCulture) + "_" + sessionId);
+    /// <summary>Where an entry is stored: its shard, and its due second followed by its session id.</summary>
+    public static (string PartitionKey, string RowKey) Keys(DueEntry entry) =>
+        (ShardKey(Shard(entry.SessionId)), Seconds(entry.DueAt) + "_" + entry.SessionId);
 
     /// <summary>FNV-1a over the id's UTF-16 code units: stable across processes and .NET versions (unlike GetHashCode).</summary>
     internal static int Shard(string sessionId)
@@ -84,16 +82,15 @@ public sealed class DueIndex(StorageBootstrap storage)
 
     private static string ShardKey(int shard) => "due-" + shard.ToString(CultureInfo.InvariantCulture);
 
-    private static bool TryParse(string partitionKey, string rowKey, out DueEntry entry)
-    {
-        entry = null!;
-        var separator = rowKey.IndexOf('_', StringComparison.Ordinal);
-        if (separator != 12 || !long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var dueAt))
-        {
-            return false;
-        }
+    private static string Seconds(DateTimeOffset time) => time.ToUnixTimeSeconds().ToString("D12", CultureInfo.InvariantCulture);
 
-        entry = new DueEntry(rowKey[(separator + 1)..], dueAt, partitionKey, rowKey);
-        return true;
+    private static DueEntry? TryParse(string rowKey, string? kind)
+    {
+        var separator = rowKey.IndexOf('_', StringComparison.Ordinal);
+        return separator == 12
+               && long.TryParse(rowKey.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+               && Times.FromUnixSeconds(seconds) is { } dueAt
+            ? new DueEntry(rowKey[(separator + 1)..], dueAt, Enum.TryParse<DueKind>(kind, out var known) && Enum.IsDefined(known) ? known : DueKind.Unknown)
+            : null;
     }
 }

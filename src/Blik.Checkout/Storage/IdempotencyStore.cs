@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 
@@ -12,10 +12,10 @@ public enum IdempotencyOutcome
     /// <summary>The key already produced a session with the same request: answer with that session.</summary>
     Replay,
 
-    /// <summary>The key was used with a different request: 422.</summary>
+    /// <summary>The key was used with a different request.</summary>
     Mismatch,
 
-    /// <summary>The first request with this key is still running: 409.</summary>
+    /// <summary>The first request with this key is still running.</summary>
     InFlight,
 }
 
@@ -23,27 +23,39 @@ public enum IdempotencyOutcome
 /// request had already created (its checkpoint), for the new holder to return if it still exists.</param>
 public sealed record IdempotencyBegin(IdempotencyOutcome Outcome, string? Lease = null, string? SessionId = null);
 
+/// <summary>One <c>Idempotency-Key</c> as stored: who holds it since when, for which request, and what it produced.</summary>
+/// <param name="KeyHash">SHA-256 of the key; the key itself is never stored.</param>
+/// <param name="RequestHash">SHA-256 of the canonical request the key was first used with.</param>
+/// <param name="Lease">The holder's token: only the request that holds it may checkpoint, complete or abandon the key.</param>
+/// <param name="ResultId">What the request produced (a checkpoint while it runs, the answer once done).</param>
+public sealed record IdempotencyRecord(
+    string KeyHash,
+    string RequestHash,
+    string Lease,
+    DateTimeOffset StartedAt,
+    bool Done,
+    string? ResultId,
+    string? ETag = null);
+
 /// <summary>
-/// <c>Idempotency-Key</c> records in table <c>checkoutidempotency</c>. Insert-first (never check-then-insert): the
-/// table's uniqueness on the key decides which of two racing requests goes ahead. The key itself is stored only as a
-/// SHA-256 hash; the request is stored as a hash of its canonical body.
+/// <c>Idempotency-Key</c>s. Insert-first (never check-then-insert): the store's uniqueness on the key decides which of
+/// two racing requests goes ahead. The key itself is kept only as a SHA-256 hash, the request as a hash of its
+/// canonical body.
 /// </summary>
-public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time)
+public sealed class IdempotencyStore(IIdempotencyRecords records, TimeProvider time)
 {
-    private const string Pending = "pending";
-    private const string Done = "done";
+    private const int MaxBeginAttempts = 5;
 
     public async Task<IdempotencyBegin> BeginAsync(string key, string requestHash, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        for (var attempt = 0; attempt < 5; attempt++)
+        var keyHash = Hash(key);
+        for (var attempt = 0; attempt < MaxBeginAttempts; attempt++)
         {
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var now = time.GetUtcNow().WholeSeconds();
             var ourLease = Guid.NewGuid().ToString("N");
             try
             {
-                await table.InsertAsync(Record(pk, requestHash, ourLease, now), cancellationToken);
+                await records.InsertAsync(new IdempotencyRecord(keyHash, requestHash, ourLease, now, Done: false, ResultId: null), cancellationToken);
                 return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease);
             }
             catch (StorageConflictException)
@@ -51,24 +63,23 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
                 // The key exists: decide from what it holds.
             }
 
-            var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
+            var existing = await records.GetAsync(keyHash, cancellationToken);
             if (existing is null)
             {
                 continue; // abandoned and deleted in between: try the insert again
             }
 
-            if (!string.Equals(existing.GetString("RequestHash"), requestHash, StringComparison.Ordinal))
+            if (!string.Equals(existing.RequestHash, requestHash, StringComparison.Ordinal))
             {
                 return new IdempotencyBegin(IdempotencyOutcome.Mismatch);
             }
 
-            if (existing.GetString("State") == Done)
+            if (existing.Done)
             {
-                return new IdempotencyBegin(IdempotencyOutcome.Replay, SessionId: existing.GetString("SessionId"));
+                return new IdempotencyBegin(IdempotencyOutcome.Replay, SessionId: existing.ResultId);
             }
 
-            var startedAt = existing.GetInt64("StartedAt") ?? 0;
-            if (now - startedAt < (long)lease.TotalSeconds)
+            if (now - existing.StartedAt < lease)
             {
                 return new IdempotencyBegin(IdempotencyOutcome.InFlight);
             }
@@ -76,11 +87,8 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
             try
             {
                 // The first request died mid-way: take the key over, keeping what it had checkpointed.
-                var checkpoint = existing.GetString("SessionId");
-                var takeover = Record(pk, requestHash, ourLease, now);
-                takeover.SetIfNotNull("SessionId", checkpoint);
-                await table.ReplaceAsync(takeover, existing.ETag.ToString(), cancellationToken);
-                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, checkpoint);
+                await records.ReplaceAsync(existing with { Lease = ourLease, StartedAt = now }, cancellationToken);
+                return new IdempotencyBegin(IdempotencyOutcome.Started, ourLease, existing.ResultId);
             }
             catch (StoragePreconditionFailedException)
             {
@@ -97,17 +105,15 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// </summary>
     public async Task CheckpointAsync(string key, string lease, string resultId, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var existing = await table.GetOrNullAsync(Hash(key), "", cancellationToken);
-        if (existing is null || existing.GetString("Lease") != lease || existing.GetString("State") != Pending)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is null || existing.Lease != lease || existing.Done)
         {
             return;
         }
 
-        existing["SessionId"] = resultId;
         try
         {
-            await table.ReplaceAsync(existing, existing.ETag.ToString(), cancellationToken);
+            await records.ReplaceAsync(existing with { ResultId = resultId }, cancellationToken);
         }
         catch (StoragePreconditionFailedException)
         {
@@ -115,22 +121,17 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
         }
     }
 
-    public async Task CompleteAsync(string key, string lease, string requestHash, string sessionId, CancellationToken cancellationToken)
+    public async Task CompleteAsync(string key, string lease, string requestHash, string resultId, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
-        if (existing is null || existing.GetString("Lease") != lease)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is null || existing.Lease != lease)
         {
             return; // taken over after our lease ran out; the newer holder answers for the key
         }
 
-        var record = Record(pk, requestHash, lease, existing.GetInt64("StartedAt") ?? 0);
-        record["State"] = Done;
-        record["SessionId"] = sessionId;
         try
         {
-            await table.ReplaceAsync(record, existing.ETag.ToString(), cancellationToken);
+            await records.ReplaceAsync(existing with { RequestHash = requestHash, Done = true, ResultId = resultId }, cancellationToken);
         }
         catch (StoragePreconditionFailedException)
         {
@@ -142,14 +143,12 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// <summary>Frees the key after a failure that created nothing, so the caller may retry with it.</summary>
     public async Task AbandonAsync(string key, string lease, CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Idempotency, cancellationToken);
-        var pk = Hash(key);
-        var existing = await table.GetOrNullAsync(pk, "", cancellationToken);
-        if (existing is not null && existing.GetString("Lease") == lease && existing.GetString("State") == Pending)
+        var existing = await records.GetAsync(Hash(key), cancellationToken);
+        if (existing is not null && existing.Lease == lease && !existing.Done)
         {
             try
             {
-                await table.DeleteAsync(pk, "", existing.ETag.ToString(), cancellationToken);
+                await records.DeleteAsync(existing, cancellationToken);
             }
             catch (StoragePreconditionFailedException)
             {
@@ -161,35 +160,37 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
     /// <summary>
     /// Runs <paramref name="create"/> at most once per key and request: a repeat with the same request gets what the
     /// first produced (looked up by <paramref name="load"/> from the id it recorded), another request with the key is
-    /// refused (422), a repeat while the first still runs is refused (409). A failure frees the key for a retry.
+    /// refused (<see cref="Refusal.IdempotencyKeyReused"/>), a repeat while the first still runs is refused
+    /// (<see cref="Refusal.InProgress"/>). A refusal or failure of <paramref name="create"/> frees the key for a retry.
     /// Without a key, <paramref name="create"/> simply runs.
     /// </summary>
     /// <param name="create">Does the work; calls its checkpoint argument with an id as soon as something exists
     /// that a retry should get back (e.g. right after the gateway created it), then returns the result and its id.</param>
-    public async Task<(T Result, bool Replayed)> ExecuteAsync<T>(
+    public async Task<Outcome<(T Result, bool Replayed)>> ExecuteAsync<T>(
         string? key,
         string requestHash,
         TimeSpan lease,
-        Func<Func<string, Task>, CancellationToken, Task<(T Result, string Id)>> create,
+        Func<Func<string, Task>, CancellationToken, Task<Outcome<(T Result, string Id)>>> create,
         Func<string, CancellationToken, Task<T?>> load,
         CancellationToken cancellationToken)
         where T : class
     {
         if (key is null)
         {
-            return ((await create(_ => Task.CompletedTask, cancellationToken)).Result, false);
+            var once = await create(_ => Task.CompletedTask, cancellationToken);
+            return once.Refusal is { } refused ? refused : (once.Value.Result, false);
         }
 
         var begin = await BeginAsync(key, requestHash, lease, cancellationToken);
         switch (begin.Outcome)
         {
             case IdempotencyOutcome.Mismatch:
-                throw Http.Problems.IdempotencyMismatch();
+                return new Refusal.IdempotencyKeyReused();
             case IdempotencyOutcome.InFlight:
-                throw Http.Problems.IdempotencyInFlight();
+                return new Refusal.InProgress();
             case IdempotencyOutcome.Replay:
                 var earlier = begin.SessionId is null ? null : await load(begin.SessionId, cancellationToken);
-                return earlier is null ? throw Http.Problems.IdempotencyInFlight() : (earlier, true);
+                return earlier is null ? new Refusal.InProgress() : (earlier, true);
         }
 
         if (begin.SessionId is { } checkpointed && await load(checkpointed, cancellationToken) is { } resumed)
@@ -199,35 +200,39 @@ public sealed class IdempotencyStore(StorageBootstrap storage, TimeProvider time
             return (resumed, true);
         }
 
+        Outcome<(T Result, string Id)> created;
         try
         {
-            var (result, id) = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
-            await CompleteAsync(key, begin.Lease!, requestHash, id, cancellationToken);
-            return (result, false);
+            created = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
         }
         catch
         {
-            // Nothing usable was recorded for this key: free it so the caller's retry can go ahead.
-            try
-            {
-                await AbandonAsync(key, begin.Lease!, CancellationToken.None);
-            }
-            catch (Exception)
-            {
-                // The lease runs out on its own; a retry after it goes ahead.
-            }
-
+            await AbandonQuietlyAsync(key, begin.Lease!);
             throw;
+        }
+
+        if (created.Refusal is { } refusal)
+        {
+            await AbandonQuietlyAsync(key, begin.Lease!);
+            return refusal;
+        }
+
+        await CompleteAsync(key, begin.Lease!, requestHash, created.Value.Id, cancellationToken);
+        return (created.Value.Result, false);
+    }
+
+    /// <summary>Nothing usable was recorded for this key: free it so the caller's retry can go ahead.</summary>
+    private async Task AbandonQuietlyAsync(string key, string lease)
+    {
+        try
+        {
+            await AbandonAsync(key, lease, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The lease runs out on its own; a retry after it goes ahead.
         }
     }
 
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
-
-    private static TableEntity Record(string pk, string requestHash, string lease, long startedAt) => new(pk, "")
-    {
-        ["State"] = Pending,
-        ["RequestHash"] = requestHash,
-        ["Lease"] = lease,
-        ["StartedAt"] = startedAt,
-    };
 }

@@ -1,26 +1,19 @@
 using System.Text.Json;
-using Blik.Checkout.Sessions;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 
 /// <summary>Another writer changed the row between our read and our write; re-read and try again.</summary>
 public sealed class ConcurrencyConflictException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>The result of a read-modify-write: the row before, the row after (equal when nothing changed).</summary>
-public sealed record SessionUpdate(CheckoutSession Before, CheckoutSession After)
-{
-    public bool Changed => !ReferenceEquals(Before, After);
-}
-
 /// <summary>
-/// Checkout sessions in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id, RowKey = "".
-/// Every write after the insert is conditional on the ETag read (optimistic concurrency), so the webhook processor,
-/// the sweep and the pay endpoint can never overwrite each other's changes.
+/// <see cref="ISessionStore"/> in table <c>checkoutsessions</c>, one row per session: PartitionKey = session id,
+/// RowKey = "". Times are stored as Int64 Unix seconds (the gateway read marker in milliseconds).
 /// </summary>
-public sealed class SessionStore(StorageBootstrap storage)
+public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
 {
-    private const int MaxUpdateAttempts = 10;
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     public async Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -45,63 +38,6 @@ public sealed class SessionStore(StorageBootstrap storage)
         return session with { ETag = etag };
     }
 
-    /// <summary>
-    /// Applies <paramref name="change"/> to the stored session with optimistic concurrency, re-reading on conflict.
-    /// <paramref name="change"/> returns null (or the same instance) for "nothing to do"; it must be a pure function
-    /// of its input because it may run several times.
-    /// </summary>
-    /// <returns>null when the session does not exist.</returns>
-    public Task<SessionUpdate?> UpdateAsync(string id, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken) =>
-        UpdateAsync(id, null, change, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="UpdateAsync(string, Func{CheckoutSession, CheckoutSession?}, CancellationToken)"/>, starting from
-    /// <paramref name="known"/> (a row this operation has just read or written, with its ETag) instead of reading it
-    /// again. A stale <paramref name="known"/> costs one failed conditional write and a re-read, never a lost update.
-    /// </summary>
-    public async Task<SessionUpdate?> UpdateAsync(string id, CheckoutSession? known, Func<CheckoutSession, CheckoutSession?> change, CancellationToken cancellationToken)
-    {
-        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        for (var attempt = 1; ; attempt++)
-        {
-            CheckoutSession before;
-            if (attempt == 1 && known is { ETag: not null } && known.Id == id)
-            {
-                before = known;
-            }
-            else
-            {
-                var entity = await table.GetOrNullAsync(id, "", cancellationToken);
-                if (entity is null)
-                {
-                    return null;
-                }
-
-                before = FromEntity(entity);
-            }
-
-            var after = change(before);
-            if (after is null || ReferenceEquals(after, before) || after == before)
-            {
-                return new SessionUpdate(before, before);
-            }
-
-            try
-            {
-                var etag = await table.ReplaceAsync(ToEntity(after), before.ETag, cancellationToken);
-                return new SessionUpdate(before, after with { ETag = etag });
-            }
-            catch (StoragePreconditionFailedException e) when (attempt < MaxUpdateAttempts)
-            {
-                _ = e; // someone else wrote first: read again and re-decide
-            }
-            catch (StoragePreconditionFailedException e)
-            {
-                throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxUpdateAttempts} attempts to update it.", e);
-            }
-        }
-    }
-
     internal static TableEntity ToEntity(CheckoutSession s)
     {
         var e = new TableEntity(s.Id, "")
@@ -110,29 +46,27 @@ public sealed class SessionStore(StorageBootstrap storage)
             ["Amount"] = s.Amount,
             ["Currency"] = s.Currency,
             ["SuccessUrl"] = s.SuccessUrl,
-            ["CreatedAt"] = s.CreatedAt,
-            ["UpdatedAt"] = s.UpdatedAt,
-            ["ExpiresAt"] = s.ExpiresAt,
+            ["CreatedAt"] = s.CreatedAt.ToUnixTimeSeconds(),
+            ["UpdatedAt"] = s.UpdatedAt.ToUnixTimeSeconds(),
+            ["ExpiresAt"] = s.ExpiresAt.ToUnixTimeSeconds(),
             ["Attempts"] = s.Attempts,
-            ["AttemptWindowStart"] = s.AttemptWindowStart,
+            ["AttemptWindowStart"] = s.AttemptWindowStart.ToUnixTimeSeconds(),
             ["AttemptsInWindow"] = s.AttemptsInWindow,
             ["Livemode"] = s.Livemode,
-            ["GatewayObservedAtMs"] = s.GatewayObservedAtMs,
+            ["GatewayObservedAtMs"] = s.GatewayObservedAt.ToUnixTimeMilliseconds(),
             ["LateCompletion"] = s.LateCompletion,
-            ["OutboxPending"] = s.OutboxPending,
             ["RefundVersion"] = s.RefundVersion,
         };
         e.SetIfNotNull("Url", s.Url);
         e.SetIfNotNull("CancelUrl", s.CancelUrl);
         e.SetIfNotNull("OrderId", s.OrderId);
         e.SetIfNotNull("Metadata", s.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        e.SetIfNotNull("CodeSubmittedAt", s.CodeSubmittedAt);
-        e.SetIfNotNull("RetryCodeAfter", s.RetryCodeAfter);
-        e.SetIfNotNull("CompletedAt", s.CompletedAt);
+        e.SetIfNotNull("CodeSubmittedAt", s.CodeSubmittedAt.ToUnixSeconds());
+        e.SetIfNotNull("RetryCodeAfter", s.RetryCodeAfter.ToUnixSeconds());
+        e.SetIfNotNull("CompletedAt", s.CompletedAt.ToUnixSeconds());
         e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
         e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
-        e.SetIfNotNull("OutboxClaimedAt", s.OutboxClaimedAt);
-        e.SetIfNotNull("OutboxPublishedAt", s.OutboxPublishedAt);
+        e.SetOutbox(s.Outbox);
         return e;
     }
 
@@ -151,22 +85,20 @@ public sealed class SessionStore(StorageBootstrap storage)
             CancelUrl = e.GetString("CancelUrl"),
             OrderId = e.GetString("OrderId"),
             Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
-            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
-            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
-            ExpiresAt = e.GetInt64("ExpiresAt") ?? 0,
-            CodeSubmittedAt = e.GetInt64("CodeSubmittedAt"),
-            RetryCodeAfter = e.GetInt64("RetryCodeAfter"),
-            CompletedAt = e.GetInt64("CompletedAt"),
+            CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
+            UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
+            ExpiresAt = Times.FromUnixSeconds(e.GetInt64("ExpiresAt")) ?? DateTimeOffset.UnixEpoch,
+            CodeSubmittedAt = Times.FromUnixSeconds(e.GetInt64("CodeSubmittedAt")),
+            RetryCodeAfter = Times.FromUnixSeconds(e.GetInt64("RetryCodeAfter")),
+            CompletedAt = Times.FromUnixSeconds(e.GetInt64("CompletedAt")),
             Attempts = e.GetInt32("Attempts") ?? 0,
-            AttemptWindowStart = e.GetInt64("AttemptWindowStart") ?? 0,
+            AttemptWindowStart = Times.FromUnixSeconds(e.GetInt64("AttemptWindowStart")) ?? DateTimeOffset.UnixEpoch,
             AttemptsInWindow = e.GetInt32("AttemptsInWindow") ?? 0,
             LastError = errorCode is null ? null : new SessionError(errorCode, e.GetString("LastErrorMessage") ?? ""),
             Livemode = e.GetBoolean("Livemode") ?? false,
-            GatewayObservedAtMs = e.GetInt64("GatewayObservedAtMs") ?? 0,
+            GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(e.GetInt64("GatewayObservedAtMs") ?? 0, 0, MaxUnixMilliseconds)),
             LateCompletion = e.GetBoolean("LateCompletion") ?? false,
-            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
-            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            Outbox = e.GetOutbox(),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),
         };

@@ -5,9 +5,9 @@ using Azure.Storage.Queues;
 namespace Blik.Checkout.Storage;
 
 /// <summary>
-/// Hands out the service's tables and queues (the SDK's clients from the one registration), creating each one the
-/// first time it is used in this process. Creation is lazy (no storage calls at start-up, which would slow a Functions
-/// cold start) and retried on the next use if it failed. In Azure the Bicep template creates them too.
+/// Hands out the service's tables and queues (the SDK's clients from the one registration), each created once per
+/// process: by <see cref="StorageProvisioning"/> when the host starts, or else by its first use (a creation that
+/// failed is tried again on the next use). In Azure the Bicep template has created them already.
 /// </summary>
 public sealed class StorageBootstrap(TableServiceClient tables, QueueServiceClient queues)
 {
@@ -48,7 +48,7 @@ public sealed class StorageBootstrap(TableServiceClient tables, QueueServiceClie
 /// Sends messages to the service's queues: base64 of the UTF-8 text, which the Functions queue trigger decodes
 /// (host.json <c>messageEncoding: base64</c>), set once on the queue client's options.
 /// </summary>
-public sealed class MessageQueues(StorageBootstrap storage)
+public sealed class MessageQueues(StorageBootstrap storage) : IMessageQueues
 {
     public async Task SendAsync(string queueName, string text, CancellationToken cancellationToken)
     {
@@ -57,14 +57,32 @@ public sealed class MessageQueues(StorageBootstrap storage)
     }
 }
 
-/// <summary>What the health endpoint asks of storage: one row read and one queue metadata read.</summary>
-public sealed class StorageHealth(StorageBootstrap storage)
+/// <summary>
+/// What the health endpoint asks of storage: one row read and one queue metadata read, which change nothing. A table
+/// or queue not created yet (a fresh emulator before start-up provisioning or first use) is storage answering too.
+/// </summary>
+public sealed class StorageHealth(TableServiceClient tables, QueueServiceClient queues)
 {
+    /// <exception cref="StorageException">Storage could not be reached, or refused the request.</exception>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
-        var table = await storage.TableAsync(TableNames.Sessions, cancellationToken);
-        await table.GetOrNullAsync("health-check", "", cancellationToken);
-        var queue = await storage.QueueAsync(QueueNames.Events, cancellationToken);
-        await StorageCall.RunAsync($"Read queue '{QueueNames.Events}'", () => queue.GetPropertiesAsync(cancellationToken), cancellationToken);
+        try
+        {
+            await tables.GetTableClient(TableNames.Sessions).GetOrNullAsync("health-check", "", cancellationToken);
+        }
+        catch (StorageNotFoundException)
+        {
+            // The table is not there yet: storage answered.
+        }
+
+        try
+        {
+            var queue = queues.GetQueueClient(QueueNames.Events);
+            await StorageCall.RunAsync($"Read queue '{QueueNames.Events}'", () => queue.GetPropertiesAsync(cancellationToken), cancellationToken);
+        }
+        catch (StorageNotFoundException)
+        {
+            // The queue is not there yet: storage answered.
+        }
     }
 }

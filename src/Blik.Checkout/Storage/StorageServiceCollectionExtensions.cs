@@ -44,9 +44,24 @@ public static class StorageServiceCollectionExtensions
         services.Configure<LoggerFilterOptions>(o => o.Rules.Insert(0, new LoggerFilterRule(null, "Azure", LogLevel.Warning, null)));
 
         services.TryAddSingleton<StorageBootstrap>();
-        services.TryAddSingleton<MessageQueues>();
         services.TryAddSingleton<StorageHealth>();
+        services.AddHostedService<StorageProvisioning>();
+        services.AddPort<IMessageQueues, MessageQueues>();
+        services.AddPort<ISessionStore, SessionStore>();
+        services.AddPort<IRefundStore, RefundStore>();
+        services.AddPort<IDueIndex, DueIndex>();
+        services.AddPort<IIdempotencyRecords, IdempotencyRecords>();
+        services.TryAddSingleton<IdempotencyStore>();
         return services;
+    }
+
+    /// <summary>The adapter as itself (for the tests that drive it on Azurite) and as the port the application uses.</summary>
+    private static void AddPort<TPort, TAdapter>(this IServiceCollection services)
+        where TPort : class
+        where TAdapter : class, TPort
+    {
+        services.TryAddSingleton<TAdapter>();
+        services.TryAddSingleton<TPort>(sp => sp.GetRequiredService<TAdapter>());
     }
 
     private static StorageAccount ReadAccount(IConfiguration configuration)

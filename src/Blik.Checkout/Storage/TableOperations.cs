@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Storage;
 
@@ -89,6 +90,19 @@ public static class TableOperations
             entity[name] = value;
         }
     }
+
+    /// <summary>A row's outbox, in properties <c>OutboxPending</c>, <c>OutboxClaimedAt</c> and <c>OutboxPublishedAt</c> (Unix seconds).</summary>
+    public static void SetOutbox(this TableEntity entity, OutboxState outbox)
+    {
+        entity["OutboxPending"] = outbox.Pending;
+        entity.SetIfNotNull("OutboxClaimedAt", outbox.ClaimedAt.ToUnixSeconds());
+        entity.SetIfNotNull("OutboxPublishedAt", outbox.PublishedAt.ToUnixSeconds());
+    }
+
+    public static OutboxState GetOutbox(this TableEntity entity) => new(
+        entity.GetBoolean("OutboxPending") ?? false,
+        Times.FromUnixSeconds(entity.GetInt64("OutboxClaimedAt")),
+        Times.FromUnixSeconds(entity.GetInt64("OutboxPublishedAt")));
 
     private static ETag ToETag(string? etag) => etag is null ? ETag.All : new ETag(etag);
 

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Gateway;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
@@ -10,7 +9,36 @@ using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Sweeps;
 
-public sealed record SweepReport(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed);
+/// <summary>What the sweep did with one due entry.</summary>
+public enum SweepOutcome
+{
+    /// <summary>The gateway's news was applied to the session.</summary>
+    Reconciled,
+
+    /// <summary>The session expired (the gateway said so, or expiry and grace passed).</summary>
+    Expired,
+
+    /// <summary>Nothing to do yet: the entry moved to the session's next check.</summary>
+    Rescheduled,
+
+    /// <summary>The session needs nothing more (or is gone): the entry was dropped.</summary>
+    Removed,
+
+    /// <summary>The gateway or storage failed; the entry stays due for the next run.</summary>
+    Failed,
+}
+
+/// <summary>One run: the entries read, and how many ended in each <see cref="SweepOutcome"/>.</summary>
+public sealed record SweepReport(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed)
+{
+    internal static SweepReport From(int read, int[] counts) => new(
+        read,
+        counts[(int)SweepOutcome.Reconciled],
+        counts[(int)SweepOutcome.Expired],
+        counts[(int)SweepOutcome.Rescheduled],
+        counts[(int)SweepOutcome.Removed],
+        counts[(int)SweepOutcome.Failed]);
+}
 
 /// <summary>
 /// The timer's work: every due entry gets the session re-read from the gateway (the backstop for lost webhooks),
@@ -19,35 +47,32 @@ public sealed record SweepReport(int Read, int Reconciled, int Expired, int Resc
 /// the number stored.
 /// </summary>
 public sealed class Sweeper(
-    DueIndex due,
-    SessionStore sessions,
+    IDueIndex due,
+    ISessionStore sessions,
     SessionReconciler reconciler,
-    FulfilmentOutbox outbox,
-    Refunds.RefundService refunds,
+    SessionWrites writes,
+    Outbox outbox,
+    Refunds.RefundSweep refunds,
     IOptions<SweepOptions> sweepOptions,
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
     CheckoutMetrics metrics,
     ILogger<Sweeper> logger)
 {
-    /// <summary>How long after a code is submitted its session keeps being re-checked before only its expiry is watched.</summary>
-    private static readonly TimeSpan RecheckHorizon = TimeSpan.FromMinutes(10);
-
     private readonly SweepOptions _options = sweepOptions.Value;
     private readonly CheckoutOptions _checkout = checkoutOptions.Value;
 
     public async Task<SweepReport> RunAsync(CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("sweep");
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
-        var entries = await due.ReadDueAsync(now, _options.MaxPerRun, cancellationToken);
-        var outcomes = new ConcurrentBag<string>();
+        var entries = await due.ReadDueAsync(time.GetUtcNow(), _options.MaxPerRun, cancellationToken);
+        var counts = new int[Enum.GetValues<SweepOutcome>().Length];
         await Parallel.ForEachAsync(
             entries,
             new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
             async (entry, ct) =>
             {
-                string outcome;
+                SweepOutcome outcome;
                 try
                 {
                     outcome = await HandleAsync(entry, ct);
@@ -55,106 +80,93 @@ public sealed class Sweeper(
                 catch (Exception e) when (e is GatewayUnavailableException or StorageException or ConcurrencyConflictException)
                 {
                     SweepLog.EntryFailed(logger, e, entry.SessionId);
-                    outcome = "failed";
+                    outcome = SweepOutcome.Failed;
                 }
 
-                metrics.SweepEntry(outcome);
-                outcomes.Add(outcome);
+                metrics.SweepEntry(Tag(outcome));
+                Interlocked.Increment(ref counts[(int)outcome]);
             });
 
-        var report = new SweepReport(
-            entries.Count,
-            outcomes.Count(o => o == "reconciled"),
-            outcomes.Count(o => o == "expired"),
-            outcomes.Count(o => o == "rescheduled"),
-            outcomes.Count(o => o == "removed"),
-            outcomes.Count(o => o == "failed"));
+        var report = SweepReport.From(entries.Count, counts);
         SweepLog.Completed(logger, report.Read, report.Reconciled, report.Expired, report.Rescheduled, report.Removed, report.Failed);
         activity?.SetTag("checkout.sweep.read", report.Read).SetTag("checkout.sweep.failed", report.Failed);
         metrics.SweepRun();
         return report;
     }
 
-    private async Task<string> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
+    private async Task<SweepOutcome> HandleAsync(DueEntry entry, CancellationToken cancellationToken)
     {
         var stored = await sessions.GetAsync(entry.SessionId, cancellationToken);
         if (stored is null)
         {
             await due.RemoveAsync(entry, cancellationToken);
-            return "removed";
+            return SweepOutcome.Removed;
         }
 
         if (stored.Status.IsFinal())
         {
-            if (!await outbox.FlushAsync(stored, claimed: false, cancellationToken))
+            if (await outbox.PublishAsync(stored, claimed: false, cancellationToken) is { Settled: false, HeldUntil: { } heldUntil })
             {
-                // Another publisher holds the claim: come back after its lease.
-                await MoveAsync(entry, time.GetUtcNow().Add(outbox.ClaimLease).ToUnixTimeSeconds() + 1, cancellationToken);
-                return "rescheduled";
+                // Another publisher holds the claim: come back when its lease runs out.
+                await MoveAsync(entry, new DueEntry(entry.SessionId, heldUntil, DueKind.OutboxSafety), cancellationToken);
+                return SweepOutcome.Rescheduled;
             }
 
             if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
             {
                 // A refund of this session is still pending: look again later.
-                await MoveAsync(entry, time.GetUtcNow().ToUnixTimeSeconds() + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds), cancellationToken);
-                return "rescheduled";
+                await MoveAsync(entry, new DueEntry(entry.SessionId, time.GetUtcNow() + _options.RecheckInterval, DueKind.RefundPending), cancellationToken);
+                return SweepOutcome.Rescheduled;
             }
 
             await due.RemoveAsync(entry, cancellationToken);
-            return "removed";
+            return SweepOutcome.Removed;
         }
 
         var result = await reconciler.ReconcileAsync(entry.SessionId, stored, "sweep", cancellationToken);
         var session = result.Session ?? stored;
         var now = time.GetUtcNow();
-        var nowSeconds = now.ToUnixTimeSeconds();
-
         if (session.Status.IsFinal())
         {
             await due.RemoveAsync(entry, cancellationToken);
-            return session.Status == SessionStatus.Expired ? "expired" : "reconciled";
+            return session.Status == SessionStatus.Expired ? SweepOutcome.Expired : SweepOutcome.Reconciled;
         }
 
-        if (nowSeconds >= session.ExpiresAt + (long)_options.ExpiryGrace.TotalSeconds)
+        if (now >= session.ExpiresAt + _options.ExpiryGrace)
         {
             // Past expiry and grace and the gateway still says open: stop taking codes for it.
-            var expired = await sessions.UpdateAsync(session.Id, s => SessionRules.Expire(s, time.GetUtcNow()), cancellationToken);
-            if (expired is { Changed: true })
-            {
-                await reconciler.AfterChangeAsync(expired, "sweep expiry", cancellationToken);
-            }
-
+            await writes.ApplyAsync(session.Id, session, s => SessionRules.Expire(s, time.GetUtcNow()), "sweep expiry", cancellationToken);
             await due.RemoveAsync(entry, cancellationToken);
-            return "expired";
+            return SweepOutcome.Expired;
         }
 
-        await MoveAsync(entry, NextCheck(session, nowSeconds), cancellationToken);
-        return result.Outcome == ReconcileOutcome.Applied ? "reconciled" : "rescheduled";
+        await MoveAsync(entry, NextCheck(session, now), cancellationToken);
+        return result.Outcome == ReconcileOutcome.Applied ? SweepOutcome.Reconciled : SweepOutcome.Rescheduled;
     }
 
-    private async Task MoveAsync(DueEntry entry, long next, CancellationToken cancellationToken)
+    private async Task MoveAsync(DueEntry entry, DueEntry next, CancellationToken cancellationToken)
     {
-        if (next != entry.DueAt)
+        if (next.SameSlot(entry))
         {
-            // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
-            await due.ScheduleAsync(entry.SessionId, next, cancellationToken);
-            await due.RemoveAsync(entry, cancellationToken);
+            return;
         }
+
+        // New entry first, then the old one: a crash in between leaves a duplicate, never a gap.
+        await due.ScheduleAsync(next, cancellationToken);
+        await due.RemoveAsync(entry, cancellationToken);
     }
 
     /// <summary>When a session that is not final needs looking at again.</summary>
-    internal long NextCheck(CheckoutSession session, long now)
-    {
-        var recheck = now + Math.Max(1, (long)_options.RecheckInterval.TotalSeconds);
-        var codeInFlight = session.Status == SessionStatus.Pending
-            || session.CodeSubmittedAt is { } submitted
-               && now < submitted + (long)(_checkout.ConfirmationWindow + RecheckHorizon).TotalSeconds
-               && (session.LastError is null || session.LastError.Code == SessionRules.OutcomeUnknown.Code);
-        if (now >= session.ExpiresAt)
-        {
-            return recheck; // past expiry, within the grace period: keep asking the gateway
-        }
+    internal DueEntry NextCheck(CheckoutSession session, DateTimeOffset now) =>
+        DueRules.NextCheck(session, now, _options.RecheckInterval, _checkout.ConfirmationWindow + _options.RecheckHorizon);
 
-        return codeInFlight ? Math.Min(recheck, session.ExpiresAt) : session.ExpiresAt;
-    }
+    /// <summary>The outcome as the <c>blik.sweep.entries</c> metric tags it.</summary>
+    private static string Tag(SweepOutcome outcome) => outcome switch
+    {
+        SweepOutcome.Reconciled => "reconciled",
+        SweepOutcome.Expired => "expired",
+        SweepOutcome.Rescheduled => "rescheduled",
+        SweepOutcome.Removed => "removed",
+        _ => "failed",
+    };
 }

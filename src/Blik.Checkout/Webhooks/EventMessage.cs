@@ -14,8 +14,6 @@ public sealed record EventMessage(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("session_id")] string SessionId,
     [property: JsonPropertyName("refund_id")] string? RefundId,
-    [property: JsonPropertyName("event_created_at")] long? EventCreatedAt,
-    [property: JsonPropertyName("received_at")] long ReceivedAt,
     [property: JsonPropertyName("traceparent")] string? TraceParent = null,
     [property: JsonPropertyName("tracestate")] string? TraceState = null)
 {

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
-using Blik.Checkout.Http;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Logging;
@@ -18,7 +18,7 @@ namespace Blik.Checkout.Webhooks;
 /// </summary>
 public sealed class WebhookIntake
 {
-    private readonly MessageQueues _queues;
+    private readonly IMessageQueues _queues;
     private readonly TimeProvider _time;
     private readonly CheckoutMetrics _metrics;
     private readonly ILogger<WebhookIntake> _logger;
@@ -26,7 +26,7 @@ public sealed class WebhookIntake
     private readonly byte[][] _keys;
 
     public WebhookIntake(
-        MessageQueues queues,
+        IMessageQueues queues,
         IOptions<ConvergeGateOptions> gatewayOptions,
         IOptions<WebhookOptions> webhookOptions,
         TimeProvider time,
@@ -43,12 +43,13 @@ public sealed class WebhookIntake
 
     public int MaxBodyBytes => _options.MaxBodyBytes;
 
-    public async Task<EventMessage> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
+    /// <summary>The queued event, or <see cref="Refusal.SignatureInvalid"/> / <see cref="Refusal.Invalid"/> (nothing queued).</summary>
+    public async Task<Outcome<EventMessage>> AcceptAsync(string? timestamp, string? signature, byte[] body, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("webhook intake");
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature) || timestamp.Length > 64)
         {
-            throw Reject(Problems.BadSignature("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
+            return Reject(new Refusal.SignatureInvalid("Sec-Timestamp and Sec-Signature headers are required."), "missing headers");
         }
 
         if (_options.TimestampTolerance > TimeSpan.Zero)
@@ -57,16 +58,22 @@ public sealed class WebhookIntake
             if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var sent)
                 || Math.Abs(now - sent) > (long)_options.TimestampTolerance.TotalSeconds)
             {
-                throw Reject(Problems.BadSignature("Sec-Timestamp is outside the accepted window."), "timestamp outside tolerance");
+                return Reject(new Refusal.SignatureInvalid("Sec-Timestamp is outside the accepted window."), "timestamp outside tolerance");
             }
         }
 
         if (!WebhookSignature.Verify(_keys, timestamp, body, signature))
         {
-            throw Reject(Problems.BadSignature("Sec-Signature does not verify."), "signature mismatch");
+            return Reject(new Refusal.SignatureInvalid("Sec-Signature does not verify."), "signature mismatch");
         }
 
-        var message = Parse(body).WithTraceContext(Activity.Current);
+        var errors = new ValidationErrors();
+        if (Parse(body, errors) is not { } parsed)
+        {
+            return Reject(new Refusal.Invalid(errors.ToDictionary()), "signed but malformed");
+        }
+
+        var message = parsed.WithTraceContext(Activity.Current);
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId).SetTag("checkout.event_id", message.EventId);
         await _queues.SendAsync(QueueNames.Events, message.Serialize(), cancellationToken);
         _metrics.Webhook("accepted");
@@ -74,87 +81,49 @@ public sealed class WebhookIntake
         return message;
     }
 
-    private EventMessage Parse(byte[] body)
+    private const string IdentifierRule = "Must be a non-empty string of at most 200 characters, without control characters.";
+
+    /// <summary>The ids of a notification; anything else in it is not trusted (the processor asks the gateway).</summary>
+    private static EventMessage? Parse(byte[] body, ValidationErrors errors)
     {
-        var errors = new ValidationErrors();
-        string? id = null, type = null, sessionId = null, refundId = null;
-        long? createdAt = null;
+        JsonDocument document;
         try
         {
-            if (!System.Text.Unicode.Utf8.IsValid(body))
-            {
-                throw new JsonException("not UTF-8");
-            }
-
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add("$", "The notification must be a JSON object.");
-            }
-            else
-            {
-                id = Text(root, "id", errors, required: true);
-                type = Text(root, "type", errors, required: true);
-                if (root.TryGetProperty("created_at", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var created))
-                {
-                    createdAt = created;
-                }
-
-                if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
-                {
-                    sessionId = Text(data, "session_id", errors, required: true, field: "data.session_id");
-                    refundId = Text(data, "refund_id", errors, required: false, field: "data.refund_id");
-                }
-                else
-                {
-                    errors.Add("data", "Required object.");
-                }
-            }
+            // The JSON reader checks UTF-8 only inside strings it reads; refuse bad bytes up front.
+            document = System.Text.Unicode.Utf8.IsValid(body)
+                ? JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 })
+                : throw new JsonException("not UTF-8");
         }
         catch (JsonException)
         {
             errors.Add("$", "The notification is not valid UTF-8 JSON.");
+            return null;
         }
 
-        if (sessionId is not null && !SessionIds.IsValid(sessionId))
+        using (document)
         {
-            errors.Add("data.session_id", "Not a session id.");
-        }
-
-        if (errors.Count > 0)
-        {
-            throw Reject(Problems.Validation(errors.ToDictionary()), "signed but malformed");
-        }
-
-        return new EventMessage(id!, type!, sessionId!, refundId, createdAt, _time.GetUtcNow().ToUnixTimeSeconds());
-    }
-
-    private static string? Text(JsonElement obj, string name, ValidationErrors errors, bool required, string? field = null)
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
+            if (JsonFields.Lenient(document.RootElement, errors) is not { } notification)
             {
-                errors.Add(field ?? name, "Required.");
+                errors.Add("$", "The notification must be a JSON object.");
+                return null;
             }
 
-            return null;
+            var id = Identifier(notification, "id", required: true).Value;
+            var type = Identifier(notification, "type", required: true).Value;
+            var data = notification.Object("data");
+            var sessionId = data is null ? null : Identifier(data, "session_id", required: true).Must(SessionIds.IsValid, "Not a session id.").Value;
+            var refundId = data is null ? null : Identifier(data, "refund_id", required: false).Value;
+            return errors.Count > 0 ? null : new EventMessage(id!, type!, sessionId!, refundId);
         }
-
-        if (value.ValueKind != JsonValueKind.String || CreateSessionValidator.TryGetWellFormedString(value) is not { Length: > 0 and <= 200 } s || s.Any(char.IsControl))
-        {
-            errors.Add(field ?? name, "Must be a non-empty string of at most 200 characters, without control characters.");
-            return null;
-        }
-
-        return s;
     }
 
-    private CheckoutProblemException Reject(CheckoutProblemException problem, string reason)
+    private static Field<string?> Identifier(JsonFields fields, string name, bool required) =>
+        fields.String(name, 200, required, invalid: IdentifierRule).Must(s => s!.Length > 0 && !s.Any(char.IsControl), IdentifierRule);
+
+    private Refusal Reject(Refusal refusal, string reason)
     {
         _metrics.Webhook("rejected", reason);
         WebhookLog.Rejected(_logger, reason);
-        return problem;
+        return refusal;
     }
 }

@@ -1,11 +1,12 @@
-using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Blik.Checkout.Tests.Support;
 
 /// <summary>
-/// The application's real service graph (<see cref="ServiceCollectionExtensions.AddBlikCheckout"/>) over an in-memory
+/// The application's real service graph (<see cref="Hosting.ServiceCollectionExtensions.AddBlikCheckout"/>) over an in-memory
 /// configuration and a manual clock. Resolving services makes no network or storage calls; only the code paths
 /// that fail before touching storage or the gateway are exercised with it.
 /// </summary>
@@ -35,7 +36,7 @@ internal sealed class AppServices : IDisposable
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = TestClock.New();
 
     public ServiceProvider Provider { get; }
 

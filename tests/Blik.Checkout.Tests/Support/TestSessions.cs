@@ -1,5 +1,4 @@
-using Blik.Checkout.Gateway;
-using Blik.Checkout.Sessions;
+using Blik.Checkout.Domain;
 
 namespace Blik.Checkout.Tests.Support;
 
@@ -8,11 +7,11 @@ internal static class TestSessions
 {
     public const string Id = "2AW-kLcRRC5P8U68CYe0kVA";
 
-    public static readonly DateTimeOffset Created = ManualTimeProvider.DefaultStart;
+    public static readonly DateTimeOffset Created = TestClock.Start;
 
     public static CheckoutSession Open(DateTimeOffset? created = null)
     {
-        var at = (created ?? Created).ToUnixTimeSeconds();
+        var at = created ?? Created;
         return new CheckoutSession
         {
             Id = Id,
@@ -23,8 +22,8 @@ internal static class TestSessions
             SuccessUrl = "https://shop.test/ok",
             CreatedAt = at,
             UpdatedAt = at,
-            ExpiresAt = at + (long)TimeSpan.FromHours(24).TotalSeconds,
-            GatewayObservedAtMs = (created ?? Created).ToUnixTimeMilliseconds(),
+            ExpiresAt = at.AddHours(24),
+            GatewayObservedAt = at,
         };
     }
 
@@ -35,6 +34,6 @@ internal static class TestSessions
         Url = "https://gateway.test/pay/" + id,
         AmountTotal = 1000,
         Currency = "pln",
-        ExpiresAt = Created.ToUnixTimeSeconds() + (long)TimeSpan.FromHours(24).TotalSeconds,
+        ExpiresAt = Created.AddHours(24),
     };
 }

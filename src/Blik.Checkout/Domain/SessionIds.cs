@@ -1,4 +1,4 @@
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 /// <summary>
 /// Session ids as we accept them in routes and from the gateway: 1–64 characters of [A-Za-z0-9_-]

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 /// <summary>
 /// A shopper's one-time BLIK code: exactly six ASCII digits. It is a credential, so it never prints itself:

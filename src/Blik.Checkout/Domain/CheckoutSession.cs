@@ -1,4 +1,4 @@
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 public enum SessionStatus
 {
@@ -52,43 +52,34 @@ public sealed record CheckoutSession
     public string? OrderId { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
-    /// <summary>Unix seconds.</summary>
-    public required long CreatedAt { get; init; }
-    public required long UpdatedAt { get; init; }
-    public required long ExpiresAt { get; init; }
-    public long? CodeSubmittedAt { get; init; }
-    public long? RetryCodeAfter { get; init; }
-    public long? CompletedAt { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    public required DateTimeOffset ExpiresAt { get; init; }
+    public DateTimeOffset? CodeSubmittedAt { get; init; }
+    public DateTimeOffset? RetryCodeAfter { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
 
     /// <summary>Codes submitted over the session's life.</summary>
     public int Attempts { get; init; }
 
-    /// <summary>Start (Unix seconds) of the current attempt-limit window and the attempts counted in it.</summary>
-    public long AttemptWindowStart { get; init; }
+    /// <summary>Start of the current attempt-limit window and the attempts counted in it.</summary>
+    public DateTimeOffset AttemptWindowStart { get; init; } = DateTimeOffset.UnixEpoch;
     public int AttemptsInWindow { get; init; }
 
     public SessionError? LastError { get; init; }
     public bool Livemode { get; init; }
 
     /// <summary>
-    /// When (Unix milliseconds, our clock, taken before the request) the gateway state last applied was read.
+    /// When (our clock, taken before the request, to the millisecond) the gateway state last applied was read.
     /// A read that started earlier than this is stale and is not applied.
     /// </summary>
-    public long GatewayObservedAtMs { get; init; }
+    public DateTimeOffset GatewayObservedAt { get; init; } = DateTimeOffset.UnixEpoch;
 
     /// <summary>The gateway reported <c>completed</c> after we had expired the session: money to reconcile.</summary>
     public bool LateCompletion { get; init; }
 
-    /// <summary>
-    /// The fulfilment message for this session's final state is owed (transactional outbox on the session row):
-    /// set by the write that made the session final, cleared once the message is on the fulfilment queue.
-    /// </summary>
-    public bool OutboxPending { get; init; }
-
-    /// <summary>When (Unix seconds) a publisher claimed the owed message; another may take over after the lease.</summary>
-    public long? OutboxClaimedAt { get; init; }
-
-    public long? OutboxPublishedAt { get; init; }
+    /// <summary>The fulfilment message this session's final state owes, and whether it went out.</summary>
+    public OutboxState Outbox { get; init; } = OutboxState.None;
 
     /// <summary>Bumped by every refund reservation, so two racing refunds cannot both see the same room.</summary>
     public int RefundVersion { get; init; }

@@ -1,10 +1,12 @@
+using System.Diagnostics;
 using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
+using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
-using Blik.Checkout.Webhooks;
 using Microsoft.Extensions.Logging;
 
-namespace Blik.Checkout.Processing;
+namespace Blik.Checkout.Webhooks;
 
 /// <summary>
 /// Handles one message from <c>checkout-events</c>. Throws when it could not finish (gateway or storage
@@ -13,17 +15,17 @@ namespace Blik.Checkout.Processing;
 /// session on its own schedule, so a poisoned message loses nothing.
 /// </summary>
 public sealed class EventProcessor(
-    SessionStore sessions,
+    ISessionStore sessions,
     SessionReconciler reconciler,
-    FulfilmentOutbox outbox,
-    Refunds.RefundService refunds,
+    Outbox outbox,
+    Refunds.RefundReconciler refunds,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
 {
     public async Task<ReconcileOutcome> ProcessAsync(string messageText, CancellationToken cancellationToken)
     {
         var message = EventMessage.Parse(messageText);
-        using var activity = CheckoutTelemetry.StartProcessing(message);
+        using var activity = StartProcessing(message);
         var stored = await sessions.GetAsync(message.SessionId, cancellationToken);
         if (stored is null)
         {
@@ -51,7 +53,7 @@ public sealed class EventProcessor(
         if (stored.Status == SessionStatus.Completed || stored.LateCompletion)
         {
             // A redelivery after its first processing died mid-way may find the fulfilment message still owed.
-            await outbox.FlushAsync(stored, claimed: false, cancellationToken);
+            await outbox.PublishAsync(stored, claimed: false, cancellationToken);
             WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already final");
             metrics.Event("unchanged");
             return ReconcileOutcome.Unchanged;
@@ -68,5 +70,24 @@ public sealed class EventProcessor(
         metrics.Event(outcome);
         WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, outcome);
         return result.Outcome;
+    }
+
+    /// <summary>
+    /// The span of one queued event, in the trace of the webhook intake that queued it (its <c>traceparent</c> travels
+    /// in the message, since a storage queue carries no metadata), linked to the current span (the function
+    /// invocation). A message without trace context gets a child span of the current one.
+    /// </summary>
+    private static Activity? StartProcessing(EventMessage message)
+    {
+        var invocation = Activity.Current;
+        var activity = ActivityContext.TryParse(message.TraceParent, message.TraceState, isRemote: true, out var intake)
+            ? CheckoutTelemetry.Source.StartActivity(ActivityKind.Consumer, intake, links: invocation is null ? null : [new ActivityLink(invocation.Context)], name: "process " + QueueNames.Events)
+            : CheckoutTelemetry.Source.StartActivity("process " + QueueNames.Events, ActivityKind.Consumer);
+        return activity?
+            .SetTag("messaging.operation.type", "process")
+            .SetTag("messaging.destination.name", QueueNames.Events)
+            .SetTag("checkout.event_id", message.EventId)
+            .SetTag("checkout.event_type", message.Type)
+            .SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId);
     }
 }

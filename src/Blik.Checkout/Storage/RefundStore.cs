@@ -1,67 +1,16 @@
 using System.Text.Json;
-using Blik.Checkout.Storage;
 using Azure.Data.Tables;
+using Blik.Checkout.Domain;
 
-namespace Blik.Checkout.Refunds;
-
-public static class RefundStatuses
-{
-    /// <summary>Our reservation while the gateway call is in flight; it has no gateway id yet.</summary>
-    public const string Creating = "creating";
-    public const string Pending = "pending";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-
-    public static bool IsFinal(string status) => status is Succeeded or Failed;
-
-    /// <summary>Reads the gateway's status; anything unknown counts as still pending (the safe side for money).</summary>
-    public static string FromGateway(string? status) => status switch
-    {
-        Succeeded or "success" or "completed" => Succeeded,
-        Failed or "canceled" or "cancelled" => Failed,
-        _ => Pending,
-    };
-}
-
-/// <summary>A refund as we keep it: one row per refund under its session's partition.</summary>
-public sealed record RefundRecord
-{
-    public required string SessionId { get; init; }
-
-    /// <summary>The gateway's refund id, or <c>reserve-…</c> for a reservation still waiting for the gateway.</summary>
-    public required string Id { get; init; }
-    public required long Amount { get; init; }
-    public required string Currency { get; init; }
-    public required string Status { get; init; }
-    public string? Reason { get; init; }
-    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
-    public required long CreatedAt { get; init; }
-    public required long UpdatedAt { get; init; }
-    public bool OutboxPending { get; init; }
-    public long? OutboxClaimedAt { get; init; }
-    public long? OutboxPublishedAt { get; init; }
-    public string? ETag { get; init; }
-
-    public bool IsReservation => Id.StartsWith(RefundStore.ReservationPrefix, StringComparison.Ordinal);
-
-    /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
-    public bool Holds(long now, TimeSpan reservationLease) => Status switch
-    {
-        RefundStatuses.Pending or RefundStatuses.Succeeded => true,
-        RefundStatuses.Creating => now - CreatedAt < (long)reservationLease.TotalSeconds,
-        _ => false,
-    };
-}
+namespace Blik.Checkout.Storage;
 
 /// <summary>
-/// Refunds in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
+/// <see cref="IRefundStore"/> in table <c>checkoutrefunds</c>: PartitionKey = session id, RowKey = refund id, so a session's refunds
 /// are one partition read. What a session has refunded is always derived from these rows, never kept as a counter
 /// that a crash between two writes could leave wrong.
 /// </summary>
-public sealed class RefundStore(StorageBootstrap storage)
+public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
 {
-    public const string ReservationPrefix = "reserve-";
-
     public async Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableNames.Refunds, cancellationToken);
@@ -110,14 +59,12 @@ public sealed class RefundStore(StorageBootstrap storage)
             ["Amount"] = r.Amount,
             ["Currency"] = r.Currency,
             ["Status"] = r.Status,
-            ["CreatedAt"] = r.CreatedAt,
-            ["UpdatedAt"] = r.UpdatedAt,
-            ["OutboxPending"] = r.OutboxPending,
+            ["CreatedAt"] = r.CreatedAt.ToUnixTimeSeconds(),
+            ["UpdatedAt"] = r.UpdatedAt.ToUnixTimeSeconds(),
         };
         e.SetIfNotNull("Reason", r.Reason);
         e.SetIfNotNull("Metadata", r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
-        e.SetIfNotNull("OutboxClaimedAt", r.OutboxClaimedAt);
-        e.SetIfNotNull("OutboxPublishedAt", r.OutboxPublishedAt);
+        e.SetOutbox(r.Outbox);
         return e;
     }
 
@@ -133,11 +80,9 @@ public sealed class RefundStore(StorageBootstrap storage)
             Status = e.GetString("Status") ?? RefundStatuses.Pending,
             Reason = e.GetString("Reason"),
             Metadata = metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
-            CreatedAt = e.GetInt64("CreatedAt") ?? 0,
-            UpdatedAt = e.GetInt64("UpdatedAt") ?? 0,
-            OutboxPending = e.GetBoolean("OutboxPending") ?? false,
-            OutboxClaimedAt = e.GetInt64("OutboxClaimedAt"),
-            OutboxPublishedAt = e.GetInt64("OutboxPublishedAt"),
+            CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
+            UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
+            Outbox = e.GetOutbox(),
             ETag = e.ETag.ToString(),
         };
     }

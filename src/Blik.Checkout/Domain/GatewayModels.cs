@@ -1,6 +1,4 @@
-using Blik.Checkout.Sessions;
-
-namespace Blik.Checkout.Gateway;
+namespace Blik.Checkout.Domain;
 
 /// <summary>What we ask Converge Gate to create (<c>POST /v1/checkout/sessions</c>).</summary>
 public sealed record GatewayCreateRequest
@@ -16,7 +14,7 @@ public sealed record GatewayCreateRequest
     public required string NotificationUrl { get; init; }
     public string? CustomerIp { get; init; }
     public string? CustomerCountry { get; init; }
-    public long? ExpiresAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
     public string? Locale { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
@@ -35,8 +33,8 @@ public sealed record GatewaySession
     public long? AmountRefunded { get; init; }
     public string? Currency { get; init; }
     public string? Url { get; init; }
-    public long? ExpiresAt { get; init; }
-    public long? CreatedAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
     public bool Livemode { get; init; }
     public IReadOnlyList<string> PaymentMethodTypes { get; init; } = [];
 
@@ -57,7 +55,7 @@ public sealed record GatewayRefund
     /// <summary><c>pending</c>, <c>succeeded</c> or <c>failed</c> (the documented example shows only pending).</summary>
     public string? Status { get; init; }
     public string? Reason { get; init; }
-    public long? CreatedAt { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
 }
 
 public sealed record GatewayRefundRequest(string SessionId, long Amount, string? Reason, IReadOnlyDictionary<string, string>? Metadata);
@@ -87,21 +85,4 @@ public sealed class GatewayUnavailableException(string reason, TimeSpan? retryAf
     /// did nothing. True whenever the gateway may have received it, including when we cannot tell.
     /// </summary>
     public bool Sent { get; init; } = true;
-}
-
-/// <summary>The port the application owns; <see cref="ConvergeGateClient"/> is its HTTP adapter.</summary>
-public interface IConvergeGate
-{
-    Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken);
-
-    /// <returns>The session, or null when the gateway does not know the id (404).</returns>
-    Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken);
-
-    Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken);
-
-    /// <summary>Never retried: a repeat could refund twice.</summary>
-    Task<GatewayRefund> CreateRefundAsync(GatewayRefundRequest request, CancellationToken cancellationToken);
-
-    /// <returns>The refund, or null when the gateway does not know the id (404).</returns>
-    Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken);
 }

@@ -1,6 +1,4 @@
-using Blik.Checkout.Gateway;
-
-namespace Blik.Checkout.Sessions;
+namespace Blik.Checkout.Domain;
 
 /// <summary>
 /// The session state machine, as pure functions of (stored session, new information, time). Every path that changes
@@ -24,21 +22,21 @@ public static class SessionRules
     /// <summary>Applies an authoritative gateway snapshot read at <paramref name="observedAt"/> (taken before the read).</summary>
     public static CheckoutSession? ApplyGatewayState(CheckoutSession s, GatewaySession g, DateTimeOffset observedAt, DateTimeOffset now)
     {
-        var nowSeconds = now.ToUnixTimeSeconds();
+        now = now.WholeSeconds();
         var gatewayStatus = g.Status;
         if (s.Status.IsFinal())
         {
             // The one fact that must not be lost after we gave up on a session: the shopper paid anyway.
             if (s.Status == SessionStatus.Expired && gatewayStatus == SessionStatus.Completed && !s.LateCompletion)
             {
-                return s with { LateCompletion = true, UpdatedAt = nowSeconds };
+                return s with { LateCompletion = true, UpdatedAt = now };
             }
 
             return null;
         }
 
-        var observedMs = observedAt.ToUnixTimeMilliseconds();
-        if (observedMs < s.GatewayObservedAtMs || gatewayStatus is null)
+        var observed = observedAt.WholeMilliseconds();
+        if (observed < s.GatewayObservedAt || gatewayStatus is null)
         {
             return null;
         }
@@ -47,14 +45,14 @@ public static class SessionRules
         {
             Status = gatewayStatus.Value,
             Url = g.Url ?? s.Url,
-            ExpiresAt = g.ExpiresAt is > 0 ? g.ExpiresAt.Value : s.ExpiresAt,
+            ExpiresAt = g.ExpiresAt ?? s.ExpiresAt,
             Livemode = g.Livemode,
         };
 
         switch (gatewayStatus.Value)
         {
             case SessionStatus.Completed:
-                next = next with { CompletedAt = nowSeconds, RetryCodeAfter = null, LastError = null };
+                next = next with { CompletedAt = now, RetryCodeAfter = null, LastError = null };
                 break;
             case SessionStatus.Expired:
                 next = next with { RetryCodeAfter = null };
@@ -66,10 +64,10 @@ public static class SessionRules
                     next = next with
                     {
                         LastError = new SessionError(failure.DeclineCode ?? "declined", failure.Message ?? NotConfirmed.Message),
-                        RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds),
+                        RetryCodeAfter = Earliest(s.RetryCodeAfter, now),
                     };
                 }
-                else if (s.Status == SessionStatus.Pending && nowSeconds < (s.RetryCodeAfter ?? nowSeconds))
+                else if (s.Status == SessionStatus.Pending && now < (s.RetryCodeAfter ?? now))
                 {
                     // Converge Gate documents "open" as the state while the shopper confirms in the bank app:
                     // within the confirmation window that is not news.
@@ -77,7 +75,7 @@ public static class SessionRules
                 }
                 else if (s.Status == SessionStatus.Pending)
                 {
-                    next = next with { LastError = NotConfirmed, RetryCodeAfter = Math.Min(s.RetryCodeAfter ?? nowSeconds, nowSeconds) };
+                    next = next with { LastError = NotConfirmed, RetryCodeAfter = Earliest(s.RetryCodeAfter, now) };
                 }
 
                 break;
@@ -88,49 +86,34 @@ public static class SessionRules
             return null;
         }
 
-        return OweFulfilment(s, next, nowSeconds) with { UpdatedAt = nowSeconds, GatewayObservedAtMs = observedMs };
+        return OweFulfilment(s, next, now) with { UpdatedAt = now, GatewayObservedAt = observed };
     }
 
     /// <summary>Expires a session locally (the gateway agreed, or it is past expiry plus grace).</summary>
-    public static CheckoutSession? Expire(CheckoutSession s, DateTimeOffset now) =>
-        s.Status.IsFinal()
-            ? null
-            : OweFulfilment(s, s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now.ToUnixTimeSeconds() }, now.ToUnixTimeSeconds());
-
-    /// <summary>
-    /// The write that first makes a session final also records that its fulfilment message is owed, claimed by the
-    /// writer: only one write can win that transition, so only one publisher starts with the claim.
-    /// </summary>
-    private static CheckoutSession OweFulfilment(CheckoutSession before, CheckoutSession after, long nowSeconds) =>
-        after.Status.IsFinal() && !before.Status.IsFinal()
-            ? after with { OutboxPending = true, OutboxClaimedAt = nowSeconds }
-            : after;
-
-    /// <summary>Takes over an owed message whose claim has lapsed (its publisher died); null when not ours to take.</summary>
-    public static CheckoutSession? ClaimFulfilment(CheckoutSession s, DateTimeOffset now, TimeSpan lease)
+    public static CheckoutSession? Expire(CheckoutSession s, DateTimeOffset now)
     {
-        var nowSeconds = now.ToUnixTimeSeconds();
-        return s.OutboxPending && (s.OutboxClaimedAt is null || nowSeconds - s.OutboxClaimedAt.Value >= (long)lease.TotalSeconds)
-            ? s with { OutboxClaimedAt = nowSeconds }
-            : null;
+        now = now.WholeSeconds();
+        return s.Status.IsFinal()
+            ? null
+            : OweFulfilment(s, s with { Status = SessionStatus.Expired, RetryCodeAfter = null, UpdatedAt = now }, now);
     }
 
-    /// <summary>The owed message is on the queue.</summary>
-    public static CheckoutSession? FulfilmentPublished(CheckoutSession s, DateTimeOffset now) =>
-        s.OutboxPending ? s with { OutboxPending = false, OutboxPublishedAt = now.ToUnixTimeSeconds() } : null;
+    /// <summary>A change that makes the session final owes its fulfilment message (<see cref="OutboxState.AfterWrite"/>).</summary>
+    private static CheckoutSession OweFulfilment(CheckoutSession before, CheckoutSession after, DateTimeOffset now) =>
+        after with { Outbox = OutboxState.AfterWrite(after.Outbox, before.Status.IsFinal(), after.Status.IsFinal(), now) };
 
     /// <summary>Counts a code attempt against the per-session limit, or says how long to wait.</summary>
     public static (CheckoutSession? Reserved, TimeSpan RetryAfter) ReserveAttempt(CheckoutSession s, DateTimeOffset now, int maxAttempts, TimeSpan window)
     {
-        var nowSeconds = now.ToUnixTimeSeconds();
-        var windowSeconds = Math.Max(1, (long)window.TotalSeconds);
-        var (windowStart, inWindow) = nowSeconds - s.AttemptWindowStart >= windowSeconds
-            ? (nowSeconds, 0)
+        now = now.WholeSeconds();
+        var (windowStart, inWindow) = now - s.AttemptWindowStart >= window
+            ? (now, 0)
             : (s.AttemptWindowStart, s.AttemptsInWindow);
 
         if (inWindow >= maxAttempts)
         {
-            return (null, TimeSpan.FromSeconds(Math.Max(1, windowStart + windowSeconds - nowSeconds)));
+            var wait = windowStart + window - now;
+            return (null, TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(wait.TotalSeconds))));
         }
 
         return (s with
@@ -138,7 +121,7 @@ public static class SessionRules
             Attempts = s.Attempts + 1,
             AttemptWindowStart = windowStart,
             AttemptsInWindow = inWindow + 1,
-            UpdatedAt = nowSeconds,
+            UpdatedAt = now,
         }, TimeSpan.Zero);
     }
 
@@ -152,44 +135,48 @@ public static class SessionRules
             return ApplyGatewayState(s, g, observedAt, now) ?? s;
         }
 
-        var nowSeconds = now.ToUnixTimeSeconds();
+        var at = now.WholeSeconds();
         var submitted = s with
         {
             // A code accepted without a final answer is in flight: pending.
             Status = SessionStatus.Pending,
-            CodeSubmittedAt = nowSeconds,
-            RetryCodeAfter = nowSeconds + (long)confirmationWindow.TotalSeconds,
+            CodeSubmittedAt = at,
+            RetryCodeAfter = (at + confirmationWindow).WholeSeconds(),
             LastError = null,
-            UpdatedAt = nowSeconds,
+            UpdatedAt = at,
         };
 
         // Completed straight away (or any other news in the answer) goes through the ordinary rules.
         return g.Status == SessionStatus.Open
-            ? submitted with { GatewayObservedAtMs = Math.Max(s.GatewayObservedAtMs, observedAt.ToUnixTimeMilliseconds()) }
+            ? submitted with { GatewayObservedAt = Latest(s.GatewayObservedAt, observedAt.WholeMilliseconds()) }
             : ApplyGatewayState(submitted, g, observedAt, now) ?? submitted;
     }
 
     /// <summary>The gateway refused the code at once (invalid, expired, used, declined): ask for another now.</summary>
     public static CheckoutSession CodeRefused(CheckoutSession s, SessionError error, DateTimeOffset now)
     {
-        var nowSeconds = now.ToUnixTimeSeconds();
-        return s with { LastError = error, RetryCodeAfter = nowSeconds, UpdatedAt = nowSeconds };
+        now = now.WholeSeconds();
+        return s with { LastError = error, RetryCodeAfter = now, UpdatedAt = now };
     }
 
     /// <summary>The pay call timed out or failed on the gateway's side: the code may have reached the bank.</summary>
     public static CheckoutSession CodeOutcomeUnknown(CheckoutSession s, DateTimeOffset now, TimeSpan confirmationWindow)
     {
-        var nowSeconds = now.ToUnixTimeSeconds();
+        now = now.WholeSeconds();
         return s.Status.IsFinal()
             ? s
             : s with
             {
-                CodeSubmittedAt = nowSeconds,
-                RetryCodeAfter = nowSeconds + (long)confirmationWindow.TotalSeconds,
+                CodeSubmittedAt = now,
+                RetryCodeAfter = (now + confirmationWindow).WholeSeconds(),
                 LastError = OutcomeUnknown,
-                UpdatedAt = nowSeconds,
+                UpdatedAt = now,
             };
     }
+
+    private static DateTimeOffset Earliest(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x < b ? x : b;
+
+    private static DateTimeOffset Latest(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static bool Same(CheckoutSession a, CheckoutSession b) =>
         a.Status == b.Status && a.Url == b.Url && a.ExpiresAt == b.ExpiresAt && a.Livemode == b.Livemode

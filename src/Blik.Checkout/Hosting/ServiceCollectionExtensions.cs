@@ -1,7 +1,9 @@
+using Blik.Checkout.Configuration;
 using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Gateway;
 using Blik.Checkout.Http;
 using Blik.Checkout.Processing;
+using Blik.Checkout.Refunds;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
 using Blik.Checkout.Sweeps;
@@ -11,16 +13,17 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace Blik.Checkout.Configuration;
+namespace Blik.Checkout.Hosting;
 
+/// <summary>The composition root: the one place that knows every layer.</summary>
 public static class ServiceCollectionExtensions
 {
     /// <summary>The storage connection setting (connection string, or identity-based <c>__accountName</c> form).</summary>
     public const string StorageSetting = StorageServiceCollectionExtensions.Setting;
 
     /// <summary>
-    /// Everything the application needs, for any host: the Functions app and the local runner both call this and
-    /// nothing else, so they cannot be configured differently. Options are validated when the host starts; a
+    /// Everything the application needs, for any host: the Functions app (and whatever runs it locally) calls this
+    /// and nothing else, so no host can be configured differently. Options are validated when the host starts; a
     /// missing or wrong setting stops start-up with a message that names it.
     /// </summary>
     public static IServiceCollection AddBlikCheckout(this IServiceCollection services, IConfiguration configuration)
@@ -34,27 +37,30 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<SweepOptions>, SettingsValidator>();
 
-        services.AddBlikStorage(configuration);
-
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<CheckoutMetrics>();
 
-        services.TryAddSingleton<SessionStore>();
-        services.TryAddSingleton<DueIndex>();
-        services.TryAddSingleton<IdempotencyStore>();
-        services.TryAddSingleton<Refunds.RefundStore>();
-        services.TryAddSingleton<Refunds.RefundService>();
-
+        // Adapters: storage (Azure Tables and Queues) and the gateway (HTTP).
+        services.AddBlikStorage(configuration);
         services.AddConvergeGateClient();
 
+        // Application.
+        services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
-        services.TryAddSingleton<FulfilmentOutbox>();
+        services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<RefundReservations>();
+        services.TryAddSingleton<RefundWrites>();
+        services.TryAddSingleton<RefundReconciler>();
+        services.TryAddSingleton<RefundSweep>();
+        services.TryAddSingleton<RefundService>();
+        services.TryAddSingleton<Sweeper>();
         services.TryAddSingleton<WebhookIntake>();
         services.TryAddSingleton<EventProcessor>();
-        services.TryAddSingleton<Sweeper>();
+
+        // Edge.
         services.TryAddSingleton<CheckoutHandlers>();
         return services;
     }

@@ -1,0 +1,180 @@
+using Blik.Checkout.Diagnostics;
+using Blik.Checkout.Domain;
+using Blik.Checkout.Processing;
+using Blik.Checkout.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Checkout.Sessions;
+
+/// <summary>
+/// The result of one change to a session: the row before and after (the same instance when nothing changed), and the
+/// fulfilment message still owed once the change and the work it owed are done.
+/// </summary>
+public sealed record SessionChange(CheckoutSession Before, CheckoutSession After, OutboxResult Owed)
+{
+    public bool Changed => !ReferenceEquals(Before, After);
+}
+
+/// <summary>
+/// Every change to a stored session, with the work it owes, as one operation: the due entry the new state needs is
+/// written before the row (a crash in between leaves an entry with nothing to do, never a row that nobody looks at),
+/// the row with a write conditional on its ETag (re-read and re-decided on a conflict), then the fulfilment message a
+/// final state owes, and the entries no longer needed are dropped. Transitions are logged and counted here.
+/// </summary>
+public sealed class SessionWrites(
+    ISessionStore sessions,
+    IDueIndex due,
+    Outbox outbox,
+    CheckoutMetrics metrics,
+    ILogger<SessionWrites> logger)
+{
+    private const int MaxWriteAttempts = 10;
+
+    /// <summary>Stores a new session after its expiry entry.</summary>
+    /// <exception cref="StorageConflictException">A session with this id exists.</exception>
+    public async Task<CheckoutSession> CreateAsync(CheckoutSession session, CancellationToken cancellationToken)
+    {
+        // The expiry entry goes first: a session row without one could outlive its expiry unnoticed,
+        // while an entry without a row is simply dropped by the sweep.
+        await due.ScheduleAsync(DueEntry.Expiry(session), cancellationToken);
+        return await sessions.InsertAsync(session, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> (a pure function of the stored session: null or the same instance for
+    /// "nothing to do"; it may run more than once) and does what the change owes.
+    /// </summary>
+    /// <param name="known">The row as this operation just read or wrote it (saves a read; a stale one costs a retry).</param>
+    /// <param name="operation">What made the change, for the transition log.</param>
+    /// <param name="gateway">The gateway's session the change was made from, if any (checked for the amount it took).</param>
+    /// <returns>null when the session does not exist.</returns>
+    /// <exception cref="ConcurrencyConflictException">The row kept changing under every attempt.</exception>
+    public async Task<SessionChange?> ApplyAsync(
+        string id,
+        CheckoutSession? known,
+        Func<CheckoutSession, CheckoutSession?> change,
+        string operation,
+        CancellationToken cancellationToken,
+        GatewaySession? gateway = null)
+    {
+        DueEntry? safety = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = attempt == 1 && known is { ETag: not null } && known.Id == id ? known : await sessions.GetAsync(id, cancellationToken);
+            if (before is null)
+            {
+                return null;
+            }
+
+            var after = change(before);
+            if (after is null || ReferenceEquals(after, before) || after == before)
+            {
+                // Another writer got there first (perhaps with the very change this one would have made).
+                if (safety is not null && !before.Outbox.Pending)
+                {
+                    await RemoveQuietlyAsync(safety, cancellationToken);
+                }
+
+                return new SessionChange(before, before, Owed(before));
+            }
+
+            if (OwesMessage(before, after) && safety is null)
+            {
+                // Should this process stop between the write and the publish, this brings the sweep back once the
+                // claim has lapsed.
+                safety = new DueEntry(id, after.Outbox.ClaimedUntil(outbox.ClaimLease)!.Value, DueKind.OutboxSafety);
+                await due.ScheduleAsync(safety, cancellationToken);
+            }
+
+            CheckoutSession written;
+            try
+            {
+                written = await sessions.ReplaceAsync(after with { ETag = before.ETag }, cancellationToken);
+            }
+            catch (StoragePreconditionFailedException e)
+            {
+                if (attempt >= MaxWriteAttempts)
+                {
+                    throw new ConcurrencyConflictException($"Session {id} kept changing under {MaxWriteAttempts} attempts to update it.", e);
+                }
+
+                continue; // someone else wrote first: read again and re-decide
+            }
+
+            return await SettleAsync(before, written, operation, safety, gateway, cancellationToken);
+        }
+    }
+
+    /// <summary>What the write owes now that it is stored.</summary>
+    private async Task<SessionChange> SettleAsync(
+        CheckoutSession before, CheckoutSession after, string operation, DueEntry? safety, GatewaySession? gateway, CancellationToken cancellationToken)
+    {
+        if (gateway is not null && RecordsCompletion(before, after) && AmountDiffers(gateway, after))
+        {
+            // The shopper paid an amount or currency other than the one the shop asked for: once per session, when the
+            // completion is recorded, before its fulfilment message goes out.
+            SessionLog.AmountMismatch(logger, after.Id, gateway.AmountTotal, gateway.Currency, after.Amount, after.Currency);
+            metrics.AmountMismatch();
+        }
+
+        if (before.Status != after.Status)
+        {
+            SessionLog.Transition(logger, after.Id, before.Status.ToWire(), after.Status.ToWire(), operation);
+        }
+
+        if (after.LateCompletion && !before.LateCompletion)
+        {
+            SessionLog.LateCompletion(logger, after.Id);
+            metrics.LateCompletion();
+        }
+
+        var owed = Owed(after);
+        if (OwesMessage(before, after))
+        {
+            metrics.SessionFinished(after);
+            owed = await outbox.PublishAsync(after, claimed: true, cancellationToken);
+
+            // The expiry entry is no longer needed; drop it now rather than have the sweep read it later.
+            await RemoveQuietlyAsync(DueEntry.Expiry(after.Id, before.ExpiresAt), cancellationToken);
+        }
+
+        if (safety is not null && owed.Settled)
+        {
+            await RemoveQuietlyAsync(safety, cancellationToken);
+        }
+
+        return new SessionChange(before, after, owed);
+    }
+
+    /// <summary>This write recorded a payment: the session became completed, or an expired one learnt it was paid.</summary>
+    internal static bool RecordsCompletion(CheckoutSession before, CheckoutSession after) =>
+        !ReferenceEquals(before, after)
+        && (after.Status == SessionStatus.Completed && before.Status != SessionStatus.Completed
+            || after.LateCompletion && !before.LateCompletion);
+
+    /// <summary>The gateway's session is for another amount or currency than ours.</summary>
+    internal static bool AmountDiffers(GatewaySession gateway, CheckoutSession session) =>
+        gateway.AmountTotal is { } amount && amount != session.Amount
+        || gateway.Currency is { } currency && !string.Equals(currency, session.Currency, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>This write made the session final, which owes its fulfilment message.</summary>
+    private static bool OwesMessage(CheckoutSession before, CheckoutSession after) => after.Outbox.Pending && !before.Outbox.Pending;
+
+    /// <summary>What a row owes that this operation did not take on: nothing, or a message someone holds.</summary>
+    private OutboxResult Owed(CheckoutSession session) =>
+        session.Outbox.Pending
+            ? OutboxResult.HeldElsewhere(session.Outbox.ClaimedUntil(outbox.ClaimLease) ?? DateTimeOffset.UnixEpoch)
+            : OutboxResult.Done;
+
+    private async Task RemoveQuietlyAsync(DueEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await due.RemoveAsync(entry, cancellationToken);
+        }
+        catch (StorageException)
+        {
+            // Best effort: the sweep removes entries of final sessions when it meets them.
+        }
+    }
+}

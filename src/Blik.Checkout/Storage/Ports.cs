@@ -1,0 +1,76 @@
+using Blik.Checkout.Domain;
+
+namespace Blik.Checkout.Storage;
+
+// The storage the application needs, as it needs it. The Azure adapters beside these (SessionStore, RefundStore,
+// DueIndex, IdempotencyRecords, MessageQueues) implement them over Table and Queue Storage and are tested against
+// Azurite; unit tests use in-memory fakes. Every write is conditional on the row's ETag where it says so, and every
+// failure to reach storage is a StorageException.
+
+/// <summary>Checkout sessions, one row each.</summary>
+public interface ISessionStore
+{
+    Task<CheckoutSession?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <exception cref="StorageConflictException">A session with this id exists.</exception>
+    Task<CheckoutSession> InsertAsync(CheckoutSession session, CancellationToken cancellationToken);
+
+    /// <summary>Writes the session only if its row is still at <see cref="CheckoutSession.ETag"/>.</summary>
+    /// <exception cref="StoragePreconditionFailedException">The row changed since it was read.</exception>
+    Task<CheckoutSession> ReplaceAsync(CheckoutSession session, CancellationToken cancellationToken);
+}
+
+/// <summary>Refunds, under their session; reservations included.</summary>
+public interface IRefundStore
+{
+    Task<IReadOnlyList<RefundRecord>> ListAsync(string sessionId, CancellationToken cancellationToken);
+
+    Task<RefundRecord?> GetAsync(string sessionId, string refundId, CancellationToken cancellationToken);
+
+    /// <exception cref="StorageConflictException">A refund with this id exists.</exception>
+    Task<RefundRecord> InsertAsync(RefundRecord refund, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="RefundRecord.ETag"/>.</exception>
+    Task<RefundRecord> ReplaceAsync(RefundRecord refund, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the row whatever its state; a row already gone is fine.</summary>
+    Task DeleteAsync(RefundRecord refund, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// When each session next needs the sweep. An entry is one per session and second: scheduling one that exists
+/// replaces it.
+/// </summary>
+public interface IDueIndex
+{
+    Task ScheduleAsync(DueEntry entry, CancellationToken cancellationToken);
+
+    Task<bool> ExistsAsync(DueEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Removes the entry; one already gone is fine.</summary>
+    Task RemoveAsync(DueEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Entries due at or before <paramref name="now"/>, at most <paramref name="max"/>, the earliest first.</summary>
+    Task<IReadOnlyList<DueEntry>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+}
+
+/// <summary>Storage queues, written as the Functions queue trigger reads them.</summary>
+public interface IMessageQueues
+{
+    Task SendAsync(string queueName, string text, CancellationToken cancellationToken);
+}
+
+/// <summary>The rows behind <see cref="IdempotencyStore"/>, one per key hash.</summary>
+public interface IIdempotencyRecords
+{
+    Task<IdempotencyRecord?> GetAsync(string keyHash, CancellationToken cancellationToken);
+
+    /// <exception cref="StorageConflictException">A record for this key exists.</exception>
+    Task<IdempotencyRecord> InsertAsync(IdempotencyRecord record, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The record changed since <see cref="IdempotencyRecord.ETag"/>.</exception>
+    Task<IdempotencyRecord> ReplaceAsync(IdempotencyRecord record, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The record changed since <see cref="IdempotencyRecord.ETag"/>.</exception>
+    Task DeleteAsync(IdempotencyRecord record, CancellationToken cancellationToken);
+}

@@ -1,0 +1,71 @@
+using Blik.Checkout.Domain;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Tests.Support;
+using Blik.Checkout.Webhooks;
+
+namespace Blik.Checkout.Tests;
+
+/// <summary>A queued webhook event applied: always what the gateway says now, never what the notification said.</summary>
+public sealed class EventProcessorTests : IDisposable
+{
+    private const string Id = "2AW-events";
+
+    private readonly FakeStack _stack = new();
+
+    public void Dispose() => _stack.Dispose();
+
+    private Task<ReconcileOutcome> ProcessAsync(string type = "session.completed", string? refundId = null) =>
+        _stack.Get<EventProcessor>().ProcessAsync(new EventMessage("evt_1", type, Id, refundId).Serialize(), CancellationToken.None);
+
+    [Fact]
+    public async Task An_event_applies_the_state_read_back_from_the_gateway()
+    {
+        _stack.Seed(Id, SessionStatus.Pending);
+        _stack.Gateway.Set(Id, "completed");
+
+        Assert.Equal(ReconcileOutcome.Applied, await ProcessAsync());
+        Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
+        Assert.Single(_stack.Fulfilment);
+    }
+
+    [Fact]
+    public async Task An_event_whose_notification_is_not_what_the_gateway_says_changes_nothing()
+    {
+        _stack.Seed(Id, SessionStatus.Pending);
+
+        Assert.Equal(ReconcileOutcome.Unchanged, await ProcessAsync("session.completed"));
+        Assert.Equal(SessionStatus.Pending, _stack.Sessions[Id]!.Status);
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_of_a_completed_session_sends_a_message_still_owed_once_its_claim_lapsed()
+    {
+        _stack.Seed(Id, SessionStatus.Completed, s => s with { Outbox = new OutboxState(true, TestClock.Start, null) });
+        _stack.Time.Advance(_stack.Checkout.FulfilmentClaimLease);
+
+        Assert.Equal(ReconcileOutcome.Unchanged, await ProcessAsync());
+        Assert.Single(_stack.Fulfilment);
+        Assert.Equal(0, _stack.Gateway.Count("get"));
+    }
+
+    [Fact]
+    public async Task An_event_for_a_session_this_service_does_not_know_is_ignored()
+    {
+        Assert.Equal(ReconcileOutcome.UnknownSession, await ProcessAsync());
+        Assert.Empty(_stack.Gateway.Calls);
+    }
+
+    [Fact]
+    public async Task A_refund_event_follows_the_gateways_refund()
+    {
+        _stack.Seed(Id, SessionStatus.Completed);
+        _stack.Gateway.Refunds["re_1"] = new GatewayRefund { Id = "re_1", Amount = 300, SessionId = Id, Status = "succeeded" };
+
+        Assert.Equal(ReconcileOutcome.Applied, await ProcessAsync("refund.succeeded", "re_1"));
+        Assert.Equal("checkout.refund.succeeded", Assert.Single(_stack.Fulfilment).Type);
+    }
+
+    [Fact]
+    public async Task Text_that_is_not_an_event_fails_so_the_host_retries_and_then_poisons_it() =>
+        await Assert.ThrowsAsync<FormatException>(() => _stack.Get<EventProcessor>().ProcessAsync("not an event", CancellationToken.None));
+}

@@ -1,0 +1,207 @@
+using Blik.Checkout.Domain;
+using Blik.Checkout.Sessions;
+using Blik.Checkout.Storage;
+using Blik.Checkout.Sweeps;
+using Blik.Checkout.Tests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Checkout.Tests;
+
+/// <summary><see cref="SessionService"/> on in-memory storage and a scripted gateway: create and pay, branch by branch.</summary>
+public sealed class SessionServiceTests : IDisposable
+{
+    private const string Id = "2AW-service";
+
+    private static readonly BlikCode Code = BlikCode.TryParse("777123", out var code) ? code.Value : default;
+
+    private readonly FakeStack _stack = new();
+
+    public void Dispose() => _stack.Dispose();
+
+    private SessionService Service => _stack.Get<SessionService>();
+
+    private TimeSpan Window => _stack.Checkout.ConfirmationWindow;
+
+    private static CreateSessionRequest Request(string orderId = "order-1") => new()
+    {
+        Amount = 1000,
+        Currency = "pln",
+        CustomerEmail = "jan@example.com",
+        CustomerFirstname = "Jan",
+        CustomerLastname = "Kowalski",
+        CustomerPhone = "+48123456789",
+        SuccessUrl = "https://shop.example/ok",
+        OrderId = orderId,
+    };
+
+    private Task<Outcome<CheckoutSession>> PayAsync() => Service.PayAsync(Id, Code, CancellationToken.None);
+
+    private static GatewayRejectedException Rejected(int status, string? code = null) =>
+        new(new GatewayError(status, "card_error", code, null, "blik_code", "Refused."));
+
+    [Fact]
+    public async Task Create_stores_the_gateways_session_with_its_expiry_entry_and_a_notification_url_on_this_app()
+    {
+        var outcome = await Service.CreateAsync(Request(), null, CancellationToken.None);
+
+        var session = outcome.Value!.Session;
+        Assert.False(outcome.Value.Replayed);
+        Assert.Equal(session, _stack.Sessions[session.Id]);
+        Assert.Equal((SessionStatus.Open, "order-1", TestClock.Start.AddHours(24)), (session.Status, session.OrderId, session.ExpiresAt));
+        Assert.Equal([DueEntry.Expiry(session)], _stack.Due.For(session.Id));
+        Assert.Contains(_stack.LogsAt(LogLevel.Information), r => r.Message.StartsWith($"Session {session.Id} created", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_create_repeated_with_its_idempotency_key_gets_the_same_session_without_asking_the_gateway_again()
+    {
+        var first = await Service.CreateAsync(Request(), "key-1", CancellationToken.None);
+        var repeat = await Service.CreateAsync(Request(), "key-1", CancellationToken.None);
+        var other = await Service.CreateAsync(Request("order-2"), "key-1", CancellationToken.None);
+
+        Assert.Equal(first.Value!.Session.Id, repeat.Value!.Session.Id);
+        Assert.True(repeat.Value.Replayed);
+        Assert.IsType<Refusal.IdempotencyKeyReused>(other.Refusal);
+        Assert.Equal(1, _stack.Gateway.Count("create"));
+    }
+
+    [Fact]
+    public async Task Get_of_an_unknown_session_is_refused_as_not_found() =>
+        Assert.IsType<Refusal.SessionNotFound>((await Service.GetAsync("2AW-nobody", CancellationToken.None)).Refusal);
+
+    [Fact]
+    public async Task A_code_the_gateway_takes_makes_the_session_pending_and_owes_a_recheck_after_the_confirmation_window()
+    {
+        _stack.Seed(Id);
+
+        var paid = (await PayAsync()).Value!;
+
+        Assert.Equal((SessionStatus.Pending, 1, TestClock.Start + Window), (paid.Status, paid.Attempts, paid.RetryCodeAfter!.Value));
+        Assert.Contains(new DueEntry(Id, TestClock.Start + Window, DueKind.Recheck), _stack.Due.For(Id));
+        Assert.Equal(1, _stack.Gateway.Count("pay"));
+    }
+
+    [Fact]
+    public async Task A_code_completed_at_once_completes_the_session_and_sends_its_message()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) => _stack.Gateway.Sessions[id] with { RawStatus = "completed" };
+
+        var paid = (await PayAsync()).Value!;
+
+        Assert.Equal(SessionStatus.Completed, paid.Status);
+        Assert.Equal("checkout.session.completed", Assert.Single(_stack.Fulfilment).Type);
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind is DueKind.Expiry or DueKind.OutboxSafety);
+    }
+
+    [Theory]
+    [InlineData(SessionStatus.Completed)]
+    [InlineData(SessionStatus.Expired)]
+    public async Task Paying_a_final_session_is_refused_and_nothing_reaches_the_gateway(SessionStatus status)
+    {
+        _stack.Seed(Id, status);
+
+        var outcome = await PayAsync();
+
+        Assert.Equal(new Refusal.SessionNotPayable(status), outcome.Refusal);
+        Assert.Equal(0, _stack.Gateway.Count("pay"));
+    }
+
+    [Fact]
+    public async Task Paying_an_unknown_session_is_refused_as_not_found() =>
+        Assert.IsType<Refusal.SessionNotFound>((await PayAsync()).Refusal);
+
+    [Fact]
+    public async Task Codes_beyond_the_attempt_limit_are_refused_until_the_window_has_passed()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) => throw Rejected(402, "code_invalid");
+        for (var i = 0; i < _stack.Checkout.MaxCodeAttempts; i++)
+        {
+            await Assert.ThrowsAsync<GatewayRejectedException>(PayAsync);
+        }
+
+        var limited = await PayAsync();
+        _stack.Time.Advance(_stack.Checkout.CodeAttemptWindow);
+        var later = await Assert.ThrowsAsync<GatewayRejectedException>(PayAsync);
+
+        Assert.Equal(new Refusal.TooManyCodes(_stack.Checkout.CodeAttemptWindow), limited.Refusal);
+        Assert.Equal(_stack.Checkout.MaxCodeAttempts + 1, _stack.Gateway.Count("pay"));
+        Assert.NotNull(later);
+    }
+
+    [Fact]
+    public async Task A_code_the_gateway_refuses_is_recorded_with_plain_words_and_the_shopper_may_try_again_now()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw Rejected(402, "code_expired");
+
+        await Assert.ThrowsAsync<GatewayRejectedException>(PayAsync);
+
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal(("code_expired", TestClock.Start, 1), (stored.LastError!.Code, stored.RetryCodeAfter!.Value, stored.Attempts));
+        Assert.Contains("expired", stored.LastError.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_conflict_at_the_gateway_undoes_the_attempt_and_its_recheck_and_reports_the_gateways_state()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Gateway.Set(id, "pending"); // another code is being confirmed
+            throw Rejected(409);
+        };
+
+        var outcome = await PayAsync();
+
+        Assert.Equal(new Refusal.SessionNotPayable(SessionStatus.Pending), outcome.Refusal);
+        Assert.Equal(0, _stack.Sessions[Id]!.Attempts);
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+    }
+
+    [Fact]
+    public async Task A_code_that_never_left_because_calls_are_paused_is_no_attempt()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("paused", TimeSpan.FromSeconds(7)) { Sent = false };
+
+        var failure = await Assert.ThrowsAsync<GatewayUnavailableException>(PayAsync);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), failure.RetryAfter);
+        Assert.Equal((0, null), (_stack.Sessions[Id]!.Attempts, _stack.Sessions[Id]!.LastError));
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+    }
+
+    [Fact]
+    public async Task A_code_whose_outcome_is_unknown_keeps_its_recheck_and_tells_the_shopper_it_is_being_checked()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("the request timed out");
+
+        await Assert.ThrowsAsync<GatewayUnavailableException>(PayAsync);
+
+        Assert.Equal(SessionRules.OutcomeUnknown, _stack.Sessions[Id]!.LastError);
+        Assert.Contains(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+    }
+
+    [Fact]
+    public async Task A_crash_after_the_bank_got_the_code_is_caught_up_by_the_recheck()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Faults.CrashAfter = _stack.Faults.Writes; // the process stops as the answer arrives
+            return _stack.Gateway.Sessions[id] with { RawStatus = "open" };
+        };
+        await Assert.ThrowsAsync<StorageUnavailableException>(PayAsync);
+        _stack.Faults.Recover();
+        _stack.Gateway.Set(Id, "completed"); // the shopper confirmed in the bank app; the webhook is lost
+
+        _stack.Time.Advance(Window);
+        await _stack.Get<Sweeper>().RunAsync(CancellationToken.None);
+
+        Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
+        Assert.Single(_stack.Fulfilment);
+    }
+}
