@@ -36,7 +36,7 @@ public static class ServiceCollectionExtensions
 
         services.AddBlikStorage(configuration);
 
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddTestClock(configuration);
         services.AddMetrics();
         services.TryAddSingleton<CheckoutMetrics>();
 
