@@ -23,7 +23,7 @@ public sealed class SandboxClock : TimeProvider, IDisposable
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private string? _file;
     private DateTime _lastFileStamp;
-    private TimeSpan? _published;
+    private long? _published;
 
     internal SandboxClock(bool manual, DateTimeOffset? start)
     {
@@ -145,10 +145,11 @@ public sealed class SandboxClock : TimeProvider, IDisposable
     }
 
     /// <summary>
-    /// Writes <c>{"offset": "d.hh:mm:ss.fffffff", "now": ..., "manual": ...}</c>, where offset = this clock − real time
-    /// (never less than the offset published before).
-    /// The file is replaced in one step, and each version gets a later modification time than the one before (file
-    /// systems stamp in coarse ticks), so a reader that re-reads when the time changes never misses a move.
+    /// Writes <c>{"offset": "d.hh:mm:ss.fffffff", "now": "…", "manual": …}</c>: offset = this clock − real time at the
+    /// moment of writing, now = this clock. A reader in manual mode takes <c>now</c> (its clock stands still with this
+    /// one); otherwise real time + offset. Written only when it changes, replaced in one step, and each version gets a
+    /// later modification time than the one before (file systems stamp in coarse ticks), so a reader that re-reads when
+    /// the time changes never misses a move.
     /// </summary>
     private void Publish()
     {
@@ -169,24 +170,19 @@ public sealed class SandboxClock : TimeProvider, IDisposable
 
         lock (_fileGate)
         {
-            // A manual clock stands still between moves while real time goes on: the published offset never shrinks,
-            // so the app's clock never goes back, and is never behind this one.
-            if (_published is { } published && offset <= published)
+            var position = manual ? now.UtcTicks : offset.Ticks;
+            if (_published == position)
             {
                 return;
             }
 
-            _published = offset;
-        }
-
-        var json = JsonSerializer.Serialize(new
-        {
-            offset = offset.ToString("c", CultureInfo.InvariantCulture),
-            now = now.ToString("o", CultureInfo.InvariantCulture),
-            manual,
-        });
-        lock (_fileGate)
-        {
+            _published = position;
+            var json = JsonSerializer.Serialize(new
+            {
+                offset = offset.ToString("c", CultureInfo.InvariantCulture),
+                now = now.ToString("o", CultureInfo.InvariantCulture),
+                manual,
+            });
             var temporary = $"{file}.{Environment.ProcessId}.tmp";
             File.WriteAllText(temporary, json);
             var stamp = DateTime.UtcNow;

@@ -17,28 +17,37 @@ public sealed class TestClockTests : IDisposable
     {
         var clock = new TestClock(ClockFile);
 
-        Assert.Equal(TimeSpan.Zero, clock.Offset);
         Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-2), TimeSpan.FromSeconds(2));
     }
 
     [Fact]
-    public void Each_new_version_of_the_file_moves_the_clock_and_an_unreadable_one_keeps_the_last_offset()
+    public void Each_new_version_of_the_file_moves_the_clock_and_an_unreadable_one_keeps_the_last_reading()
     {
         var clock = new TestClock(ClockFile);
         var stamp = DateTime.UtcNow;
 
-        Write("""{"offset":"00:01:30","manual":false}""", stamp);
-        Assert.Equal(TimeSpan.FromSeconds(90), clock.Offset);
+        Write("""{"offset":"00:01:30","now":"2026-01-01T00:00:00+00:00","manual":false}""", stamp);
         Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(88), TimeSpan.FromSeconds(92));
 
-        Write("""{"offset":"1.00:00:05","manual":true}""", stamp.AddMilliseconds(1));
-        Assert.Equal(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(5), clock.Offset);
+        Write("""{"offset":"1.00:00:05","now":"2026-01-01T00:00:00+00:00","manual":false}""", stamp.AddMilliseconds(1));
+        Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromHours(24), TimeSpan.FromHours(24) + TimeSpan.FromSeconds(7));
 
         Write("not json", stamp.AddMilliseconds(2));
-        Assert.Equal(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(5), clock.Offset);
+        Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromHours(24), TimeSpan.FromHours(24) + TimeSpan.FromSeconds(7));
 
         File.Delete(ClockFile);
-        Assert.Equal(TimeSpan.Zero, clock.Offset);
+        Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-2), TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public void A_manual_sandbox_clock_holds_the_app_clock_at_the_sandbox_time()
+    {
+        var clock = new TestClock(ClockFile);
+
+        Write("""{"offset":"-3650.00:00:00","now":"2016-03-01T12:00:00+00:00","manual":true}""", DateTime.UtcNow);
+
+        Assert.Equal(new DateTimeOffset(2016, 3, 1, 12, 0, 0, TimeSpan.Zero), clock.GetUtcNow());
+        Assert.Equal(clock.GetUtcNow(), clock.GetUtcNow());
     }
 
     [Fact]

@@ -10,9 +10,9 @@ namespace Blik.Checkout.Configuration;
 
 /// <summary>
 /// The test clock. Section <c>TestClock</c>: <c>TestClock__File</c> names the Converge Gate sandbox's clock file
-/// (its <c>Sandbox__ClockFile</c>); the app's clock is then real time plus the offset the sandbox publishes there, so
-/// moving the sandbox's clock (<c>POST /_sandbox/clock/advance</c>) moves the app's too. Development only, with a
-/// test key only: anything else refuses to start.
+/// (its <c>Sandbox__ClockFile</c>); the app's clock then follows the sandbox's (<see cref="TestClock"/>), so moving the
+/// sandbox's clock (<c>POST /_sandbox/clock/advance</c>) moves the app's too. Development only, with a test key only:
+/// anything else refuses to start.
 /// </summary>
 public sealed class TestClockOptions
 {
@@ -22,52 +22,58 @@ public sealed class TestClockOptions
 }
 
 /// <summary>
-/// Real time plus the offset in the sandbox's clock file. The file is checked on every reading (one <c>stat</c>) and
-/// read again only when its modification time changed; the sandbox gives every version a later one. No file (yet, or
-/// any more): real time. Timers and timestamps stay real time: only the business clock moves.
+/// The sandbox's time, from its clock file: real time plus the published offset, or, when the sandbox's clock is manual,
+/// the sandbox's own time (the app's clock stands still with it). The file is checked on every reading (one
+/// <c>stat</c>) and read again only when its modification time changed; the sandbox gives every version a later one. No
+/// file (yet, or any more): real time. Timers and timestamps stay real time: only the business clock moves.
 /// </summary>
 public sealed class TestClock(string path) : TimeProvider
 {
     private readonly string _path = Path.GetFullPath(path);
-    private Reading _last = new(DateTime.MinValue, TimeSpan.Zero);
+    private Reading _last = new(DateTime.MinValue, TimeSpan.Zero, null);
 
     public string FilePath => _path;
 
-    /// <summary>The offset from real time the sandbox last published.</summary>
-    public TimeSpan Offset
+    public override DateTimeOffset GetUtcNow()
     {
-        get
-        {
-            var last = Volatile.Read(ref _last);
-            var stamp = global::System.IO.File.GetLastWriteTimeUtc(_path);
-            if (stamp == last.Stamp)
-            {
-                return last.Offset;
-            }
+        var reading = Read();
+        return reading.Frozen ?? System.GetUtcNow() + reading.Offset;
+    }
 
-            try
-            {
-                var offset = global::System.IO.File.Exists(_path) ? Parse(global::System.IO.File.ReadAllText(_path)) : TimeSpan.Zero;
-                Volatile.Write(ref _last, new Reading(stamp, offset));
-                return offset;
-            }
-            catch (Exception e) when (e is IOException or JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
-            {
-                // Being replaced or unreadable: the last offset until a readable version is there.
-                return last.Offset;
-            }
+    private Reading Read()
+    {
+        var last = Volatile.Read(ref _last);
+        var stamp = global::System.IO.File.GetLastWriteTimeUtc(_path);
+        if (stamp == last.Stamp)
+        {
+            return last;
+        }
+
+        try
+        {
+            var reading = global::System.IO.File.Exists(_path) ? Parse(stamp, global::System.IO.File.ReadAllText(_path)) : new Reading(stamp, TimeSpan.Zero, null);
+            Volatile.Write(ref _last, reading);
+            return reading;
+        }
+        catch (Exception e) when (e is IOException or JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
+        {
+            // Being replaced or unreadable: the last reading until a readable version is there.
+            return last;
         }
     }
 
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
-
-    private static TimeSpan Parse(string json)
+    private static Reading Parse(DateTime stamp, string json)
     {
         using var document = JsonDocument.Parse(json);
-        return TimeSpan.ParseExact(document.RootElement.GetProperty("offset").GetString() ?? "", "c", CultureInfo.InvariantCulture);
+        var root = document.RootElement;
+        var offset = TimeSpan.ParseExact(root.GetProperty("offset").GetString() ?? "", "c", CultureInfo.InvariantCulture);
+        DateTimeOffset? frozen = root.TryGetProperty("manual", out var manual) && manual.ValueKind == JsonValueKind.True
+            ? DateTimeOffset.Parse(root.GetProperty("now").GetString() ?? "", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)
+            : null;
+        return new Reading(stamp, offset, frozen);
     }
 
-    private sealed record Reading(DateTime Stamp, TimeSpan Offset);
+    private sealed record Reading(DateTime Stamp, TimeSpan Offset, DateTimeOffset? Frozen);
 }
 
 public static class TestClockServiceCollectionExtensions
