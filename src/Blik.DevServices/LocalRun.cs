@@ -77,7 +77,7 @@ public static class LocalRun
                 ScriptRoot = options.App,
                 SettingsFile = options.SettingsFile,
                 Settings = overrides,
-                StaticContentRoot = Path.Combine(root, "src", "Blik.CheckoutPage", "wwwroot"),
+                StaticContentRoot = FunctionsApp.CheckoutPage,
                 ConfigureUnmatched = DemoShop.Map,
                 LoggerFactory = loggerFactory,
             }, stop);

@@ -1,3 +1,4 @@
+using Blik.DevServices;
 using Blik.Functions;
 using Blik.Testing;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Blik.DevServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;

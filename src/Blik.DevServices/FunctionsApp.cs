@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Blik.DevServices;
 
-namespace Blik.Testing;
+namespace Blik.DevServices;
 
 /// <summary>
-/// The published Blik.Functions app the stacks run: <c>BLIK_FUNCTIONS_APP</c> when scripts/test.sh has just published
-/// it (artifacts/functions-app), else published once by this test process into a folder of its own (another test
-/// process may be running workers from its copy), removed when the process exits.
+/// The published Blik.Functions app the tests and the benchmark run: <c>BLIK_FUNCTIONS_APP</c> when scripts/test.sh or
+/// scripts/bench.sh has just published it (artifacts/functions-app), else published once by this process into a folder
+/// of its own (another process may be running workers from its copy), removed when the process exits.
 /// </summary>
 public static class FunctionsApp
 {
@@ -25,7 +24,7 @@ public static class FunctionsApp
         return metadata.RootElement.EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToArray();
     }
 
-    /// <summary>The reference checkout page the stacks serve at <c>/</c>.</summary>
+    /// <summary>The reference checkout page (served at <c>/</c> locally and by the test stacks).</summary>
     public static string CheckoutPage => Path.Combine(AzuriteInstance.FindRepoRoot(), "src", "Blik.CheckoutPage", "wwwroot");
 
     private static async Task<string> LocateAsync()
