@@ -10,7 +10,7 @@ public sealed record AzuriteLaunch
     public int? QueuePort { get; init; }
     public int? TablePort { get; init; }
 
-    /// <summary>A folder to keep data in across runs (the local runner's <c>.azurite/</c>); null keeps it in memory.</summary>
+    /// <summary>A folder to keep data in across runs (scripts/run-local.sh's <c>.azurite/</c>); null keeps it in memory.</summary>
     public string? Location { get; init; }
 
     /// <summary>
@@ -39,7 +39,7 @@ public sealed record AzuriteAccount(string Name, string Key)
 
 /// <summary>
 /// A private Azurite (Blob, Queue, Table) on loopback: by default on free ports with in-memory persistence
-/// (tests), or on the well-known ports with a data folder (the local runner).
+/// (tests), or on the well-known ports with a data folder (scripts/run-local.sh).
 /// <see cref="RestartAsync"/> keeps the ports; with in-memory persistence it loses all data, which is what
 /// outage tests want. Dispose (or process exit) kills the whole process tree.
 /// </summary>

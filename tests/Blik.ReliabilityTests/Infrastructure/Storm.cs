@@ -444,16 +444,16 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
                 await PayAsync(tracked, "999999", random);
                 break;
             case "two-pays-at-once":
-                await Task.WhenAll(PayAsync(tracked, Code777(), random, runner: 0), PayAsync(tracked, "000000", new Random(random.Next()), runner: 1));
+                await Task.WhenAll(PayAsync(tracked, Code777(), random, instance: 0), PayAsync(tracked, "000000", new Random(random.Next()), instance: 1));
                 break;
         }
     }
 
-    private async Task PayAsync(Tracked t, string code, Random random, int? runner = null)
+    private async Task PayAsync(Tracked t, string code, Random random, int? instance = null)
     {
         for (var attempt = 0; attempt < 4; attempt++)
         {
-            var answer = await CallAsync("pay", random, r => stack.PayAsync(r, t.Id, t.Secret, code), runner);
+            var answer = await CallAsync("pay", random, r => stack.PayAsync(r, t.Id, t.Secret, code), instance);
             if (answer is not null && answer.Status != 503)
             {
                 return;
@@ -469,11 +469,11 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
         for (var attempt = 0; attempt < 4; attempt++)
         {
             var instances = stack.Instances;
-            var runner = instances[(preferred ?? random.Next(instances.Count)) % instances.Count];
+            var target = instances[(preferred ?? random.Next(instances.Count)) % instances.Count];
             var started = Stopwatch.GetTimestamp();
             try
             {
-                var answer = await call(runner);
+                var answer = await call(target);
                 _latency.GetOrAdd(endpoint, _ => []).Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 _statuses.AddOrUpdate($"{endpoint} {answer.Status}", 1, (_, n) => n + 1);
                 return answer;
