@@ -17,7 +17,8 @@ namespace Blik.IntegrationTests;
 [Collection(AzuriteFixture.Collection)]
 public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
-    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
+    // Short, so a hanging gateway fails fast, yet above a cold worker's first gateway call on a busy 2-core machine.
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
 
     private static Dictionary<string, string?> Settings(TimeSpan timeout) => new() { ["ConvergeGate__Timeout"] = timeout.ToString("c") };
 

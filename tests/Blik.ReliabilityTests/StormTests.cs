@@ -29,6 +29,8 @@ public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
             confirmationDelay: TimeSpan.FromSeconds(2),
             settings:
             [
+                // Under the fault storm's 1.5 s hangs, so a hang is a timeout.
+                ("ConvergeGate__Timeout", "00:00:01"),
                 ("AzureFunctionsJobHost__extensions__queues__visibilityTimeout", "00:00:02"),
                 ("AzureFunctionsJobHost__extensions__queues__maxPollingInterval", "00:00:01"),
                 // The clocks jump a sweep period at a time after the traffic; a claim lease shorter than a jump would

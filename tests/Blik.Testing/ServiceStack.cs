@@ -47,6 +47,12 @@ public sealed record StackOptions
     /// <summary>The Functions host restarts a crashed worker after 10 s.</summary>
     public TimeSpan WorkerRestartDelay { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Check function keys as in Azure (the host's <c>--enable-auth</c>); keys come from the settings
+    /// (<c>LocalHost__Keys__Host__&lt;name&gt;</c>, …). Off by default, as with <c>func start</c>.
+    /// </summary>
+    public bool EnableAuth { get; init; }
+
     /// <summary>Scan every log line for secrets the stack saw when it is disposed (and fail on one).</summary>
     public bool ScanLogsOnDispose { get; init; } = true;
 
@@ -274,6 +280,7 @@ public sealed partial class ServiceStack : IAsyncDisposable
                 Settings = settings,
                 SettingsFile = _hostSettingsFile,
                 Functions = _functions,
+                EnableAuth = _options.EnableAuth,
                 HostId = _hostId,
                 LoggerFactory = LoggerFactory,
                 WorkerRestartDelay = _options.WorkerRestartDelay,

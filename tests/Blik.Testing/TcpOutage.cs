@@ -49,7 +49,19 @@ public sealed class TcpOutage : IAsyncDisposable
 
         foreach (var client in open)
         {
-            client.Client.LingerState = new LingerOption(true, 0);
+            try
+            {
+                // A reset, not a graceful close: what a dead peer leaves.
+                if (client.Client is { } socket)
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Its relay closed it meanwhile.
+            }
+
             client.Dispose();
         }
     }

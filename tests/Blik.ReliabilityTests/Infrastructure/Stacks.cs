@@ -2,7 +2,10 @@ using Blik.Testing;
 
 namespace Blik.ReliabilityTests.Infrastructure;
 
-/// <summary>The stack as the reliability tests run it: a 1 s gateway timeout, 1 s confirmations, 2 s webhook timeouts.</summary>
+/// <summary>
+/// The stack as the reliability tests run it: a 2 s gateway timeout (short, so timeouts are quick, yet above what a
+/// cold worker's first gateway call takes on a busy 2-core machine), 1 s confirmations, 2 s webhook timeouts.
+/// </summary>
 public static class Stacks
 {
     public static StackOptions Options(
@@ -15,7 +18,7 @@ public static class Stacks
         string? storage = null,
         params (string Name, string? Value)[] settings)
     {
-        var all = new Dictionary<string, string?> { ["ConvergeGate__Timeout"] = "00:00:01" };
+        var all = new Dictionary<string, string?> { ["ConvergeGate__Timeout"] = "00:00:02" };
         if (fastQueueRetries)
         {
             foreach (var (name, value) in StackOptions.FastQueueRetries)
