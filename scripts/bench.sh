@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark: builds Release, then starts Azurite, the Converge Gate sandbox and the local runner (as its own
-# process) and prints a table in which every figure stands next to a baseline measured in the same run on this
-# machine. Takes several minutes (the sweep seeds 100 000 sessions). Usage:
+# The benchmark: builds Release, publishes the Functions app, then starts Azurite, the Converge Gate sandbox and the
+# app's real worker behind the local Functions host, and prints a table in which every figure stands next to a
+# baseline measured in the same run on this machine. Takes several minutes (the sweep seeds 100 000 sessions). Usage:
 #   scripts/bench.sh              full run; the table is also written to artifacts/bench-<UTC time>.md
 #   scripts/bench.sh --size tiny  the small run the test suite does (tests/Blik.Benchmarks.Tests)
 #   scripts/bench.sh --size full --sweep-sizes 1000,10000   the full run without the slow 100 000-session seeding
@@ -10,10 +10,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-scripts/install-tools.sh
+scripts/install-tools.sh azurite
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build bench/Blik.Benchmarks/Blik.Benchmarks.csproj -c Release -nologo -v quiet
+# What production runs: the published app (the benchmark runs its real worker from here).
+dotnet publish src/Blik.Functions -c Release -nologo -v quiet -o artifacts/bench/functions-app
+export BLIK_FUNCTIONS_APP="$root/artifacts/bench/functions-app"
 
 size="full"
 if [[ "${1:-}" == "--size" && -n "${2:-}" ]]; then

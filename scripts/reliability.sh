@@ -13,16 +13,17 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-scripts/install-tools.sh >/dev/null
+scripts/install-tools.sh azurite >/dev/null
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export STORM_SESSIONS="${STORM_SESSIONS:-10000}" STORM_SEED="${STORM_SEED:-20261121}" STORM_CONCURRENCY="${STORM_CONCURRENCY:-24}"
 export FUZZ_CASES="${FUZZ_CASES:-10000}" LOAD_SECONDS="${LOAD_SECONDS:-120}" LOAD_RPS="${LOAD_RPS:-60}"
 [[ -n "${FUZZ_SEED:-}" ]] && export FUZZ_SEED
 
-# The load test starts the runner as its own process from its Release build.
-dotnet build src/Blik.LocalRunner -c Release -nologo -v quiet
 dotnet build tests/Blik.ReliabilityTests -c Release -nologo -v quiet
+# The stacks run the published app's real worker.
+dotnet publish src/Blik.Functions -c Release -nologo -v quiet -o artifacts/reliability/functions-app
+export BLIK_FUNCTIONS_APP="$root/artifacts/reliability/functions-app"
 
 mkdir -p artifacts/reliability
 rm -f artifacts/reliability/*.txt

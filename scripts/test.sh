@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (Azurite from npm, Chromium from Debian), builds everything with
 # warnings as errors, publishes the deployable Functions app to artifacts/functions-app, runs every test project (unit,
-# storage, sandbox, integration), and prints a summary line.
+# storage, sandbox, local host, integration, browser, deployment, reliability, benchmark) against that published app's
+# real worker, and prints a summary line with the time it took.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+started=$(date +%s)
 
 scripts/install-tools.sh
 scripts/install-browser.sh
@@ -27,11 +29,14 @@ for file in host.json functions.metadata worker.config.json extensions.json; do
   fi
 done
 echo "Published the Functions app to $app"
+# The test stacks run exactly this app's real worker (without it, each test process publishes its own copy).
+export BLIK_FUNCTIONS_APP="$root/$app"
 
 log="artifacts/test-output.log"
 status=0
-# One test assembly at a time: the browser, reliability and load tests start their own Azurite, sandbox and runner,
-# and on a 2-core machine running them side by side only trades determinism for a minute or two.
+# One test assembly at a time: the integration, browser, reliability and benchmark tests start their own Azurite, sandbox,
+# local Functions hosts and workers, and on a 2-core machine running them side by side only trades determinism for a
+# minute or two.
 dotnet test BlikFunctions.sln -c Release --no-build -nologo -maxcpucount:1 2>&1 | tee "$log" || status=$?
 
 # One closing line over all test assemblies ("Passed!  - Failed: 0, Passed: 97, Skipped: 0, ..." per assembly):
@@ -51,4 +56,6 @@ awk '
     if (assemblies == 0) exit 1
   }
 ' "$log" || status=1
+elapsed=$(( $(date +%s) - started ))
+echo "scripts/test.sh took $(( elapsed / 60 )) min $(( elapsed % 60 )) s"
 exit "$status"

@@ -5,7 +5,7 @@ using Blik.DevServices;
 
 namespace Blik.Benchmarks;
 
-/// <summary>A .NET app started as its own process (the runner, or the bare ASP.NET Core baseline), killed on dispose.</summary>
+/// <summary>A .NET app started as its own process (the bare ASP.NET Core baseline), killed on dispose.</summary>
 public sealed class AppProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -50,28 +50,6 @@ public sealed class AppProcess : IAsyncDisposable
 
     public static string Configuration =>
         typeof(AppProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "?";
-
-    /// <summary>The local runner, configured on the command line only (nothing it starts itself).</summary>
-    public static Task<AppProcess> StartRunnerAsync(string storageConnection, Uri gateway, string secretKey, bool processQueue, CancellationToken ct)
-    {
-        var port = FreePort.Next();
-        var url = $"http://127.0.0.1:{port}";
-        return StartAsync(
-            BuildOutput(Path.Combine("src", "Blik.LocalRunner"), "Blik.LocalRunner"),
-            [
-                $"--Runner:Urls={url}",
-                $"--AzureWebJobsStorage={storageConnection}",
-                $"--ConvergeGate:BaseUrl={gateway}",
-                $"--ConvergeGate:SecretKey={secretKey}",
-                $"--Checkout:PublicBaseUrl={url}",
-                "--Runner:StartAzurite=false",
-                "--Runner:StartSandbox=false",
-                "--Runner:Sweep=false",
-                $"--Runner:ProcessQueue={(processQueue ? "true" : "false")}",
-            ],
-            new Uri(url),
-            ct);
-    }
 
     /// <summary>The baseline for start-up and memory: a bare ASP.NET Core app answering <c>GET /api/health</c>.</summary>
     public static Task<AppProcess> StartHelloAsync(CancellationToken ct)

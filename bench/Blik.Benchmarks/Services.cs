@@ -9,7 +9,6 @@ using Blik.Checkout.Domain;
 using Blik.Checkout.Hosting;
 using Blik.Checkout.Storage;
 using Blik.DevServices;
-using Blik.LocalRunner;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -60,19 +59,7 @@ public sealed class ServiceCalls(Uri baseAddress, string secretKey) : IDisposabl
 
     public async Task<Created> CreateAsync(CancellationToken ct)
     {
-        using var response = await _http.PostAsJsonAsync("api/checkout/sessions", new Dictionary<string, object?>
-        {
-            ["amount"] = 1000,
-            ["currency"] = "pln",
-            ["customer_email"] = "jan.kowalski@example.com",
-            ["customer_firstname"] = "Jan",
-            ["customer_lastname"] = "Kowalski",
-            ["customer_phone"] = "+48123456789",
-            ["success_url"] = "https://shop.example/thanks",
-            ["cancel_url"] = "https://shop.example/cart",
-            ["order_id"] = "order-" + Guid.NewGuid().ToString("N")[..8],
-            ["metadata"] = new Dictionary<string, string> { ["cart"] = "42" },
-        }, ct);
+        using var response = await _http.PostAsJsonAsync("api/checkout/sessions", SessionBodies.Create(), ct);
         var body = await Http.EnsureAsync(response, ct);
         using var doc = JsonDocument.Parse(body);
         return new Created(doc.RootElement.GetProperty("id").GetString()!, doc.RootElement.GetProperty("client_secret").GetString()!);
@@ -159,7 +146,7 @@ internal static class Http
     }
 }
 
-/// <summary>The application's own services in this process (same registration as both hosts), for the processor and the sweep.</summary>
+/// <summary>The application's own services in this process (the app's registration), for seeding storage as the app writes it.</summary>
 public static class InProcess
 {
     public static ServiceProvider Build(string storageConnection, Uri gateway, string secretKey)
@@ -174,8 +161,6 @@ public static class InProcess
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddBlikCheckout(config);
-        services.AddSingleton(QueueHostSettings.Load(Path.Combine(AzuriteInstance.FindRepoRoot(), "host.json")));
-        services.AddSingleton<QueueProcessorService>();
         return services.BuildServiceProvider();
     }
 

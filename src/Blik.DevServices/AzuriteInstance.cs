@@ -10,17 +10,36 @@ public sealed record AzuriteLaunch
     public int? QueuePort { get; init; }
     public int? TablePort { get; init; }
 
-    /// <summary>A folder to keep data in across runs (the local runner's <c>.azurite/</c>); null keeps it in memory.</summary>
+    /// <summary>A folder to keep data in across runs (scripts/run-local.sh's <c>.azurite/</c>); null keeps it in memory.</summary>
     public string? Location { get; init; }
+
+    /// <summary>
+    /// Storage accounts besides the well-known one, each isolated from the others (its own tables, queues and blobs):
+    /// passed to Azurite as <c>AZURITE_ACCOUNTS</c>, which it reads at start.
+    /// </summary>
+    public IReadOnlyList<AzuriteAccount> Accounts { get; init; } = [];
 
     /// <summary>The well-known local ports (10000/10001/10002) that <c>UseDevelopmentStorage=true</c> points at.</summary>
     public static AzuriteLaunch DevelopmentStorage(string location) =>
         new() { BlobPort = 10000, QueuePort = 10001, TablePort = 10002, Location = location };
 }
 
+/// <summary>A storage account of an Azurite instance: a name (3–24 lower-case letters and digits) and a base64 key.</summary>
+public sealed record AzuriteAccount(string Name, string Key)
+{
+    /// <summary><paramref name="count"/> accounts named <paramref name="prefix"/> + a number, each with a random key.</summary>
+    public static IReadOnlyList<AzuriteAccount> Generate(string prefix, int count) =>
+        Enumerable.Range(0, count)
+            .Select(i => new AzuriteAccount(prefix + i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))))
+            .ToArray();
+
+    /// <summary>What Azurite hides in a log line or an exception: never the key.</summary>
+    public override string ToString() => Name;
+}
+
 /// <summary>
 /// A private Azurite (Blob, Queue, Table) on loopback: by default on free ports with in-memory persistence
-/// (tests), or on the well-known ports with a data folder (the local runner).
+/// (tests), or on the well-known ports with a data folder (scripts/run-local.sh).
 /// <see cref="RestartAsync"/> keeps the ports; with in-memory persistence it loses all data, which is what
 /// outage tests want. Dispose (or process exit) kills the whole process tree.
 /// </summary>
@@ -42,11 +61,13 @@ public sealed class AzuriteInstance : IAsyncDisposable
     private bool _disposed;
 
     private readonly string? _location;
+    private readonly IReadOnlyList<AzuriteAccount> _accounts;
 
-    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort, string? location)
+    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort, string? location, IReadOnlyList<AzuriteAccount> accounts)
     {
         _repoRoot = repoRoot;
         _location = location;
+        _accounts = accounts;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -65,13 +86,19 @@ public sealed class AzuriteInstance : IAsyncDisposable
     /// <summary>True while the Azurite process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>A connection string with explicit endpoints for this instance.</summary>
-    public string ConnectionString =>
+    /// <summary>A connection string with explicit endpoints for this instance's well-known account.</summary>
+    public string ConnectionString => ConnectionStringFor(new AzuriteAccount(AccountName, AccountKey));
+
+    /// <summary>The extra accounts this instance was started with.</summary>
+    public IReadOnlyList<AzuriteAccount> Accounts => _accounts;
+
+    /// <summary>A connection string with explicit endpoints for one account of this instance.</summary>
+    public string ConnectionStringFor(AzuriteAccount account) =>
         "DefaultEndpointsProtocol=http;" +
-        $"AccountName={AccountName};AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};" +
-        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};";
+        $"AccountName={account.Name};AccountKey={account.Key};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{account.Name};" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{account.Name};" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/{account.Name};";
 
     /// <summary>Installs Azurite if needed (scripts/install-tools.sh), starts it on free ports and waits until it listens.</summary>
     public static Task<AzuriteInstance> StartAsync(CancellationToken cancellationToken = default) =>
@@ -89,7 +116,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
         }
 
         var instance = new AzuriteInstance(
-            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location);
+            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location, launch.Accounts);
         try
         {
             await instance.StartProcessAsync(cancellationToken);
@@ -204,6 +231,12 @@ public sealed class AzuriteInstance : IAsyncDisposable
         var persistence = _location is null ? new[] { "--inMemoryPersistence" } : ["--location", _location];
         // --skipApiVersionCheck: Azure.Storage.Queues 12.28.1 sends service version 2026-10-06, newer than Azurite 3.35.0
         // knows (it refuses with 400 InvalidHeaderValue). The emulator is told to accept it; production keeps the SDK's default.
+        if (_accounts.Count > 0)
+        {
+            // Extra accounts replace the well-known one unless it is listed too.
+            info.Environment["AZURITE_ACCOUNTS"] = string.Join(';', _accounts.Prepend(new AzuriteAccount(AccountName, AccountKey)).Select(a => $"{a.Name}:{a.Key}"));
+        }
+
         foreach (var arg in new[] { script, "--silent", "--disableTelemetry", "--skipApiVersionCheck" }.Concat(persistence).Concat(
                  [
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Blik.Functions;
 
-/// <summary>The Functions app's registrations: the application (same call as the local runner) plus telemetry.</summary>
+/// <summary>The Functions app's registrations: the application plus telemetry.</summary>
 public static class FunctionsStartup
 {
     public static void Configure(IHostApplicationBuilder builder)

@@ -21,8 +21,8 @@ namespace Blik.Functions;
 /// <item><c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> set (Azure): Azure Monitor, every signal, nothing sampled,
 /// authenticated with the managed identity <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> names.</item>
 /// <item>else <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set: OTLP, every signal.</item>
-/// <item>else in Development: the service's own spans to the console; metrics too with
-/// <c>OTEL_METRICS_EXPORTER=console</c>. Logs reach the console through the host already.</item>
+/// <item>else in Development: the service's own spans to the console (unless <c>OTEL_TRACES_EXPORTER=none</c>);
+/// metrics too with <c>OTEL_METRICS_EXPORTER=console</c>. Logs reach the console through the host already.</item>
 /// <item>otherwise nothing is exported.</item>
 /// </list>
 /// </summary>
@@ -32,6 +32,7 @@ public static class Telemetry
     public const string AuthenticationStringSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
     public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string MetricsExporterSetting = "OTEL_METRICS_EXPORTER";
+    public const string TracesExporterSetting = "OTEL_TRACES_EXPORTER";
 
     /// <summary>The Azure SDK clients' spans (needs the <c>Azure.Experimental.EnableActivitySource</c> switch, set in the project file).</summary>
     public const string AzureSdkSources = "Azure.*";
@@ -44,7 +45,8 @@ public static class Telemetry
         var configuration = builder.Configuration;
         var toAzureMonitor = !string.IsNullOrWhiteSpace(configuration[ConnectionStringSetting]);
         var toOtlp = !toAzureMonitor && !string.IsNullOrWhiteSpace(configuration[OtlpEndpointSetting]);
-        var toConsole = !toAzureMonitor && !toOtlp && builder.Environment.IsDevelopment();
+        var toConsole = !toAzureMonitor && !toOtlp && builder.Environment.IsDevelopment()
+            && !string.Equals(configuration[TracesExporterSetting], "none", StringComparison.OrdinalIgnoreCase);
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .UseFunctionsWorkerDefaults()

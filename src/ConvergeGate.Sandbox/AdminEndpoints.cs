@@ -342,7 +342,7 @@ internal static class AdminEndpoints
     private static object ClockView(SandboxContext ctx)
     {
         var now = ctx.Clock.GetUtcNow();
-        return new { now, unix = now.ToUnixTimeSeconds(), manual = ctx.Clock.IsManual, pending_work = ctx.Clock.PendingWorkCount, next_due_at = ctx.Clock.NextDueAt };
+        return new { now, unix = now.ToUnixTimeSeconds(), manual = ctx.Clock.IsManual, pending_work = ctx.Clock.PendingWorkCount, next_due_at = ctx.Clock.NextDueAt, clock_file = ctx.Clock.ClockFile };
     }
 
     private static object DeliveryView(DeliverySnapshot d) => new

@@ -11,6 +11,7 @@ var switchMappings = new Dictionary<string, string>
     ["--bank-app-window"] = "Sandbox:BankAppWindow",
     ["--seed"] = "Sandbox:Seed",
     ["--manual-clock"] = "Sandbox:ManualClock",
+    ["--clock-file"] = "Sandbox:ClockFile",
     ["--public-base-url"] = "Sandbox:PublicBaseUrl",
     ["--mode"] = "Sandbox:Mode",
     ["--profile"] = "Sandbox:Profile",

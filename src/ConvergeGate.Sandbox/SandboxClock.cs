@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace ConvergeGate.Sandbox;
@@ -5,7 +7,9 @@ namespace ConvergeGate.Sandbox;
 /// <summary>
 /// The sandbox's time source and scheduler. In real mode it follows the system clock (plus any offset added by
 /// <see cref="AdvanceAsync"/>); in manual mode it stands still until advanced. All sandbox timers (BLIK
-/// confirmations, expiries, refund settlement, webhook retries) run on this clock.
+/// confirmations, expiries, refund settlement, webhook retries) run on this clock. With a clock file
+/// (<see cref="SandboxOptions.ClockFile"/>) every move is published there as an offset from real time: the test clock
+/// an app in Development follows (its <c>TestClock__File</c>).
 /// </summary>
 public sealed class SandboxClock : TimeProvider, IDisposable
 {
@@ -17,6 +21,9 @@ public sealed class SandboxClock : TimeProvider, IDisposable
     private TimeSpan _offset;
     private long _sequence;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private string? _file;
+    private DateTime _lastFileStamp;
+    private long? _published;
 
     internal SandboxClock(bool manual, DateTimeOffset? start)
     {
@@ -65,6 +72,7 @@ public sealed class SandboxClock : TimeProvider, IDisposable
             if (!IsManual)
             {
                 lock (_gate) { _offset += by; }
+                Publish();
                 await RunDueLockedAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -80,14 +88,22 @@ public sealed class SandboxClock : TimeProvider, IDisposable
                     if (item is null)
                     {
                         _manualNow = target;
-                        break;
                     }
-
-                    _queue.Remove(item);
-                    if (item.Due > _manualNow)
+                    else
                     {
-                        _manualNow = item.Due;
+                        _queue.Remove(item);
+                        if (item.Due > _manualNow)
+                        {
+                            _manualNow = item.Due;
+                        }
                     }
+                }
+
+                // Published before the work runs, so an app handling what it sends sees the same time.
+                Publish();
+                if (item is null)
+                {
+                    break;
                 }
 
                 await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
@@ -106,6 +122,77 @@ public sealed class SandboxClock : TimeProvider, IDisposable
     public Task RunDueWorkAsync(CancellationToken cancellationToken = default) => AdvanceAsync(TimeSpan.Zero, cancellationToken);
 
     internal void AttachLogger(ILogger logger) => _logger = logger;
+
+    /// <summary>The clock file this clock publishes to, if any.</summary>
+    public string? ClockFile => _file;
+
+    /// <summary>Starts publishing this clock's offset from real time to <paramref name="path"/> (now, and after every move).</summary>
+    internal void PublishTo(string path)
+    {
+        _file = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
+        Publish();
+    }
+
+    /// <summary>Removes the clock file (the sandbox is stopping: an app reading it falls back to real time).</summary>
+    internal void Unpublish()
+    {
+        if (_file is { } file)
+        {
+            _file = null;
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Writes <c>{"offset": "d.hh:mm:ss.fffffff", "now": "…", "manual": …}</c>: offset = this clock − real time at the
+    /// moment of writing, now = this clock. A reader in manual mode takes <c>now</c> (its clock stands still with this
+    /// one); otherwise real time + offset. Written only when it changes, replaced in one step, and each version gets a
+    /// later modification time than the one before (file systems stamp in coarse ticks), so a reader that re-reads when
+    /// the time changes never misses a move.
+    /// </summary>
+    private void Publish()
+    {
+        var file = _file;
+        if (file is null)
+        {
+            return;
+        }
+
+        DateTimeOffset now;
+        TimeSpan offset;
+        var manual = IsManual;
+        lock (_gate)
+        {
+            now = manual ? _manualNow : System.GetUtcNow() + _offset;
+            offset = manual ? _manualNow - System.GetUtcNow() : _offset;
+        }
+
+        lock (_fileGate)
+        {
+            var position = manual ? now.UtcTicks : offset.Ticks;
+            if (_published == position)
+            {
+                return;
+            }
+
+            _published = position;
+            var json = JsonSerializer.Serialize(new
+            {
+                offset = offset.ToString("c", CultureInfo.InvariantCulture),
+                now = now.ToString("o", CultureInfo.InvariantCulture),
+                manual,
+            });
+            var temporary = $"{file}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(temporary, json);
+            var stamp = DateTime.UtcNow;
+            _lastFileStamp = stamp > _lastFileStamp.AddMilliseconds(1) ? stamp : _lastFileStamp.AddMilliseconds(1);
+            File.SetLastWriteTimeUtc(temporary, _lastFileStamp);
+            File.Move(temporary, file, overwrite: true);
+        }
+    }
+
+    private readonly object _fileGate = new();
 
     internal void Schedule(DateTimeOffset due, string description, Func<CancellationToken, Task> work)
     {

@@ -32,6 +32,13 @@ public sealed class SandboxOptions
     /// <summary>Initial time of a manual clock; default is the current time truncated to whole seconds.</summary>
     public DateTimeOffset? ManualClockStart { get; set; }
 
+    /// <summary>
+    /// Where the clock publishes its offset from real time after every move (a JSON file), so an app started with
+    /// <c>TestClock__File</c> set to the same path follows the sandbox's time; null publishes nothing. The file is
+    /// removed when the sandbox stops.
+    /// </summary>
+    public string? ClockFile { get; set; }
+
     /// <summary>Accepted ISO 4217 currencies (case-insensitive). BLIK is PLN-only.</summary>
     public IList<string> SupportedCurrencies { get; init; } = ["pln"];
 

@@ -80,6 +80,10 @@ public sealed class SandboxServer : IAsyncDisposable
         builder.Services.AddRoutingCore();
 
         var clock = new SandboxClock(options.ManualClock, options.ManualClockStart);
+        if (options.ClockFile is { Length: > 0 } clockFile)
+        {
+            clock.PublishTo(clockFile);
+        }
         var behaviour = new SandboxBehaviour(options);
         var random = new SandboxRandom(options.Seed);
         var faults = new SandboxFaults(random, options.Faults);
@@ -188,6 +192,7 @@ public sealed class SandboxServer : IAsyncDisposable
 
         await _app.DisposeAsync();
         _webhookClient.Dispose();
+        _context.Clock.Unpublish();
         _context.Clock.Dispose();
         _stopping.Dispose();
     }

@@ -273,25 +273,40 @@ public sealed class FunctionsHost : IAsyncDisposable
         router.Set(routes);
 
         var queueTimings = new QueueTimings(_options.QueueMessageLease, _options.QueueMessageLeaseRenewal);
-        foreach (var function in functions.Where(f => !f.Disabled))
+        foreach (var function in functions)
         {
+            // A disabled function gets its trigger too, never started: its events are ignored, but the admin API can
+            // still run it with the master key, as the Functions host documents ("Run a disabled function").
             switch (function.Kind)
             {
                 case TriggerKind.Queue:
                     var queue = new QueueListener(function, invoker, connections, settings, hostJson.Queues, queueTimings, loggerFactory);
                     _queues.Add(queue);
-                    _logger.LogInformation("Listening to queue '{Queue}' for '{Function}' ({Settings}).", queue.QueueName, function.Name, QueueListener.Describe(hostJson.Queues));
+                    if (!function.Disabled)
+                    {
+                        _logger.LogInformation("Listening to queue '{Queue}' for '{Function}' ({Settings}).", queue.QueueName, function.Name, QueueListener.Describe(hostJson.Queues));
+                    }
+
                     break;
                 case TriggerKind.Timer:
                     if (!connections.IsConfigured(StorageConnections.DefaultConnection))
                     {
+                        if (function.Disabled)
+                        {
+                            break;
+                        }
+
                         throw new InvalidOperationException($"The timer function '{function.Name}' needs AzureWebJobsStorage (for its lock and schedule status), which is not set.");
                     }
 
                     var timer = new TimerListener(function, invoker, settings, connections.Blobs(StorageConnections.DefaultConnection), HostId,
                         hostJson.ListenerLockPeriod, _options.ListenerLockRecoveryInterval ?? hostJson.ListenerLockRecoveryPollingInterval, loggerFactory);
                     _timers.Add(timer);
-                    _logger.LogInformation("Timer '{Function}' on schedule '{Schedule}' (UTC, monitor {Monitor}).", function.Name, timer.Schedule.Expression, timer.UseMonitor ? "on" : "off");
+                    if (!function.Disabled)
+                    {
+                        _logger.LogInformation("Timer '{Function}' on schedule '{Schedule}' (UTC, monitor {Monitor}).", function.Name, timer.Schedule.Expression, timer.UseMonitor ? "on" : "off");
+                    }
+
                     break;
                 case TriggerKind.Unsupported:
                     _logger.LogWarning("'{Function}' has a {Trigger} trigger, which this host does not serve; it will not run.", function.Name, function.Trigger.Type);
@@ -301,12 +316,12 @@ public sealed class FunctionsHost : IAsyncDisposable
             }
         }
 
-        foreach (var queue in _queues)
+        foreach (var queue in _queues.Where(q => !q.Function.Disabled))
         {
             queue.Start();
         }
 
-        foreach (var timer in _timers)
+        foreach (var timer in _timers.Where(t => !t.Function.Disabled))
         {
             timer.Start();
         }
@@ -347,9 +362,9 @@ public sealed class FunctionsHost : IAsyncDisposable
             return;
         }
 
-        if (function.Disabled || !(_timers.Exists(t => t.Function == function) || _queues.Exists(q => q.Function == function)))
+        if (!(_timers.Exists(t => t.Function == function) || _queues.Exists(q => q.Function == function)))
         {
-            await Results.Problem(statusCode: 404, title: "The function is not running.", detail: $"'{function.Name}' is disabled or failed to start.").ExecuteAsync(context);
+            await Results.Problem(statusCode: 404, title: "The function is not running.", detail: $"'{function.Name}' failed to start.").ExecuteAsync(context);
             return;
         }
 
@@ -464,8 +479,19 @@ public sealed class FunctionsHost : IAsyncDisposable
         {
             var files = new PhysicalFileProvider(Path.GetFullPath(root));
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
-            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = files,
+                OnPrepareResponse = context =>
+                {
+                    // A development server: an edited file is seen on the next load.
+                    context.Context.Response.Headers.CacheControl = "no-cache";
+                    context.Context.Response.Headers.XContentTypeOptions = "nosniff";
+                },
+            });
         }
+
+        options.ConfigureUnmatched?.Invoke(app);
 
         return app;
     }

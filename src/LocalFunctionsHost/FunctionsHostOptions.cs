@@ -33,6 +33,12 @@ public sealed record FunctionsHostOptions
     /// <summary>A folder served as static files for paths no function matches; off when null.</summary>
     public string? StaticContentRoot { get; init; }
 
+    /// <summary>
+    /// Middleware for the requests that neither a function nor a static file answered, e.g. a local stand-in for the
+    /// backend of a page served from <see cref="StaticContentRoot"/>; off when null.
+    /// </summary>
+    public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder>? ConfigureUnmatched { get; init; }
+
     /// <summary>Only these functions are loaded and served (as <c>func start --functions</c>); null loads all.</summary>
     public IReadOnlyCollection<string>? Functions { get; init; }
 

@@ -2,5 +2,5 @@ using Blik.Testing;
 
 namespace Blik.BrowserTests;
 
-[CollectionDefinition("azurite")]
+[CollectionDefinition(AzuriteFixture.Collection)]
 public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>, ICollectionFixture<BrowserFixture>;

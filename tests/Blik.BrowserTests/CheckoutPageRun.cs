@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Blik.LocalRunner;
+using Blik.DevServices;
 using Blik.Testing;
 using Microsoft.Playwright;
 
@@ -15,7 +15,7 @@ namespace Blik.BrowserTests;
 /// </summary>
 public sealed class CheckoutPageRun : IAsyncDisposable
 {
-    public static readonly string ScreenshotDirectory = Path.Combine(RepoPaths.Root, "artifacts", "screenshots");
+    public static readonly string ScreenshotDirectory = Path.Combine(AzuriteInstance.FindRepoRoot(), "artifacts", "screenshots");
     public static readonly string DocScreenshotDirectory = Path.Combine(ScreenshotDirectory, "docs");
 
     static CheckoutPageRun()

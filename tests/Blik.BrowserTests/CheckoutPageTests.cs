@@ -17,11 +17,11 @@ using static Microsoft.Playwright.Assertions;
 namespace Blik.BrowserTests;
 
 /// <summary>
-/// The reference checkout page in headless Chromium against the real stack (runner over HTTP serving the page and the
-/// API, the Converge Gate sandbox, Azurite). Sandbox codes: 777xxx success, 111111 invalid, 444444 declined,
-/// 999999 never confirmed.
+/// The reference checkout page in headless Chromium against the service as it ships (the real worker behind the local
+/// Functions host, which serves the page and the demo shop's create step; the Converge Gate sandbox; Azurite).
+/// Sandbox codes: 777xxx success, 111111 invalid, 444444 declined, 999999 never confirmed.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture browser)
 {
     private const string WaitingTitle = "Confirm the payment in your bank app";
@@ -307,36 +307,24 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
     /// <summary>Lets the held <c>session.completed</c> webhook go, once the sandbox has produced and held it.</summary>
     private static async Task ReleaseCompletionAsync(ServiceStack stack, string sessionId)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!stack.Sandbox.Deliveries.ForSession(sessionId).Any(d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Held))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the sandbox never held a session.completed delivery for {sessionId}");
-            await Task.Delay(50);
-        }
-
+        await Wait.UntilAsync(
+            () => stack.Sandbox.Deliveries.ForSession(sessionId).Any(d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Held),
+            $"the sandbox to hold a session.completed delivery for {sessionId}");
         stack.Sandbox.Deliveries.ReleaseHeld();
     }
 
     /// <summary>Runs the sweep (as the timer would) until the service's view of the session satisfies the condition.</summary>
-    private static async Task SweepUntilAsync(ServiceStack stack, CreatedSession session, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        JsonElement view;
-        do
-        {
-            await stack.SweepAsync();
-            view = await stack.ViewAsync(session);
-            if (condition(view))
+    private static Task<JsonElement> SweepUntilAsync(ServiceStack stack, CreatedSession session, Func<JsonElement, bool> condition) =>
+        Wait.ForAsync(
+            async () =>
             {
-                return;
-            }
-
-            await Task.Delay(200);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"the sweep did not bring session {session.Id} to the expected state; last view: {view}");
-    }
+                await stack.SweepAsync();
+                return await stack.ViewAsync(session);
+            },
+            condition,
+            $"the sweep to bring session {session.Id} to the expected state",
+            TimeSpan.FromSeconds(20),
+            TimeSpan.FromMilliseconds(200));
 
     /// <summary>A paste into the focused code field, as the browser fires it for Ctrl+V or a long-press paste.</summary>
     private static async Task PasteAsync(IPage page, string text) => await page.EvaluateAsync(
@@ -351,14 +339,10 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
         """,
         text);
 
-    /// <summary>
-    /// The runner reads Checkout:AllowedOrigins while it is being built, before the stack's settings are applied, so
-    /// the origin is given as an environment variable for the duration of the start (tests here run one at a time).
-    /// </summary>
     private Task<ServiceStack> StartStackAllowingOriginAsync(string origin) =>
         ServiceStack.StartAsync(azurite, new StackOptions
         {
-            Settings = new Dictionary<string, string?> { ["Checkout:AllowedOrigins:0"] = origin },
+            Settings = new Dictionary<string, string?> { ["Checkout__AllowedOrigins__0"] = origin },
         });
 }
 
@@ -384,12 +368,12 @@ internal sealed class MerchantSite : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var api = new HttpClient { BaseAddress = apiBase };
-        var files = new PhysicalFileProvider(Path.Combine(Blik.LocalRunner.RepoPaths.Root, "src", "Blik.CheckoutPage", "wwwroot"));
+        var files = new PhysicalFileProvider(FunctionsApp.CheckoutPage);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         app.MapPost("/shop/blik-session", async (HttpContext context) =>
         {
-            var body = ServiceStack.SessionBody(amount: 4999);
+            var body = SessionBodies.Create(amount: 4999);
             body["success_url"] = origin + "/?paid=1";
             body["cancel_url"] = origin + "/";
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions") { Content = JsonContent.Create(body) };

@@ -7,34 +7,35 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Blik.Checkout.Http;
 using Blik.Checkout.Sessions;
-using Blik.LocalRunner;
+using Blik.DevServices;
 using Blik.Testing;
-using Microsoft.AspNetCore.Routing;
 
 namespace Blik.BrowserTests;
 
 /// <summary>
-/// The committed OpenAPI document (src/Blik.CheckoutPage/wwwroot/openapi.json) against the code, so it cannot drift:
-/// routes and methods, the session view's JSON names, the problem codes, the create body's fields.
+/// The committed OpenAPI document (src/Blik.CheckoutPage/wwwroot/openapi.json) against the app, so it cannot drift:
+/// routes and methods (from the function metadata the host indexes), the session view's JSON names, the problem codes,
+/// the create body's fields.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class OpenApiDocumentTests(AzuriteFixture azurite)
 {
-    private static readonly string DocumentPath = Path.Combine(RepoPaths.Root, "src", "Blik.CheckoutPage", "wwwroot", "openapi.json");
+    private static readonly string DocumentPath = Path.Combine(FunctionsApp.CheckoutPage, "openapi.json");
     private static readonly string[] HttpMethods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
     private static JsonNode Document => JsonNode.Parse(File.ReadAllText(DocumentPath))!;
 
     [Fact]
-    public async Task Every_runner_route_under_api_is_in_the_document_with_the_same_method_and_nothing_else_is()
+    public async Task Every_http_function_is_in_the_document_with_its_route_and_methods_and_nothing_else_is()
     {
-        await using var stack = await ServiceStack.StartAsync(azurite);
-        var runner = ((IEndpointRouteBuilder)stack.App).DataSources
-            .SelectMany(d => d.Endpoints)
-            .OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText?.TrimStart('/').StartsWith("api/", StringComparison.Ordinal) == true)
-            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
-                .Select(m => $"{m.ToUpperInvariant()} /{e.RoutePattern.RawText!.TrimStart('/')}"))
+        // What the Functions host serves: functions.metadata's HTTP triggers under host.json's route prefix.
+        var app = await FunctionsApp.DirectoryAsync();
+        using var hostJson = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(app, "host.json")));
+        var prefix = hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString();
+        using var metadata = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(app, "functions.metadata")));
+        var served = metadata.RootElement.EnumerateArray()
+            .SelectMany(f => f.GetProperty("bindings").EnumerateArray().Where(b => b.GetProperty("type").GetString() == "httpTrigger"))
+            .SelectMany(t => t.GetProperty("methods").EnumerateArray().Select(m => $"{m.GetString()!.ToUpperInvariant()} /{prefix}/{t.GetProperty("route").GetString()}"))
             .Order(StringComparer.Ordinal)
             .ToArray();
 
@@ -45,8 +46,8 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite)
             .Order(StringComparer.Ordinal)
             .ToArray();
 
-        Assert.Contains("POST /api/checkout/sessions/{id}/pay", runner);
-        Assert.Equal(runner, documented);
+        Assert.Contains("POST /api/checkout/sessions/{id}/pay", served);
+        Assert.Equal(served, documented);
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite)
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
         var schema = Document["components"]!["schemas"]!["CreateSessionRequest"]!;
-        var full = new Dictionary<string, object?>(ServiceStack.SessionBody())
+        var full = new Dictionary<string, object?>(SessionBodies.Create())
         {
             ["cancel_url"] = "https://shop.example/cart",
             ["customer_ip"] = "203.0.113.7",
@@ -112,10 +113,10 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Runner_serves_the_committed_document_at_openapi_json()
+    public async Task The_local_host_serves_the_committed_document_at_openapi_json()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
-        using var response = await stack.Http.GetAsync(PageEndpoints.OpenApiPath);
+        using var response = await stack.Http.GetAsync("/openapi.json");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(await File.ReadAllTextAsync(DocumentPath), await response.Content.ReadAsStringAsync());

@@ -24,7 +24,7 @@ public sealed class ConvergeGateClientTests : IDisposable
     private const string BasicCredentials = "c2tfdGVzdF9sb2NhbF9zYW5kYm94Og==";
 
     private readonly List<ServiceProvider> _providers = [];
-    private readonly FakeTimeProvider _time = TestClock.New();
+    private readonly FakeTimeProvider _time = TestTime.New();
 
     public void Dispose() => _providers.ForEach(p => p.Dispose());
 

@@ -8,7 +8,7 @@ namespace Blik.Checkout.Tests;
 
 public sealed class CreateSessionValidatorTests
 {
-    private static readonly DateTimeOffset Now = TestClock.Start;
+    private static readonly DateTimeOffset Now = TestTime.Start;
     private static readonly long NowSeconds = Now.ToUnixTimeSeconds();
     private static readonly CheckoutOptions Options = new() { PublicBaseUrl = new Uri("https://checkout.test/") };
 

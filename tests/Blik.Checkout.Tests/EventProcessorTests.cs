@@ -40,7 +40,7 @@ public sealed class EventProcessorTests : IDisposable
     [Fact]
     public async Task A_redelivered_event_of_a_completed_session_sends_a_message_still_owed_once_its_claim_lapsed()
     {
-        _stack.Seed(Id, SessionStatus.Completed, s => s with { Outbox = new OutboxState(true, TestClock.Start, null) });
+        _stack.Seed(Id, SessionStatus.Completed, s => s with { Outbox = new OutboxState(true, TestTime.Start, null) });
         _stack.Time.Advance(_stack.Checkout.FulfilmentClaimLease);
 
         Assert.Equal(ReconcileOutcome.Unchanged, await ProcessAsync());

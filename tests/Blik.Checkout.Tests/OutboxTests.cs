@@ -159,7 +159,7 @@ public sealed class OutboxTests : IDisposable
     [Fact]
     public async Task A_final_refund_goes_through_the_same_outbox_with_its_session_order()
     {
-        var session = _stack.Seed(Id, SessionStatus.Completed, s => s with { OrderId = "order-7", CompletedAt = TestClock.Start });
+        var session = _stack.Seed(Id, SessionStatus.Completed, s => s with { OrderId = "order-7", CompletedAt = TestTime.Start });
         var refund = _stack.Refunds.Seed(new RefundRecord
         {
             SessionId = session.Id,
@@ -167,8 +167,8 @@ public sealed class OutboxTests : IDisposable
             Amount = 400,
             Currency = "pln",
             Status = RefundStatuses.Pending,
-            CreatedAt = TestClock.Start,
-            UpdatedAt = TestClock.Start,
+            CreatedAt = TestTime.Start,
+            UpdatedAt = TestTime.Start,
         });
         refund = await _stack.Refunds.ReplaceAsync(refund.WithStatus(RefundStatuses.Succeeded, _stack.Time.GetUtcNow()), CancellationToken.None);
 
@@ -187,8 +187,8 @@ public sealed class OutboxTests : IDisposable
     [InlineData(RefundStatuses.Succeeded, RefundStatuses.Failed, false)]
     public void Only_the_first_final_status_of_a_refund_owes_a_message(string from, string to, bool owes)
     {
-        var refund = new RefundRecord { SessionId = Id, Id = "re_1", Amount = 1, Currency = "pln", Status = from, CreatedAt = TestClock.Start, UpdatedAt = TestClock.Start };
+        var refund = new RefundRecord { SessionId = Id, Id = "re_1", Amount = 1, Currency = "pln", Status = from, CreatedAt = TestTime.Start, UpdatedAt = TestTime.Start };
 
-        Assert.Equal(owes, refund.WithStatus(to, TestClock.Start).Outbox.Pending);
+        Assert.Equal(owes, refund.WithStatus(to, TestTime.Start).Outbox.Pending);
     }
 }

@@ -13,7 +13,7 @@ public sealed class RefundServicesTests : IDisposable
 
     private readonly FakeStack _stack = new();
 
-    public RefundServicesTests() => _stack.Seed(Id, SessionStatus.Completed, s => s with { OrderId = "order-9", CompletedAt = TestClock.Start });
+    public RefundServicesTests() => _stack.Seed(Id, SessionStatus.Completed, s => s with { OrderId = "order-9", CompletedAt = TestTime.Start });
 
     public void Dispose() => _stack.Dispose();
 
@@ -32,7 +32,7 @@ public sealed class RefundServicesTests : IDisposable
         Assert.False(replayed);
         Assert.Equal((400L, RefundStatuses.Pending), (refund.Amount, refund.Status));
         Assert.Equal([refund.Id], Rows.Select(r => r.Id)); // the reservation is gone
-        Assert.Contains(new DueEntry(Id, TestClock.Start + _stack.Sweep.RecheckInterval, DueKind.RefundPending), _stack.Due.For(Id));
+        Assert.Contains(new DueEntry(Id, TestTime.Start + _stack.Sweep.RecheckInterval, DueKind.RefundPending), _stack.Due.For(Id));
         Assert.Equal(1, _stack.Gateway.Count("refund"));
         Assert.Empty(_stack.Fulfilment);
     }
@@ -115,7 +115,7 @@ public sealed class RefundServicesTests : IDisposable
         var reservation = _stack.Refunds.Seed(new RefundRecord
         {
             SessionId = Id, Id = RefundRecord.ReservationPrefix + "x", Amount = 1, Currency = "pln", Status = RefundStatuses.Creating,
-            CreatedAt = TestClock.Start, UpdatedAt = TestClock.Start,
+            CreatedAt = TestTime.Start, UpdatedAt = TestTime.Start,
         });
 
         Assert.Equal([refund.Id], (await Refunds.ListAsync(Id, CancellationToken.None)).Value!.Select(r => r.Id));
@@ -164,7 +164,7 @@ public sealed class RefundServicesTests : IDisposable
         _stack.Refunds.Seed(new RefundRecord
         {
             SessionId = Id, Id = RefundRecord.ReservationPrefix + "dead", Amount = 600, Currency = "pln", Status = RefundStatuses.Creating,
-            CreatedAt = TestClock.Start, UpdatedAt = TestClock.Start,
+            CreatedAt = TestTime.Start, UpdatedAt = TestTime.Start,
         });
         var sweep = _stack.Get<RefundSweep>();
 

@@ -47,7 +47,7 @@ public sealed class SessionServiceTests : IDisposable
         var session = outcome.Value!.Session;
         Assert.False(outcome.Value.Replayed);
         Assert.Equal(session, _stack.Sessions[session.Id]);
-        Assert.Equal((SessionStatus.Open, "order-1", TestClock.Start.AddHours(24)), (session.Status, session.OrderId, session.ExpiresAt));
+        Assert.Equal((SessionStatus.Open, "order-1", TestTime.Start.AddHours(24)), (session.Status, session.OrderId, session.ExpiresAt));
         Assert.Equal([DueEntry.Expiry(session)], _stack.Due.For(session.Id));
         Assert.Contains(_stack.LogsAt(LogLevel.Information), r => r.Message.StartsWith($"Session {session.Id} created", StringComparison.Ordinal));
     }
@@ -76,8 +76,8 @@ public sealed class SessionServiceTests : IDisposable
 
         var paid = (await PayAsync()).Value!;
 
-        Assert.Equal((SessionStatus.Pending, 1, TestClock.Start + Window), (paid.Status, paid.Attempts, paid.RetryCodeAfter!.Value));
-        Assert.Contains(new DueEntry(Id, TestClock.Start + Window, DueKind.Recheck), _stack.Due.For(Id));
+        Assert.Equal((SessionStatus.Pending, 1, TestTime.Start + Window), (paid.Status, paid.Attempts, paid.RetryCodeAfter!.Value));
+        Assert.Contains(new DueEntry(Id, TestTime.Start + Window, DueKind.Recheck), _stack.Due.For(Id));
         Assert.Equal(1, _stack.Gateway.Count("pay"));
     }
 
@@ -139,7 +139,7 @@ public sealed class SessionServiceTests : IDisposable
         await Assert.ThrowsAsync<GatewayRejectedException>(PayAsync);
 
         var stored = _stack.Sessions[Id]!;
-        Assert.Equal(("code_expired", TestClock.Start, 1), (stored.LastError!.Code, stored.RetryCodeAfter!.Value, stored.Attempts));
+        Assert.Equal(("code_expired", TestTime.Start, 1), (stored.LastError!.Code, stored.RetryCodeAfter!.Value, stored.Attempts));
         Assert.Contains("expired", stored.LastError.Message, StringComparison.Ordinal);
     }
 

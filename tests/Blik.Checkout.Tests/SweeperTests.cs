@@ -12,7 +12,7 @@ namespace Blik.Checkout.Tests;
 public sealed class SweeperTests : IDisposable
 {
     private readonly AppServices _app = new();
-    private readonly DateTimeOffset _now = TestClock.Start;
+    private readonly DateTimeOffset _now = TestTime.Start;
 
     public void Dispose() => _app.Dispose();
 
@@ -90,7 +90,7 @@ public sealed class SweeperTests : IDisposable
     [Fact]
     public void An_open_session_whose_code_outcome_is_unknown_keeps_being_rechecked()
     {
-        var unknown = SessionRules.CodeOutcomeUnknown(Session(SessionStatus.Open, 3600), TestClock.Start.AddSeconds(-90), TimeSpan.FromSeconds(90));
+        var unknown = SessionRules.CodeOutcomeUnknown(Session(SessionStatus.Open, 3600), TestTime.Start.AddSeconds(-90), TimeSpan.FromSeconds(90));
 
         Assert.Equal(_now.AddSeconds(60), NextCheck(unknown));
     }

@@ -64,6 +64,7 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
         ["AzureWebJobsStorage:credential"] = "Identity-based form: infra sets it; the sample uses the connection string instead.",
         ["AzureWebJobsStorage:clientId"] = "Identity-based form: infra sets it; the sample uses the connection string instead.",
         ["AzureWebJobsStorage"] = "Connection-string form: the sample sets it; infra uses the identity-based form (shared keys are disabled).",
+        ["TestClock:File"] = "Local development and tests only (scripts/run-local.sh and the test stack set it); the app refuses it outside Development or with a live key, so infra never sets it.",
     };
 
     /// <summary>The forms of the storage setting that say where the account is (a connection string, or identity-based).</summary>

@@ -1,12 +1,13 @@
 using System.Net;
 using System.Text.Json;
+using Blik.DevServices;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Blik.IntegrationTests;
 
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class CheckoutFlowTests(AzuriteFixture azurite)
 {
     [Fact]
@@ -57,7 +58,9 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
         Assert.Equal("completed", view.GetProperty("status").GetString());
         Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
-        await Task.Delay(500); // let the completed webhook be processed too: it must not publish again
+        // The completed webhook arrives and is processed too: it must not publish again.
+        await Wait.UntilAsync(() => stack.Sandbox.Deliveries.ForSession(session.Id).Any(d => d.EventType == "session.completed" && d.Outcome == DeliveryOutcomes.Succeeded), "the completed webhook to be acknowledged");
+        await stack.WaitForEventsAsync();
         Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.SessionId == session.Id);
     }
 
@@ -144,7 +147,7 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     public async Task The_same_idempotency_key_and_body_return_the_same_session_without_a_second_gateway_session()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
-        var body = ServiceStack.SessionBody(orderId: "idem-1");
+        var body = SessionBodies.Create(orderId: "idem-1");
         var key = "key-" + Guid.NewGuid();
         var first = await stack.CreateSessionAsync(body, key);
         var gatewaySessions = stack.Sandbox.Sessions.Count;
@@ -161,12 +164,12 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
         var key = "key-" + Guid.NewGuid();
-        await stack.CreateSessionAsync(ServiceStack.SessionBody(1000, "idem-2"), key);
+        await stack.CreateSessionAsync(SessionBodies.Create(1000, "idem-2"), key);
         var gatewaySessions = stack.Sandbox.Sessions.Count;
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions")
         {
-            Content = System.Net.Http.Json.JsonContent.Create(ServiceStack.SessionBody(2000, "idem-2")),
+            Content = System.Net.Http.Json.JsonContent.Create(SessionBodies.Create(2000, "idem-2")),
         };
         request.Headers.Add("Idempotency-Key", key);
         using var response = await stack.Http.SendAsync(request);
@@ -181,7 +184,7 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     public async Task Concurrent_creates_with_one_idempotency_key_make_one_gateway_session()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
-        var body = ServiceStack.SessionBody(orderId: "idem-race");
+        var body = SessionBodies.Create(orderId: "idem-race");
         var key = "key-" + Guid.NewGuid();
         var before = stack.Sandbox.Sessions.Count;
 
@@ -206,15 +209,17 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_retry_after_the_first_create_died_mid_way_gets_the_session_it_had_created()
     {
-        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
-        var body = ServiceStack.SessionBody(orderId: "died-mid-way");
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
+        var body = SessionBodies.Create(orderId: "died-mid-way");
         var key = "key-" + Guid.NewGuid();
 
-        // What a first request leaves when its process dies after storing the session, before answering.
-        var idempotency = stack.App.Services.GetRequiredService<Blik.Checkout.Storage.IdempotencyStore>();
-        var options = stack.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Blik.Checkout.Configuration.CheckoutOptions>>().Value;
+        // What a first request leaves when its process dies after storing the session, before answering: written
+        // with the app's own storage code on the stack's account.
+        await using var app = stack.AppServices();
+        var idempotency = app.GetRequiredService<Blik.Checkout.Storage.IdempotencyStore>();
+        var options = app.GetRequiredService<Microsoft.Extensions.Options.IOptions<Blik.Checkout.Configuration.CheckoutOptions>>().Value;
         using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
-        var fingerprint = Blik.Checkout.Sessions.CreateSessionValidator.Validate(json.RootElement, options, stack.Clock!.GetUtcNow(), new Blik.Checkout.Sessions.ValidationErrors())!.Fingerprint();
+        var fingerprint = Blik.Checkout.Sessions.CreateSessionValidator.Validate(json.RootElement, options, stack.Clock.GetUtcNow(), new Blik.Checkout.Sessions.ValidationErrors())!.Fingerprint();
         var begin = await idempotency.BeginAsync(key, fingerprint, options.IdempotencyLease, CancellationToken.None);
         var orphan = await stack.CreateSessionAsync(body);
         await idempotency.CheckpointAsync(key, begin.Lease!, orphan.Id, CancellationToken.None);
@@ -241,7 +246,7 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     [Fact]
     public async Task The_gateway_being_down_during_pay_is_a_503_with_Retry_After_and_the_sweep_learns_the_outcome()
     {
-        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
         var session = await stack.CreateSessionAsync();
         stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Pay, AfterProcessing = true, Times = 1 });
         stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
@@ -257,7 +262,7 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
 
         // The code did reach the bank (the fault hit after processing). Nothing is lost: the sweep re-checks.
         await stack.AdvanceAsync(TimeSpan.FromSeconds(95));
-        await stack.SweepAsync();
+        Assert.True((await stack.SweepAsync()).Succeeded, stack.Errors());
         Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
     }
 }

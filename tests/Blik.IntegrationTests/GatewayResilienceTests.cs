@@ -3,23 +3,24 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Blik.Checkout.Gateway;
+using Blik.DevServices;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Blik.IntegrationTests;
 
 /// <summary>
-/// The gateway client's resilience pipeline over real HTTP: the service's own registration in the running service,
-/// the sandbox's fault injection, and the requests counted where they arrive, at the sandbox.
+/// The gateway client's resilience pipeline over real HTTP, in the real worker: the sandbox's fault injection, and the
+/// requests counted where they arrive, at the sandbox.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
-    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
+    // Short, so a hanging gateway fails fast, yet above a cold worker's first gateway call on a busy 2-core machine.
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
 
-    private static Dictionary<string, string?> Settings(TimeSpan timeout) => new() { ["ConvergeGate:Timeout"] = timeout.ToString("c") };
+    private static Dictionary<string, string?> Settings(TimeSpan timeout) => new() { ["ConvergeGate__Timeout"] = timeout.ToString("c") };
 
     /// <summary>
     /// A fault on every matching request (no <c>Times</c>), so a repeat would meet the fault again and be counted too.
@@ -67,7 +68,7 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
 
         // Create.
         stack.Sandbox.Faults.Add(Fault(fault, FaultEndpoint.Create));
-        using (var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", ServiceStack.SessionBody()))
+        using (var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", SessionBodies.Create()))
         {
             await AssertGatewayUnavailableAsync(create);
         }
@@ -89,7 +90,7 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
 
         // Refund.
         stack.Sandbox.Faults.Add(Fault(fault, FaultEndpoint.Refunds));
-        using (var refund = await stack.SendAsync(HttpMethod.Post, $"/api/checkout/sessions/{paid.Id}/refunds", null, new { amount = 400 }))
+        using (var refund = await stack.SendRawAsync(HttpMethod.Post, $"/api/checkout/sessions/{paid.Id}/refunds", null, new { amount = 400 }))
         {
             await AssertGatewayUnavailableAsync(refund);
         }
@@ -107,27 +108,47 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
     [InlineData("disconnect")]
     public async Task Reads_of_sessions_and_refunds_are_asked_again_until_the_gateway_answers(string fault)
     {
-        // No queue processing: the service's own reads of these sessions would eat the faults.
-        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ProcessQueue = false, Settings = Settings(AttemptTimeout) });
-        var gateway = stack.App.Services.GetRequiredService<IConvergeGate>();
+        // The worker reads the gateway when it processes an event: the sandbox's own webhooks are dropped, so the
+        // only reads are the ones the hand-signed events below cause.
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { Settings = Settings(AttemptTimeout) });
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        // A session waiting for the bank app (re-read on every event), and a paid one with a refund in flight.
         var session = await stack.CreateSessionAsync();
-        await PayInstantlyAsync(stack, session);
-        using var refund = await stack.SendAsync(HttpMethod.Post, $"/api/checkout/sessions/{session.Id}/refunds", null, new { amount = 400 });
+        using (var pay = await stack.PayAsync(session, "999999"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
+        }
+
+        var paid = await stack.CreateSessionAsync();
+        await PayInstantlyAsync(stack, paid);
+        using var refund = await stack.SendRawAsync(HttpMethod.Post, $"/api/checkout/sessions/{paid.Id}/refunds", null, new { amount = 400 });
         Assert.Equal(HttpStatusCode.Created, refund.StatusCode);
         var refundId = JsonDocument.Parse(await refund.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        await stack.WaitForEventsAsync();
+        var sessionReads = stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/checkout/sessions/{session.Id}");
+        var refundReads = stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/refunds/{refundId}");
 
-        // Two failures, then the gateway answers (the default allows two retries).
+        // Two failures, then the gateway answers (the default allows two retries): one event, three reads, applied once.
         stack.Sandbox.Faults.Add(Times(Fault(fault, FaultEndpoint.Get), 2));
-        var read = await gateway.GetSessionAsync(session.Id, CancellationToken.None);
+        using (var webhook = await stack.PostWebhookAsync(Webhooks.EventBody(session.Id)))
+        {
+            Assert.Equal(HttpStatusCode.OK, webhook.StatusCode);
+        }
 
-        Assert.Equal("completed", read!.RawStatus);
-        Assert.Equal(3, stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/checkout/sessions/{session.Id}"));
+        await stack.WaitForEventsAsync();
+        Assert.Equal(sessionReads + 3, stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/checkout/sessions/{session.Id}"));
+        Assert.DoesNotContain(stack.Logs.Lines, l => l.Contains("Executed 'Functions.ProcessEvent' (Failed", StringComparison.Ordinal));
 
         stack.Sandbox.Faults.Add(Times(Fault(fault, FaultEndpoint.Refunds), 2));
-        var readRefund = await gateway.GetRefundAsync(refundId, CancellationToken.None);
+        var refundEvent = JsonSerializer.Serialize(new { id = "evt_" + Guid.NewGuid().ToString("N"), type = "refund.succeeded", version = "2024-01-01", created_at = 1, data = new { session_id = paid.Id, refund_id = refundId } });
+        using (var webhook = await stack.PostWebhookAsync(refundEvent))
+        {
+            Assert.Equal(HttpStatusCode.OK, webhook.StatusCode);
+        }
 
-        Assert.Equal(refundId, readRefund!.Id);
-        Assert.Equal(3, stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/refunds/{refundId}"));
+        await stack.WaitForEventsAsync();
+        Assert.Equal(refundReads + 3, stack.GatewayRequests.Count(HttpMethod.Get, $"/v1/refunds/{refundId}"));
+        Assert.DoesNotContain(stack.Logs.Lines, l => l.Contains("Executed 'Functions.ProcessEvent' (Failed", StringComparison.Ordinal));
         Assert.Empty(stack.Sandbox.Faults.Current.Api); // every injected failure was met
 
         static ApiFaultRule Times(ApiFaultRule rule, int times)
@@ -150,7 +171,7 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
         var watch = Stopwatch.StartNew();
         var failing = await Task.WhenAll(Enumerable.Range(0, GatewayHttp.BreakerMinimumThroughput).Select(async _ =>
         {
-            using var response = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", ServiceStack.SessionBody());
+            using var response = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", SessionBodies.Create());
             return response.StatusCode;
         }));
         output.WriteLine($"{failing.Length} creates against a hanging gateway took {watch.ElapsedMilliseconds} ms");
@@ -159,7 +180,7 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
 
         // Open: a create fails at once, without reaching the gateway, with a Retry-After of the break left.
         watch.Restart();
-        using (var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", ServiceStack.SessionBody()))
+        using (var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", SessionBodies.Create()))
         {
             var elapsed = watch.Elapsed;
             output.WriteLine($"create with the breaker open: {(int)create.StatusCode} in {elapsed.TotalMilliseconds:0} ms, Retry-After {create.Headers.RetryAfter}");
@@ -188,21 +209,18 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
 
         // The gateway is back: once the break is over, one call goes through, and the rest follow.
         stack.Sandbox.Faults.Clear();
-        var deadline = Stopwatch.StartNew();
-        HttpStatusCode status;
-        do
-        {
-            using var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", ServiceStack.SessionBody());
-            status = create.StatusCode;
-            if (status != HttpStatusCode.Created)
+        var back = Stopwatch.StartNew();
+        await Wait.ForAsync(
+            async () =>
             {
-                await Task.Delay(250);
-            }
-        }
-        while (status != HttpStatusCode.Created && deadline.Elapsed < GatewayHttp.BreakerBreakDuration + TimeSpan.FromSeconds(10));
-
-        output.WriteLine($"creates flow again after {deadline.ElapsedMilliseconds} ms");
-        Assert.Equal(HttpStatusCode.Created, status);
+                using var create = await stack.Http.PostAsJsonAsync("/api/checkout/sessions", SessionBodies.Create());
+                return create.StatusCode;
+            },
+            status => status == HttpStatusCode.Created,
+            "a create to go through once the break is over",
+            GatewayHttp.BreakerBreakDuration + TimeSpan.FromSeconds(10),
+            TimeSpan.FromMilliseconds(250));
+        output.WriteLine($"creates flow again after {back.ElapsedMilliseconds} ms");
         using var paid = await stack.PayAsync(session, ServiceStack.SuccessCode);
         Assert.Equal(HttpStatusCode.Accepted, paid.StatusCode);
     }

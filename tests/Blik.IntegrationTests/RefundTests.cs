@@ -2,13 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Blik.DevServices;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
 using GatewaySigner = ConvergeGate.Sandbox.WebhookSignature;
 
 namespace Blik.IntegrationTests;
 
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class RefundTests(AzuriteFixture azurite)
 {
     [Fact]
@@ -43,7 +44,7 @@ public sealed class RefundTests(AzuriteFixture azurite)
         Assert.Equal(2, data.GetArrayLength());
 
         // One fulfilment message per refund that reached a final state, besides the session's own.
-        await Task.Delay(300);
+        await stack.WaitForEventsAsync();
         var messages = await stack.FulfilmentMessagesAsync();
         Assert.Equal(2, messages.Count(m => m.Type == "checkout.refund.succeeded"));
         Assert.Single(messages, m => m.Type == "checkout.session.completed");
@@ -89,7 +90,7 @@ public sealed class RefundTests(AzuriteFixture azurite)
         var (status, full) = await RefundAsync(stack, session, new { });
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(1000, full.GetProperty("amount").GetInt64());
-        await Task.Delay(300);
+        await stack.WaitForEventsAsync();
         Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.Type == "checkout.refund.failed");
     }
 
@@ -136,7 +137,7 @@ public sealed class RefundTests(AzuriteFixture azurite)
         var late = JsonSerializer.Serialize(new { id = "evt_late_" + Guid.NewGuid().ToString("N"), type = "refund.created", version = "2024-01-01", created_at = 1, data = new { session_id = session.Id, refund_id = id } });
         using var response = await stack.PostWebhookAsync(late);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await Task.Delay(500);
+        await stack.WaitForEventsAsync();
 
         using var got = await stack.Http.GetAsync($"/api/checkout/sessions/{session.Id}/refunds/{id}");
         Assert.Equal("succeeded", JsonDocument.Parse(await got.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
@@ -146,7 +147,7 @@ public sealed class RefundTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_refund_whose_webhooks_are_lost_is_finished_by_the_sweep()
     {
-        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClocks = true });
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
         var session = await stack.CreateSessionAsync();
         (await stack.PayAsync(session, BlikTestCodes.Instant)).Dispose();
         stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
@@ -204,7 +205,7 @@ public sealed class RefundTests(AzuriteFixture azurite)
 
     private static async Task<CreatedSession> PaidSessionAsync(ServiceStack stack, long amount)
     {
-        var session = await stack.CreateSessionAsync(ServiceStack.SessionBody(amount));
+        var session = await stack.CreateSessionAsync(SessionBodies.Create(amount));
         (await stack.PayAsync(session, BlikTestCodes.Instant)).Dispose();
         Assert.Equal("completed", (await stack.ViewAsync(session)).GetProperty("status").GetString());
         return session;
@@ -222,22 +223,13 @@ public sealed class RefundTests(AzuriteFixture azurite)
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
     }
 
-    private static async Task WaitForRefundAsync(ServiceStack stack, CreatedSession session, string refundId, string status)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            using var response = await stack.Http.GetAsync($"/api/checkout/sessions/{session.Id}/refunds/{refundId}");
-            last = await response.Content.ReadAsStringAsync();
-            if (response.IsSuccessStatusCode && JsonDocument.Parse(last).RootElement.GetProperty("status").GetString() == status)
+    private static async Task WaitForRefundAsync(ServiceStack stack, CreatedSession session, string refundId, string status) =>
+        await Wait.ForAsync(
+            async () =>
             {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"refund {refundId} did not reach {status}: {last}\n{stack.Errors()}");
-    }
+                using var response = await stack.Http.GetAsync($"/api/checkout/sessions/{session.Id}/refunds/{refundId}");
+                return ((int)response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            },
+            answer => answer.Item1 == 200 && JsonDocument.Parse(answer.Body).RootElement.GetProperty("status").GetString() == status,
+            $"refund {refundId} to be {status}");
 }

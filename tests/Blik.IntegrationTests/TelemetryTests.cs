@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Azure.Storage.Queues;
 using Blik.Checkout;
 using Blik.Checkout.Webhooks;
+using Blik.DevServices;
 using Blik.Functions;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
@@ -26,7 +28,7 @@ namespace Blik.IntegrationTests;
 /// added to its tracer and meter providers): one trace per webhook across the queue, the gateway and storage calls
 /// inside it, the service's metrics, and nothing secret in any span or log.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
     private const string Code = "777642";
@@ -38,10 +40,11 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
         var logs = new LogCapture();
+        var storage = azurite.NewAccount();
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = storage,
             ["ConvergeGate:BaseUrl"] = sandbox.BaseAddress.ToString(),
             ["ConvergeGate:SecretKey"] = ServiceStack.SecretKey,
             ["Checkout:PublicBaseUrl"] = "https://blik.example",
@@ -56,28 +59,28 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         var http = host.Services.GetRequiredService<CheckoutFunctions>();
         var events = host.Services.GetRequiredService<EventFunctions>();
 
-        var created = await FunctionsAppTests.ExecuteAsync(await http.CreateSession(FunctionsAppTests.JsonRequest(host, ServiceStack.SessionBody())), host);
+        var created = await ExecuteAsync(await http.CreateSession(JsonRequest(host, SessionBodies.Create())), host);
         Assert.Equal(201, created.Status);
         var id = created.Body.GetProperty("id").GetString()!;
         var clientSecret = created.Body.GetProperty("client_secret").GetString()!;
-        var paid = await FunctionsAppTests.ExecuteAsync(await http.PaySession(FunctionsAppTests.JsonRequest(host, new { blik_code = Code }, clientSecret), id), host);
+        var paid = await ExecuteAsync(await http.PaySession(JsonRequest(host, new { blik_code = Code }, clientSecret), id), host);
         Assert.Equal(202, paid.Status);
 
         const string timestamp = "1800000000";
-        var body = ServiceStack.EventBody(id);
+        var body = Webhooks.EventBody(id);
         var signature = GatewaySigner.Compute(ServiceStack.SecretKey, timestamp, Encoding.UTF8.GetBytes(body));
         var forged = "deadbeef" + signature[8..];
         using (Invocation("function ConvergeGateWebhook"))
         {
-            Assert.Equal(401, (await FunctionsAppTests.ExecuteAsync(await http.ConvergeGateWebhook(WebhookRequest(host, body, timestamp, forged)), host)).Status);
+            Assert.Equal(401, (await ExecuteAsync(await http.ConvergeGateWebhook(WebhookRequest(host, body, timestamp, forged)), host)).Status);
         }
 
         using (Invocation("function ConvergeGateWebhook"))
         {
-            Assert.Equal(200, (await FunctionsAppTests.ExecuteAsync(await http.ConvergeGateWebhook(WebhookRequest(host, body, timestamp, signature)), host)).Status);
+            Assert.Equal(200, (await ExecuteAsync(await http.ConvergeGateWebhook(WebhookRequest(host, body, timestamp, signature)), host)).Status);
         }
 
-        var queued = await TakeEventMessageAsync(id);
+        var queued = await TakeEventMessageAsync(storage, id);
         var processing = Invocation("function ProcessEvent");
         await events.ProcessEvent(queued, CancellationToken.None);
         processing.Stop();
@@ -184,28 +187,17 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         return context.Request;
     }
 
-    /// <summary>Takes this session's event off <c>checkout-events</c> (shared by the collection's tests), as the trigger would.</summary>
-    private async Task<string> TakeEventMessageAsync(string sessionId)
+    /// <summary>Takes this session's event off <c>checkout-events</c>, as the trigger would.</summary>
+    private static async Task<string> TakeEventMessageAsync(string storage, string sessionId)
     {
         // The emulator accepts service versions up to 2025-11-05; production keeps the SDK's default.
-        var queue = new QueueClient(azurite.ConnectionString, QueueNames.Events, new QueueClientOptions(QueueClientOptions.ServiceVersion.V2025_11_05) { MessageEncoding = QueueMessageEncoding.Base64 });
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        var seen = 0;
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var message in (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1))).Value)
-            {
-                seen++;
-                if (IsEventFor(message.MessageText, sessionId))
-                {
-                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
-                    return message.MessageText;
-                }
-            }
-        }
-
-        Assert.Fail($"No event for session {sessionId} on {QueueNames.Events} ({seen} other messages seen).");
-        return "";
+        var queue = new QueueClient(storage, QueueNames.Events, new QueueClientOptions(QueueClientOptions.ServiceVersion.V2025_11_05) { MessageEncoding = QueueMessageEncoding.Base64 });
+        var message = await Wait.ForAsync(
+            async () => (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1))).Value.FirstOrDefault(m => IsEventFor(m.MessageText, sessionId)),
+            found => found is not null,
+            $"an event for session {sessionId} on {QueueNames.Events}");
+        await queue.DeleteMessageAsync(message!.MessageId, message.PopReceipt);
+        return message.MessageText;
     }
 
     private static bool IsEventFor(string text, string sessionId)
@@ -227,4 +219,34 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         + string.Join(" ", span.TagObjects.Select(t => $"{t.Key}={t.Value}"))
         + string.Join(" ", span.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name}:{t.Key}={t.Value}")))
         + string.Join(" ", span.Baggage.Select(b => $"{b.Key}={b.Value}"));
+
+    private static HttpRequest JsonRequest(IHost host, object? body, string? clientSecret = null)
+    {
+        var context = new DefaultHttpContext { RequestServices = host.Services };
+        context.Response.Body = new MemoryStream();
+        if (body is not null)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(body);
+            context.Request.Body = new MemoryStream(bytes);
+            context.Request.ContentType = "application/json";
+            context.Request.ContentLength = bytes.Length;
+        }
+
+        if (clientSecret is not null)
+        {
+            context.Request.Headers["X-Client-Secret"] = clientSecret;
+        }
+
+        return context.Request;
+    }
+
+    /// <summary>Executes a function's result the way the worker's ASP.NET Core integration does: against the request's HttpContext.</summary>
+    private static async Task<(int Status, JsonElement Body)> ExecuteAsync(IResult result, IHost host)
+    {
+        var context = new DefaultHttpContext { RequestServices = host.Services };
+        context.Response.Body = new MemoryStream();
+        await result.ExecuteAsync(context);
+        context.Response.Body.Position = 0;
+        return (context.Response.StatusCode, JsonDocument.Parse(Encoding.UTF8.GetString(((MemoryStream)context.Response.Body).ToArray())).RootElement.Clone());
+    }
 }

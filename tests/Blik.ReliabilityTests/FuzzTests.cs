@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Blik.DevServices;
 using Blik.ReliabilityTests.Infrastructure;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
@@ -17,7 +18,7 @@ namespace Blik.ReliabilityTests;
 /// and queue exactly as it was (rows, ETags, queue lengths). <c>FUZZ_SEED</c> replays a run, <c>FUZZ_CASES</c> sizes
 /// it, <c>FUZZ_CASE</c> runs a single case of the seed's sequence.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     private static readonly string[] LookAlikeCodes = ["７７７１２３", "٧٧٧١٢٣", "۷۷۷۱۲۳", "𝟕𝟕𝟕𝟏𝟐𝟑", "७७७१२३", "777１23", "77712３", "777 123", "777-123", "+777123", "0777123", "77712", "⁷⁷⁷¹²³"];
@@ -49,10 +50,10 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
     [InlineData("metadata")]
     public async Task A_text_field_with_an_unpaired_surrogate_is_a_400_naming_the_field_and_reaches_no_gateway(string field)
     {
-        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions { ProcessQueue = false });
-        var gatewaySessions = rig.Sandbox.Sessions.Count;
-        var before = await rig.SnapshotAsync();
-        var body = Rig.SessionBody();
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(processQueue: false));
+        var gatewaySessions = stack.Sandbox.Sessions.Count;
+        var before = await stack.SnapshotAsync();
+        var body = SessionBodies.Create();
         if (field == "metadata")
         {
             body["metadata"] = new Dictionary<string, string> { ["cart"] = "MARK" };
@@ -63,12 +64,12 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         }
 
         var json = JsonSerializer.Serialize(body).Replace("MARK", "Ann\\ud800a", StringComparison.Ordinal);
-        var answer = await rig.SendAsync(rig.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
+        var answer = await stack.SendAsync(stack.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
         Assert.Equal(400, answer.Status);
         Assert.Null(Problem(400, answer.Body, answer.ContentType));
         Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field == "metadata" ? "metadata.cart" : field, out _), answer.Body);
-        Assert.Equal(gatewaySessions, rig.Sandbox.Sessions.Count);
-        Assert.Equal(before, await rig.SnapshotAsync());
+        Assert.Equal(gatewaySessions, stack.Sandbox.Sessions.Count);
+        Assert.Equal(before, await stack.SnapshotAsync());
     }
 
     /// <summary>
@@ -81,18 +82,18 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
     [Fact]
     public async Task A_metadata_value_with_a_NUL_is_a_400_naming_it_and_reaches_no_gateway()
     {
-        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions { ProcessQueue = false });
-        var gatewaySessions = rig.Sandbox.Sessions.Count;
-        var before = await rig.SnapshotAsync();
-        var body = Rig.SessionBody();
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(processQueue: false));
+        var gatewaySessions = stack.Sandbox.Sessions.Count;
+        var before = await stack.SnapshotAsync();
+        var body = SessionBodies.Create();
         body["metadata"] = new Dictionary<string, string> { ["cart"] = "MARK" };
         var json = JsonSerializer.Serialize(body).Replace("MARK", "7\\u00007", StringComparison.Ordinal);
-        var answer = await rig.SendAsync(rig.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
+        var answer = await stack.SendAsync(stack.Primary, HttpMethod.Post, "/api/checkout/sessions", json);
         Assert.Equal(400, answer.Status);
         Assert.Null(Problem(400, answer.Body, answer.ContentType));
         Assert.True(answer.Json.GetProperty("errors").TryGetProperty("metadata.cart", out _), answer.Body);
-        Assert.Equal(gatewaySessions, rig.Sandbox.Sessions.Count);
-        Assert.Equal(before, await rig.SnapshotAsync());
+        Assert.Equal(gatewaySessions, stack.Sandbox.Sessions.Count);
+        Assert.Equal(before, await stack.SnapshotAsync());
     }
 
     [Theory]
@@ -101,31 +102,31 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
     [InlineData("webhook")]
     public async Task Invalid_UTF8_in_a_JSON_body_is_a_400_problem_not_a_500(string endpoint)
     {
-        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions { ProcessQueue = false });
-        var runner = rig.Primary;
-        var created = await rig.CreateAsync(runner);
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(processQueue: false));
+        var instance = stack.Primary;
+        var created = await stack.CreateAsync(instance);
         var id = created.Json.GetProperty("id").GetString()!;
-        var before = await rig.SnapshotAsync();
+        var before = await stack.SnapshotAsync();
         static byte[] Broken(string json, string inside) => [.. Encoding.UTF8.GetBytes(json[..(json.IndexOf(inside, StringComparison.Ordinal) + 1)]), 0xC0, 0xAF, .. Encoding.UTF8.GetBytes(json[(json.IndexOf(inside, StringComparison.Ordinal) + 1)..])];
         var (path, body, headers) = endpoint switch
         {
-            "create" => ("/api/checkout/sessions", Broken(JsonSerializer.Serialize(Rig.SessionBody()), "Anna"), new List<(string, string)>()),
+            "create" => ("/api/checkout/sessions", Broken(JsonSerializer.Serialize(SessionBodies.Create()), "Anna"), new List<(string, string)>()),
             "pay" => ($"/api/checkout/sessions/{id}/pay", Broken("{\"blik_code\":\"777123\"}", "777"), [("X-Client-Secret", created.Json.GetProperty("client_secret").GetString()!)]),
-            _ => ("/api/webhooks/convergegate", Broken(Rig.EventBody(id), "evt_"), new List<(string, string)>()),
+            _ => ("/api/webhooks/convergegate", Broken(Webhooks.EventBody(id), "evt_"), new List<(string, string)>()),
         };
         if (endpoint == "webhook")
         {
             var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
             headers.Add(("Sec-Timestamp", timestamp));
-            headers.Add(("Sec-Signature", ConvergeGate.Sandbox.WebhookSignature.Compute(Rig.SecretKey, timestamp, body)));
+            headers.Add(("Sec-Signature", ConvergeGate.Sandbox.WebhookSignature.Compute(ServiceStack.SecretKey, timestamp, body)));
         }
 
         using var request = new FuzzCase(endpoint, HttpMethod.Post, path, body, "application/json", headers, "invalid UTF-8").ToRequest();
-        using var response = await runner.Http.SendAsync(request);
+        using var response = await instance.Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(400, (int)response.StatusCode);
         Assert.Null(Problem(400, text, response.Content.Headers.ContentType?.MediaType));
-        Assert.Equal(before, await rig.SnapshotAsync());
+        Assert.Equal(before, await stack.SnapshotAsync());
     }
 
     [Fact]
@@ -136,33 +137,32 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         var only = Reports.EnvInt("FUZZ_CASE", -1);
         output.WriteLine($"FUZZ_SEED={seed} FUZZ_CASES={cases} (replay: FUZZ_SEED={seed} dotnet test tests/Blik.ReliabilityTests --filter Fuzz)");
 
-        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions
-        {
-            ProcessQueue = false,
-            Settings = new Dictionary<string, string?> { ["ConvergeGate:Timeout"] = "00:00:10" }, // a slow sandbox is not what this test is about
-        });
+        // A slow sandbox is not what this test is about: a 10 s gateway timeout.
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(processQueue: false, settings: [("ConvergeGate__Timeout", "00:00:10")]));
 
         // No webhooks from the sandbox: only the fuzzer's requests may touch storage.
-        rig.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
-        var runner = rig.Primary;
-        var open = await rig.CreateAsync(runner);
-        var done = await rig.CreateAsync(runner);
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        var instance = stack.Primary;
+        var open = await stack.CreateAsync(instance);
+        var done = await stack.CreateAsync(instance);
         var openId = open.Json.GetProperty("id").GetString()!;
         var openSecret = open.Json.GetProperty("client_secret").GetString()!;
         var doneId = done.Json.GetProperty("id").GetString()!;
         var doneSecret = done.Json.GetProperty("client_secret").GetString()!;
-        Assert.Equal(202, (await rig.PayAsync(runner, doneId, doneSecret, "000000")).Status);
+        Assert.Equal(202, (await stack.PayAsync(instance, doneId, doneSecret, "000000")).Status);
 
-        var baseline = await rig.SnapshotAsync();
+        var baseline = await stack.SnapshotAsync();
+        var routes = await HostRoutes.LoadAsync();
         var failures = new List<string>();
         var statuses = new SortedDictionary<int, int>();
         var accepted = 0;
         var protocolLevel = 0;
+        var hostNotFound = 0;
         var knownBug = 0;
         for (var i = 0; i < cases; i++)
         {
             var random = new Random(unchecked((seed * 1_000_003) + i)); // not HashCode.Combine: that is seeded per process
-            var c = NextCase(random, rig, openId, openSecret, doneId, doneSecret);
+            var c = NextCase(random, stack, openId, openSecret, doneId, doneSecret);
             if (only >= 0 && i != only)
             {
                 continue;
@@ -174,7 +174,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             string? mediaType;
             try
             {
-                using var response = await runner.Http.SendAsync(request);
+                using var response = await instance.Http.SendAsync(request);
                 status = (int)response.StatusCode;
                 text = await response.Content.ReadAsStringAsync();
                 mediaType = response.Content.Headers.ContentType?.MediaType;
@@ -187,15 +187,32 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
 
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             var problem = Problem(status, text, mediaType);
-            if (status is 500 or 503 && ((c.LoneSurrogate && KnownBugLoneSurrogate) || (c.Nul && KnownBugNulInMetadata)))
+            if (!routes.Serves(c.Method, c.Path))
+            {
+                // No function serves this method and path: the Functions host answers, 404 and nothing else (or the
+                // HTTP server's bare 400 first, for bytes it refuses).
+                if (text.Length != 0 || !(status == 404 || (status == 400 && c.ProtocolLevel)))
+                {
+                    failures.Add($"case {i} ({c.Describe()}): no function serves it, yet it answered {status}: {Cut(text)}");
+                }
+                else if (status == 404)
+                {
+                    hostNotFound++;
+                }
+                else
+                {
+                    protocolLevel++;
+                }
+            }
+            else if (status is 500 or 503 && ((c.LoneSurrogate && KnownBugLoneSurrogate) || (c.Nul && KnownBugNulInMetadata)))
             {
                 // Known bug (see A_text_field_with_an_unpaired_surrogate_...): counted, not failed, until fixed.
                 knownBug++;
             }
             else if (status >= 500)
             {
-                var error = runner.Logs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warn", StringComparison.Ordinal)) ?? "";
-                var sandboxError = rig.SandboxLogs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal)) ?? "";
+                var error = stack.Logs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warn", StringComparison.Ordinal)) ?? "";
+                var sandboxError = stack.SandboxLogs.Lines.LastOrDefault(l => l.StartsWith("Error", StringComparison.Ordinal)) ?? "";
                 failures.Add($"case {i} ({c.Describe()}): {status} {Cut(text)}\n    logged: {Cut(error.ReplaceLineEndings(" "))}\n    gateway logged: {Cut(sandboxError.ReplaceLineEndings(" "))}\n    body: {Cut(Encoding.UTF8.GetString(c.Body ?? []))}");
             }
             else if (status >= 400 && problem is not null && c.ProtocolLevel && status == 400 && text.Length == 0)
@@ -209,7 +226,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
                 failures.Add($"case {i} ({c.Describe()}): {problem}: {Cut(text)}");
             }
 
-            var after = await rig.SnapshotAsync();
+            var after = await stack.SnapshotAsync();
             if (status >= 400 && after != baseline)
             {
                 failures.Add($"case {i} ({c.Describe()}): rejected with {status} but storage changed:\n{Diff(baseline, after)}");
@@ -227,7 +244,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             }
         }
 
-        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {knownBug} creates answered 500/503 by a known bug, answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
+        var summary = $"FUZZ_SEED={seed}: {cases} cases, {accepted} accepted, {protocolLevel} refused by the HTTP server before the app, {hostNotFound} answered 404 by the Functions host (no function serves the method and path), {knownBug} creates answered 500/503 by a known bug, answers " + string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"));
         output.WriteLine(summary);
         Reports.Write("fuzz", summary + (failures.Count == 0 ? "" : "\n" + string.Join("\n", failures)));
         Assert.True(failures.Count == 0, $"FUZZ_SEED={seed}\n" + string.Join("\n", failures));
@@ -301,7 +318,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         public string Describe() => $"{Method} {(Path.Length > 80 ? Path[..80] + "…" : Path)}, {Mutation}, content type {ContentType ?? "none"}, {Body?.Length ?? 0} bytes";
     }
 
-    private static FuzzCase NextCase(Random r, Rig rig, string openId, string openSecret, string doneId, string doneSecret)
+    private static FuzzCase NextCase(Random r, ServiceStack stack, string openId, string openSecret, string doneId, string doneSecret)
     {
         var headers = new List<(string, string)>();
         var target = r.Next(10) switch
@@ -321,7 +338,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
         {
             case "create":
                 path = "/api/checkout/sessions";
-                (body, mutation) = Mutate(r, JsonSerializer.Serialize(Rig.SessionBody()));
+                (body, mutation) = Mutate(r, JsonSerializer.Serialize(SessionBodies.Create()));
                 if (r.Next(4) == 0)
                 {
                     headers.Add(("Idempotency-Key", RandomHeaderValue(r)));
@@ -367,7 +384,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
             default:
             {
                 path = "/api/webhooks/convergegate";
-                var (b, m) = Mutate(r, Rig.EventBody(r.Next(2) == 0 ? openId : RandomId(r)));
+                var (b, m) = Mutate(r, Webhooks.EventBody(r.Next(2) == 0 ? openId : RandomId(r)));
                 body = b;
                 mutation = m;
                 var timestamp = r.Next(4) switch
@@ -379,7 +396,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
                 if (r.Next(2) == 0 && timestamp.Length > 0)
                 {
                     // Correctly signed: the parser behind the signature check is fuzzed too.
-                    signature = ConvergeGate.Sandbox.WebhookSignature.Compute(Rig.SecretKey, timestamp, body);
+                    signature = ConvergeGate.Sandbox.WebhookSignature.Compute(ServiceStack.SecretKey, timestamp, body);
                     mutation += ", signed";
                 }
                 else
@@ -394,7 +411,7 @@ public sealed class FuzzTests(AzuriteFixture azurite, ITestOutputHelper output)
                     mutation += ", random signature";
                 }
 
-                rig.RecordSignature(signature);
+                stack.RecordSignature(signature);
                 if (r.Next(8) != 0)
                 {
                     headers.Add(("Sec-Timestamp", timestamp));

@@ -6,19 +6,17 @@ using System.Text.Json;
 using Blik.DevServices;
 using Blik.ReliabilityTests.Infrastructure;
 using Blik.Testing;
-using ConvergeGate.Sandbox;
-using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Blik.ReliabilityTests;
 
 /// <summary>
-/// Sustained mixed traffic (create, pay, get, webhook) at a fixed rate against the runner started as its own process
-/// (<c>dotnet Blik.LocalRunner.dll</c>, so its RSS is its own), on Azurite and an in-process sandbox. Latency
-/// percentiles and RSS are reported, not asserted; what is asserted is that every answer is the intended one.
-/// <c>LOAD_SECONDS</c> (CI: 25) and <c>LOAD_RPS</c> (CI: 60) size it; scripts/reliability.sh runs 120 s.
+/// Sustained mixed traffic (create, pay, get, webhook) at a fixed rate through the local Functions host to the real
+/// worker (its own process, so its RSS is the app's), on Azurite and an in-process sandbox. Latency percentiles and the
+/// worker's RSS are reported, not asserted; what is asserted is that every answer is the intended one and the worker
+/// lives. <c>LOAD_SECONDS</c> (CI: 25) and <c>LOAD_RPS</c> (CI: 60) size it; scripts/reliability.sh runs 120 s.
 /// </summary>
-[Collection("azurite")]
+[Collection(AzuriteFixture.Collection)]
 public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     [Fact]
@@ -26,21 +24,9 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
     {
         var seconds = Reports.EnvInt("LOAD_SECONDS", 25);
         var rps = Reports.EnvInt("LOAD_RPS", 60);
-        const string secretKey = "sk_test_load_31c7";
-        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions
-        {
-            Port = 0,
-            SecretKey = secretKey,
-            ConfirmationDelay = TimeSpan.FromSeconds(1),
-            AllowInsecureNotificationUrls = true,
-            ConfigureLogging = b => b.ClearProviders(),
-        });
-
-        var port = FreePort.Next();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        using var runner = StartRunnerProcess(baseAddress, azurite.ConnectionString, sandbox.BaseAddress, secretKey);
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await WaitForHealthAsync(http, runner);
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options());
+        var http = stack.Http;
+        var worker = Process.GetProcessById(stack.Primary.WorkerProcessId!.Value);
 
         var latencies = new ConcurrentDictionary<string, ConcurrentBag<double>>();
         var answers = new ConcurrentDictionary<string, int>();
@@ -88,7 +74,7 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
 
         Task Create() => Op("create", async () =>
         {
-            var (status, body) = await Send(HttpMethod.Post, "/api/checkout/sessions", JsonSerializer.Serialize(Rig.SessionBody()));
+            var (status, body) = await Send(HttpMethod.Post, "/api/checkout/sessions", JsonSerializer.Serialize(SessionBodies.Create()));
             if (status == 201)
             {
                 var view = JsonDocument.Parse(body).RootElement;
@@ -116,9 +102,9 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
         Task Webhook() => paid.ElementAtOrDefault(Random.Shared.Next(Math.Max(1, paid.Count))) is { Id: not null } s
             ? Op("webhook", () =>
             {
-                var body = Rig.EventBody(s.Id);
+                var body = Webhooks.EventBody(s.Id);
                 var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-                return Send(HttpMethod.Post, "/api/webhooks/convergegate", body, ("Sec-Timestamp", timestamp), ("Sec-Signature", ConvergeGate.Sandbox.WebhookSignature.Compute(secretKey, timestamp, Encoding.UTF8.GetBytes(body))));
+                return Send(HttpMethod.Post, "/api/webhooks/convergegate", body, ("Sec-Timestamp", timestamp), ("Sec-Signature", Webhooks.Sign(ServiceStack.SecretKey, timestamp, body)));
             }, 200)
             : Create();
 
@@ -128,8 +114,7 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
             await Create();
         }
 
-        await Task.Delay(1000);
-        var rssStart = Rss(runner);
+        var rssStart = Rss(worker);
         var rssSamples = new List<long> { rssStart };
         var inFlight = new ConcurrentDictionary<Task, byte>();
         var skipped = 0;
@@ -150,7 +135,7 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
             next += interval;
             if (clock.Elapsed >= nextSample)
             {
-                rssSamples.Add(Rss(runner));
+                rssSamples.Add(Rss(worker));
                 nextSample += TimeSpan.FromSeconds(1);
             }
 
@@ -175,9 +160,9 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
 
         await Task.WhenAll(inFlight.Keys);
         var elapsed = clock.Elapsed.TotalSeconds;
-        await Task.Delay(1000);
-        var rssEnd = Rss(runner);
-        Assert.False(runner.HasExited, "the runner process died under load");
+        var rssEnd = Rss(worker);
+        Assert.False(worker.HasExited, "the worker process died under load");
+        Assert.Equal(worker.Id, stack.Primary.WorkerProcessId);
 
         var table = new StringBuilder();
         table.AppendLine(CultureInfo.InvariantCulture, $"Load: {sent} requests in {elapsed:0} s ({sent / elapsed:0} req/s target {rps}), {skipped} not sent because 64 were in flight");
@@ -191,16 +176,13 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
 
         table.AppendLine("answers: " + string.Join(", ", answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}: {a.Value}")));
         table.AppendLine(CultureInfo.InvariantCulture, $"errors (answers other than the intended ones and 429): {unexpected.Count}");
-        table.AppendLine(CultureInfo.InvariantCulture, $"runner RSS (separate process, /proc VmRSS): start {rssStart / 1048576.0:0} MiB, end {rssEnd / 1048576.0:0} MiB, min {rssSamples.Min() / 1048576.0:0} MiB, max {rssSamples.Max() / 1048576.0:0} MiB");
+        table.AppendLine(CultureInfo.InvariantCulture, $"worker RSS (the app's own process, /proc VmRSS): start {rssStart / 1048576.0:0} MiB, end {rssEnd / 1048576.0:0} MiB, min {rssSamples.Min() / 1048576.0:0} MiB, max {rssSamples.Max() / 1048576.0:0} MiB");
         output.WriteLine(table.ToString());
         Reports.Write("load", $"LOAD_SECONDS={seconds} LOAD_RPS={rps}\n{table}");
 
         Assert.True(unexpected.IsEmpty, string.Join("\n", unexpected.Take(10)));
         Assert.True(sent >= seconds * rps / 2, $"only {sent} requests were sent");
-        Assert.True(rssEnd < (rssStart * 3) + (200L << 20), $"runner RSS grew from {rssStart >> 20} MiB to {rssEnd >> 20} MiB");
-
-        runner.Kill(entireProcessTree: true);
-        await runner.WaitForExitAsync();
+        Assert.True(rssEnd < (rssStart * 3) + (200L << 20), $"worker RSS grew from {rssStart >> 20} MiB to {rssEnd >> 20} MiB");
     }
 
     private static long Rss(Process process)
@@ -215,57 +197,5 @@ public sealed class LoadTests(AzuriteFixture azurite, ITestOutputHelper output)
 
         process.Refresh();
         return process.WorkingSet64;
-    }
-
-    private static Process StartRunnerProcess(Uri baseAddress, string storage, Uri gateway, string secretKey)
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-        var dll = Path.Combine(AzuriteInstance.FindRepoRoot(), "src", "Blik.LocalRunner", "bin", configuration, "net10.0", "Blik.LocalRunner.dll");
-        Assert.True(File.Exists(dll), $"build the runner first: {dll}");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-                 {
-                     dll, $"--Runner:Urls={baseAddress}", $"--AzureWebJobsStorage={storage}", $"--ConvergeGate:BaseUrl={gateway}",
-                     $"--ConvergeGate:SecretKey={secretKey}", $"--Checkout:PublicBaseUrl={baseAddress}", "--Runner:StartAzurite=false",
-                     "--Runner:StartSandbox=false", "--Checkout:FulfilmentQueue=fulfilment-load", "--Logging:LogLevel:Default=Warning",
-                 })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the runner");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitForHealthAsync(HttpClient http, Process runner)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            Assert.False(runner.HasExited, "the runner process exited at start-up");
-            try
-            {
-                using var response = await http.GetAsync("/api/health");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "the runner did not become healthy");
-            await Task.Delay(200);
-        }
     }
 }

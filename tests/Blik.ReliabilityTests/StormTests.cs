@@ -5,14 +5,14 @@ using Xunit.Abstractions;
 namespace Blik.ReliabilityTests;
 
 /// <summary>
-/// The storm: many sessions through two runner instances under seeded faults, then the books are checked.
+/// The storm: many sessions through two host + worker pairs under seeded faults, then the books are checked.
 /// CI size: 500 sessions, seed 20261121. <c>STORM_SESSIONS</c>, <c>STORM_SEED</c> and <c>STORM_CONCURRENCY</c> change
 /// it (scripts/reliability.sh runs 10 000). The seed fixes the fault mix and every session's plan; the thread
 /// interleaving is not fixed, so a failure is replayed by running the same seed again (it fails the same way with
 /// high probability, and the report names the sessions).
 /// </summary>
-[Collection("azurite")]
-public sealed class StormTests(ITestOutputHelper output)
+[Collection(AzuriteFixture.Collection)]
+public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     [Fact]
     public async Task Under_a_seeded_fault_storm_no_payment_is_lost_or_invented_and_each_finished_session_is_announced_once()
@@ -20,24 +20,25 @@ public sealed class StormTests(ITestOutputHelper output)
         var options = StormOptions.FromEnvironment(defaultSessions: 500, defaultSeed: 20261121);
         output.WriteLine($"STORM_SEED={options.Seed} STORM_SESSIONS={options.Sessions}");
 
-        // Its own Azurite: the storm's tables and queues are not shared with any other test.
-        await using var azurite = await Blik.DevServices.AzuriteInstance.StartAsync();
-        await using var rig = await Rig.StartAsync(azurite.ConnectionString, new RigOptions
-        {
-            Runners = 2,
-            ManualClocks = true,
-            Seed = options.Seed,
-            ConfirmationDelay = TimeSpan.FromSeconds(2),
-            Queue = new Blik.LocalRunner.QueueHostSettings(16, 5, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), "base64"),
-            Settings = new Dictionary<string, string?>
-            {
+        // Its own storage account: the storm's tables and queues are not shared with any other test. Both pairs
+        // share it, so they take messages off one events queue.
+        await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(
+            instances: 2,
+            manualClock: true,
+            seed: options.Seed,
+            confirmationDelay: TimeSpan.FromSeconds(2),
+            settings:
+            [
+                // Under the fault storm's 1.5 s hangs, so a hang is a timeout.
+                ("ConvergeGate__Timeout", "00:00:01"),
+                ("AzureFunctionsJobHost__extensions__queues__visibilityTimeout", "00:00:02"),
+                ("AzureFunctionsJobHost__extensions__queues__maxPollingInterval", "00:00:01"),
                 // The clocks jump a sweep period at a time after the traffic; a claim lease shorter than a jump would
                 // let the sweep take over messages that are merely being published. Ten periods keeps the test honest.
-                ["Checkout:FulfilmentClaimLease"] = "00:10:00",
-            },
-        });
+                ("Checkout__FulfilmentClaimLease", "00:10:00"),
+            ]));
 
-        var report = await new Storm(rig, options, output.WriteLine).RunAsync();
+        var report = await new Storm(stack, options, output.WriteLine).RunAsync();
         var table = report.ToTable();
         output.WriteLine(table);
         Reports.Write("storm", $"STORM_SESSIONS={options.Sessions} STORM_SEED={options.Seed}\n{table}");

@@ -2,5 +2,5 @@ using Blik.Testing;
 
 namespace Blik.Storage.Tests;
 
-[CollectionDefinition("azurite")]
+[CollectionDefinition(AzuriteFixture.Collection)]
 public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 
 namespace Blik.Testing;
 
@@ -26,11 +25,9 @@ public sealed class SandboxRequestLog : ILoggerProvider
     public int Count(HttpMethod method, string path) =>
         _requests.Count(r => r.Method == method.Method && r.Path == path);
 
-    /// <summary>Keeps the sandbox's default console output (warnings and errors) and adds this log.</summary>
+    /// <summary>Adds this log to the sandbox's logging (its hosting category at Information, whatever the rest is at).</summary>
     public void Attach(ILoggingBuilder logging)
     {
-        logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        logging.AddFilter<ConsoleLoggerProvider>(HostingCategory, LogLevel.Warning);
         logging.AddFilter<SandboxRequestLog>(HostingCategory, LogLevel.Information);
         logging.AddProvider(this);
     }

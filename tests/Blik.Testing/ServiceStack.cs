@@ -1,172 +1,416 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Azure.Data.Tables;
 using Blik.Checkout;
-using Xunit;
-using Blik.Checkout.Sweeps;
-using Blik.Checkout.Webhooks;
+using Blik.Checkout.Configuration;
+using Blik.Checkout.Hosting;
 using Blik.DevServices;
-using Blik.LocalRunner;
 using ConvergeGate.Sandbox;
-using Microsoft.AspNetCore.Builder;
+using LocalFunctionsHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-
-using GatewaySigner = ConvergeGate.Sandbox.WebhookSignature;
+using Xunit;
 
 namespace Blik.Testing;
 
 public sealed record StackOptions
 {
-    /// <summary>Both the service and the sandbox on manual clocks that only move when the test says so.</summary>
-    public bool ManualClocks { get; init; }
+    /// <summary>Host + worker pairs ("instances") sharing the storage account, the sandbox and the queues.</summary>
+    public int Instances { get; init; } = 1;
 
-    /// <summary>Run the queue processor (off: webhooks are only enqueued, so tests can inspect the queue).</summary>
+    /// <summary>Run the queue-triggered processor (off: the host's function filter leaves <c>ProcessEvent</c> out, so webhooks are only queued).</summary>
     public bool ProcessQueue { get; init; } = true;
+
+    /// <summary>
+    /// The sandbox's clock stands still until the test moves it (<see cref="ServiceStack.AdvanceAsync"/>); the app follows
+    /// it through the test clock file. Off: the sandbox runs in real time (and can still be moved forward).
+    /// </summary>
+    public bool ManualClock { get; init; }
 
     public TimeSpan ConfirmationDelay { get; init; } = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>Replaces host.json's queue settings (e.g. no retry delay, to reach the poison queue quickly).</summary>
-    public QueueHostSettings? Queue { get; init; }
+    public int? Seed { get; init; }
 
+    public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>App settings (<c>Section__Key</c> or <c>Section:Key</c>), host.json overrides (<c>AzureFunctionsJobHost__…</c>) included; they win over the stack's own.</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Storage of the test's own (an outage test's Azurite); default: an unused account of the assembly's Azurite.</summary>
+    public string? StorageConnection { get; init; }
+
+    /// <summary>The Functions host restarts a crashed worker after 10 s.</summary>
+    public TimeSpan WorkerRestartDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Check function keys as in Azure (the host's <c>--enable-auth</c>); keys come from the settings
+    /// (<c>LocalHost__Keys__Host__&lt;name&gt;</c>, …). Off by default, as with <c>func start</c>.
+    /// </summary>
+    public bool EnableAuth { get; init; }
+
+    /// <summary>Scan every log line for secrets the stack saw when it is disposed (and fail on one).</summary>
+    public bool ScanLogsOnDispose { get; init; } = true;
+
+    /// <summary>Host settings that make retries of a failing event quick (1 s visibility, 0.5 s polling).</summary>
+    public static IReadOnlyDictionary<string, string?> FastQueueRetries { get; } = new Dictionary<string, string?>
+    {
+        ["AzureFunctionsJobHost__extensions__queues__visibilityTimeout"] = "00:00:01",
+        ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.500",
+    };
 }
 
+/// <summary>One host + worker pair of a stack: the local Functions host in this process and the real worker it started.</summary>
+public sealed class StackInstance
+{
+    internal StackInstance(int index, FunctionsHost host, HttpClient http)
+    {
+        Index = index;
+        Host = host;
+        Http = http;
+    }
+
+    public int Index { get; }
+
+    public FunctionsHost Host { get; }
+
+    public Uri BaseAddress => Host.BaseAddress;
+
+    public HttpClient Http { get; }
+
+    /// <summary>The worker's process id (null while the host restarts it).</summary>
+    public int? WorkerProcessId => Host.WorkerProcessId;
+
+    /// <summary>True once stopped (crashed or at the end).</summary>
+    public bool Stopped { get; internal set; }
+}
+
+/// <summary>An answer read in full.</summary>
+public sealed record Answer(int Status, string Body, HttpResponseHeaders Headers, string? ContentType)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
+}
+
+/// <summary>What a sweep run reported (its log line).</summary>
+public sealed record SweepCounts(int Read, int Reconciled, int Expired, int Rescheduled, int Removed, int Failed);
+
 /// <summary>
-/// One running service for a test: the local runner in-process on a loopback port, a Converge Gate sandbox on
-/// another, both on the test collection's Azurite. Talks to the service over real HTTP only.
+/// The service as it ships, for one test: the published Blik.Functions app (the real worker process) behind the local
+/// Functions host, one or more such pairs on a storage account of their own, a Converge Gate sandbox in this process,
+/// and the test clock that joins their clocks. Everything is reached over HTTP; storage is inspected with the Azure SDK.
+/// The sweep's timer is disabled (<c>AzureWebJobs.Sweep.Disabled</c>): tests run it with <see cref="SweepAsync"/>, as
+/// the admin API would.
 /// </summary>
-public sealed class ServiceStack : IAsyncDisposable
+public sealed partial class ServiceStack : IAsyncDisposable
 {
     public const string SecretKey = "sk_test_integration_5f2c";
     public const string SuccessCode = "777123";
+    public const string FulfilmentQueue = "checkout-fulfilment";
 
-    private ServiceStack(SandboxServer sandbox, SandboxRequestLog gatewayRequests, WebApplication app, Uri baseAddress, ManualTimeProvider? clock, LogCapture logs, StorageClients storage)
+    private readonly StackOptions _options;
+    private readonly Dictionary<string, string?> _settings;
+    private readonly string _hostId = "stack" + Guid.NewGuid().ToString("N")[..12];
+    private readonly string _scratch;
+    private readonly List<StackInstance> _all = [];
+    private readonly ConcurrentDictionary<string, byte> _signatures = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, byte> _codes = new();
+    private string _app = "";
+    private IReadOnlyCollection<string>? _functions;
+    private string? _hostSettingsFile;
+    private bool _ignorePlanted;
+
+    private ServiceStack(StackOptions options, string connectionString, string scratch, SandboxServer sandbox, LogCapture sandboxLogs, SandboxRequestLog gatewayRequests, Dictionary<string, string?> settings)
     {
+        _options = options;
+        _scratch = scratch;
+        _settings = settings;
+        ConnectionString = connectionString;
         Sandbox = sandbox;
+        SandboxLogs = sandboxLogs;
         GatewayRequests = gatewayRequests;
-        App = app;
-        BaseAddress = baseAddress;
-        Clock = clock;
-        Logs = logs;
-        Storage = storage;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Storage = new StorageClients(connectionString);
+        Clock = new TestClock(ClockFile);
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(logging => logging
+            .AddProvider(Logs)
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Yarp", LogLevel.Warning));
     }
 
     public SandboxServer Sandbox { get; }
 
-    /// <summary>Every request the sandbox received, as counted at the sandbox.</summary>
+    /// <summary>The sandbox's own log (faults it injected, deliveries).</summary>
+    public LogCapture SandboxLogs { get; }
+
+    /// <summary>Every request the sandbox received, counted where it arrived.</summary>
     public SandboxRequestLog GatewayRequests { get; }
-    public WebApplication App { get; }
-    public Uri BaseAddress { get; }
-    public HttpClient Http { get; }
 
-    /// <summary>The service's clock, when <see cref="StackOptions.ManualClocks"/>.</summary>
-    public ManualTimeProvider? Clock { get; }
+    /// <summary>Every log line of every host and worker of this stack: the host's own, the worker's relayed logs and its stdout/stderr.</summary>
+    public LogCapture Logs { get; } = new();
 
-    public LogCapture Logs { get; }
+    /// <summary>The loggers the hosts write to (a test may plant a line to prove a scan sees it).</summary>
+    public ILoggerFactory LoggerFactory { get; }
 
-    /// <summary>This stack's own fulfilment queue (each stack gets one, so tests can count its messages).</summary>
-    public required string FulfilmentQueue { get; init; }
+    public string ConnectionString { get; }
+
     public StorageClients Storage { get; }
+
+    /// <summary>The test clock file the sandbox publishes and the app reads.</summary>
+    public string ClockFile => Path.Combine(_scratch, "sandbox-clock.json");
+
+    /// <summary>The app's clock, read the way the app reads it.</summary>
+    public TestClock Clock { get; }
+
+    /// <summary>Live instances in start order (a replacement takes its predecessor's place).</summary>
+    public List<StackInstance> Instances { get; } = [];
+
+    /// <summary>Every instance ever started, stopped ones too (their logs count).</summary>
+    public IReadOnlyList<StackInstance> AllInstances => _all;
+
+    public StackInstance Primary => Instances[0];
+
+    public Uri BaseAddress => Primary.BaseAddress;
+
+    public HttpClient Http => Primary.Http;
+
+    /// <summary>Client secrets the service issued through this stack (never to appear in a log).</summary>
+    public ConcurrentDictionary<string, byte> ClientSecrets { get; } = new();
 
     public static async Task<ServiceStack> StartAsync(AzuriteFixture azurite, StackOptions? options = null)
     {
         options ??= new StackOptions();
-        var start = DateTimeOffset.UtcNow;
+        var connection = options.StorageConnection ?? azurite.NewAccount();
+        var scratch = Directory.CreateTempSubdirectory("blik-stack-").FullName;
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var sandboxLogs = new LogCapture();
         var gatewayRequests = new SandboxRequestLog();
         var sandbox = await SandboxServer.StartAsync(new SandboxOptions
         {
-            ConfigureLogging = gatewayRequests.Attach,
             Port = 0,
             SecretKey = SecretKey,
             ConfirmationDelay = options.ConfirmationDelay,
-            ManualClock = options.ManualClocks,
-            ManualClockStart = options.ManualClocks ? start : null,
+            ManualClock = options.ManualClock,
+            ManualClockStart = options.ManualClock ? start : null,
             AllowInsecureNotificationUrls = true,
-            Seed = Random.Shared.Next(), // distinct ids per stack: all stacks share one Azurite
+            WebhookTimeout = options.WebhookTimeout,
+            Seed = options.Seed ?? Random.Shared.Next(),
+            ClockFile = Path.Combine(scratch, "sandbox-clock.json"),
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders().SetMinimumLevel(LogLevel.Information);
+                logging.AddProvider(sandboxLogs).AddFilter<LogCapture>("Microsoft", LogLevel.Warning);
+                gatewayRequests.Attach(logging);
+            },
         });
 
-        var port = FreePort.Next();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var clock = options.ManualClocks ? new ManualTimeProvider(start) : null;
-        var logs = new LogCapture();
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["ConvergeGate:BaseUrl"] = sandbox.BaseAddress.ToString(),
-            ["ConvergeGate:SecretKey"] = SecretKey,
-            ["ConvergeGate:Timeout"] = "00:00:03",
-            ["Checkout:PublicBaseUrl"] = baseAddress.ToString(),
-            ["Runner:ProcessQueue"] = options.ProcessQueue ? "true" : "false",
-            ["Checkout:FulfilmentQueue"] = "fulfilment-" + Guid.NewGuid().ToString("N")[..12],
+            ["AzureWebJobsStorage"] = connection,
+            ["ConvergeGate__BaseUrl"] = sandbox.BaseAddress.ToString(),
+            ["ConvergeGate__SecretKey"] = SecretKey,
+            ["ConvergeGate__Timeout"] = "00:00:03",
+            ["TestClock__File"] = Path.Combine(scratch, "sandbox-clock.json"),
+            // The sweep runs when a test says so (the admin API runs a disabled function).
+            ["AzureWebJobs.Sweep.Disabled"] = "true",
+            ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.500",
+            ["OTEL_TRACES_EXPORTER"] = "none",
         };
         foreach (var (key, value) in options.Settings)
         {
-            settings[key] = value;
+            settings[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var app = RunnerApp.Build(
-            [$"--Runner:Urls={baseAddress}", "--Runner:Sweep=false"],
-            builder =>
-            {
-                builder.Configuration.AddInMemoryCollection(settings);
-                builder.Logging.ClearProviders();
-                builder.Logging.AddProvider(logs);
-                builder.Logging.SetMinimumLevel(LogLevel.Debug);
-                if (clock is not null)
-                {
-                    builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
-                }
-
-                if (options.Queue is not null)
-                {
-                    builder.Services.Replace(ServiceDescriptor.Singleton(options.Queue));
-                }
-            });
-        await app.StartAsync();
-        var storage = new StorageClients(azurite.ConnectionString);
-        return new ServiceStack(sandbox, gatewayRequests, app, baseAddress, clock, logs, storage) { FulfilmentQueue = settings["Checkout:FulfilmentQueue"]! };
-    }
-
-    public static Dictionary<string, object?> SessionBody(long amount = 1000, string? orderId = null) => new()
-    {
-        ["amount"] = amount,
-        ["currency"] = "pln",
-        ["customer_email"] = "jan.kowalski@example.com",
-        ["customer_firstname"] = "Jan",
-        ["customer_lastname"] = "Kowalski",
-        ["customer_phone"] = "+48123456789",
-        ["success_url"] = "https://shop.example/thanks",
-        ["cancel_url"] = "https://shop.example/cart",
-        ["order_id"] = orderId ?? "order-" + Guid.NewGuid().ToString("N")[..8],
-        ["metadata"] = new Dictionary<string, string> { ["cart"] = "42" },
-    };
-
-    public async Task<CreatedSession> CreateSessionAsync(Dictionary<string, object?>? body = null, string? idempotencyKey = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/checkout/sessions") { Content = JsonContent.Create(body ?? SessionBody()) };
-        if (idempotencyKey is not null)
+        var stack = new ServiceStack(options, connection, scratch, sandbox, sandboxLogs, gatewayRequests, settings);
+        try
         {
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
+            await stack.PrepareAsync();
+            var ports = FreePort.Next(options.Instances);
+            for (var i = 0; i < options.Instances; i++)
+            {
+                stack.Instances.Add(await stack.StartInstanceAsync(i, ports[i]));
+            }
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
         }
 
-        using var response = await Http.SendAsync(request);
-        var json = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, $"create answered {(int)response.StatusCode}: {json}\n{Errors()}");
-        var view = JsonDocument.Parse(json).RootElement.Clone();
-        return new CreatedSession(view.GetProperty("id").GetString()!, view.GetProperty("client_secret").GetString()!, view, response.Headers.Location);
+        return stack;
     }
 
-    public Task<HttpResponseMessage> PayAsync(CreatedSession session, string code) =>
-        SendAsync(HttpMethod.Post, $"/api/checkout/sessions/{session.Id}/pay", session.ClientSecret, new { blik_code = code });
+    private async Task PrepareAsync()
+    {
+        _app = await FunctionsApp.DirectoryAsync();
+        if (!_options.ProcessQueue)
+        {
+            _functions = (await FunctionsApp.FunctionNamesAsync()).Where(f => f != FunctionNames.ProcessEvent).ToArray();
+        }
+
+        // In Azure the platform's CORS setting is fed from Checkout__AllowedOrigins (infra/); locally it is the
+        // settings file's Host.CORS, which the host reads.
+        var origins = _settings.Where(s => s.Key.StartsWith("Checkout__AllowedOrigins__", StringComparison.OrdinalIgnoreCase) && s.Value is not null).Select(s => s.Value!).ToArray();
+        if (origins.Length > 0)
+        {
+            _hostSettingsFile = Path.Combine(_scratch, "local.settings.json");
+            await File.WriteAllTextAsync(_hostSettingsFile, JsonSerializer.Serialize(new { IsEncrypted = false, Values = new { }, Host = new { CORS = string.Join(',', origins) } }));
+        }
+    }
+
+    private async Task<StackInstance> StartInstanceAsync(int index, int port)
+    {
+        var settings = new Dictionary<string, string?>(_settings, StringComparer.OrdinalIgnoreCase);
+        if (!_options.Settings.Keys.Any(k => k.Replace(":", "__", StringComparison.Ordinal).Equals("Checkout__PublicBaseUrl", StringComparison.OrdinalIgnoreCase)))
+        {
+            settings["Checkout__PublicBaseUrl"] = $"http://127.0.0.1:{port}";
+        }
+
+        FunctionsHost host;
+        try
+        {
+            host = await FunctionsHost.StartAsync(new FunctionsHostOptions
+            {
+                ScriptRoot = _app,
+                Port = port,
+                Settings = settings,
+                SettingsFile = _hostSettingsFile,
+                Functions = _functions,
+                EnableAuth = _options.EnableAuth,
+                HostId = _hostId,
+                LoggerFactory = LoggerFactory,
+                WorkerRestartDelay = _options.WorkerRestartDelay,
+                StaticContentRoot = FunctionsApp.CheckoutPage,
+                ConfigureUnmatched = DemoShop.Map,
+            });
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        {
+            throw new InvalidOperationException($"Instance {index} did not start: {e.Message}\n{Tail()}", e);
+        }
+
+        var http = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            // The fuzzer sends header values outside ASCII on purpose.
+            RequestHeaderEncodingSelector = (_, _) => Encoding.Latin1,
+        })
+        {
+            BaseAddress = host.BaseAddress,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var instance = new StackInstance(index, host, http);
+        lock (_all)
+        {
+            _all.Add(instance);
+        }
+
+        return instance;
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /// <summary>SIGKILLs an instance's worker, as a crash would; its host restarts it after the restart delay.</summary>
+    public int KillWorker(int instance = 0)
+    {
+        var pid = Instances[instance].WorkerProcessId ?? throw new InvalidOperationException($"Instance {instance} has no worker running.");
+        Instances[instance].Host.KillWorker();
+        return pid;
+    }
+
+    /// <summary>Waits until instance <paramref name="instance"/> has a ready worker other than <paramref name="killedPid"/>.</summary>
+    public Task WaitForRestartedWorkerAsync(int instance, int killedPid, TimeSpan? timeout = null) =>
+        Wait.ForValueAsync(() => Instances[instance].WorkerProcessId, pid => pid is not null && pid != killedPid, $"instance {instance} to restart its worker (killed {killedPid})", timeout ?? _options.WorkerRestartDelay + TimeSpan.FromSeconds(30));
+
+    /// <summary>
+    /// The whole pair goes down at once, as a crashed machine would take it: the worker is SIGKILLed and the host stops
+    /// without draining (in-flight requests are cut; in-flight queue messages fail with the dead worker and are retried).
+    /// After <paramref name="downtime"/> a new pair starts on the same port, as a restarted instance would.
+    /// </summary>
+    public async Task CrashAndReplaceAsync(int index, TimeSpan downtime)
+    {
+        var victim = Instances[index];
+        victim.Stopped = true;
+        victim.Host.KillWorker();
+        await victim.Host.StopAsync(new CancellationToken(canceled: true));
+        victim.Http.Dispose();
+        await Task.Delay(downtime);
+        Instances[index] = await StartInstanceAsync(index, victim.BaseAddress.Port);
+    }
+
+    /// <summary>Moves the sandbox's clock forward (running what falls due, webhooks included); the app's clock follows through the clock file.</summary>
+    public Task AdvanceAsync(TimeSpan by) => Sandbox.Clock.AdvanceAsync(by);
+
+    /// <summary>
+    /// Runs the sweep now on one instance, as <c>POST /admin/functions/Sweep</c> does, and returns what it reported.
+    /// A run that failed returns null counts (and the host's reason).
+    /// </summary>
+    public async Task<(bool Succeeded, SweepCounts? Counts, string? Error)> SweepAsync(int instance = 0)
+    {
+        var before = Logs.Lines.Count;
+        var run = await Instances[instance].Host.RunAsync(FunctionNames.Sweep);
+        var line = Logs.Lines.Skip(before).LastOrDefault(l => SweepLine().IsMatch(l));
+        if (line is null)
+        {
+            return (run.Succeeded, null, run.Error);
+        }
+
+        var m = SweepLine().Match(line);
+        int N(string name) => int.Parse(m.Groups[name].Value, CultureInfo.InvariantCulture);
+        return (run.Succeeded, new SweepCounts(N("read"), N("reconciled"), N("expired"), N("rescheduled"), N("removed"), N("failed")), run.Error);
+    }
+
+    [GeneratedRegex(@"Sweep read (?<read>\d+) due entries: (?<reconciled>\d+) reconciled, (?<expired>\d+) expired, (?<rescheduled>\d+) rescheduled, (?<removed>\d+) removed, (?<failed>\d+) failed")]
+    private static partial Regex SweepLine();
+
+    /// <summary>Waits until the sandbox has sent what is due and every queued event was processed (the events queue is empty, in-flight ones included).</summary>
+    public async Task WaitForEventsAsync(TimeSpan? timeout = null)
+    {
+        await Sandbox.WaitForIdleAsync();
+        await Wait.ForAsync(() => QueueLengthAsync(QueueNames.Events), n => n == 0, "the events queue to be empty", timeout);
+    }
+
+    /// <summary>
+    /// The app's own services in this process on the stack's storage (same registration as the worker), for writing what
+    /// a test needs the way the app writes it. Not the service under test: that is the worker.
+    /// </summary>
+    public ServiceProvider AppServices()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(_settings.Where(s => s.Key != "TestClock__File").Select(s => new KeyValuePair<string, string?>(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Checkout:PublicBaseUrl"] = BaseAddress.ToString() })
+            .Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(Clock);
+        services.AddBlikCheckout(configuration);
+        return services.BuildServiceProvider();
+    }
+
+    // ---------------------------------------------------------------- HTTP, session style
+
+    public async Task<CreatedSession> CreateSessionAsync(Dictionary<string, object?>? body = null, string? idempotencyKey = null, int instance = 0)
+    {
+        var answer = await CreateAsync(Instances[instance], body, idempotencyKey);
+        Assert.True(answer.Status == 201, $"create answered {answer.Status}: {answer.Body}\n{Errors()}");
+        var view = answer.Json;
+        return new CreatedSession(view.GetProperty("id").GetString()!, view.GetProperty("client_secret").GetString()!, view, answer.Headers.Location);
+    }
+
+    public Task<HttpResponseMessage> PayAsync(CreatedSession session, string code)
+    {
+        RecordCode(code);
+        return SendRawAsync(HttpMethod.Post, $"/api/checkout/sessions/{session.Id}/pay", session.ClientSecret, new { blik_code = code });
+    }
 
     public Task<HttpResponseMessage> GetAsync(CreatedSession session) =>
-        SendAsync(HttpMethod.Get, $"/api/checkout/sessions/{session.Id}", session.ClientSecret, null);
+        SendRawAsync(HttpMethod.Get, $"/api/checkout/sessions/{session.Id}", session.ClientSecret, null);
 
     public async Task<JsonElement> ViewAsync(CreatedSession session)
     {
@@ -176,7 +420,7 @@ public sealed class ServiceStack : IAsyncDisposable
         return JsonDocument.Parse(json).RootElement.Clone();
     }
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? clientSecret, object? body)
+    public async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, string? clientSecret, object? body)
     {
         using var request = new HttpRequestMessage(method, path);
         if (clientSecret is not null)
@@ -192,85 +436,197 @@ public sealed class ServiceStack : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
-    /// <summary>Polls the merchant API (as a frontend would) until the status is reached or the time is up.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(CreatedSession session, string status, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        JsonElement view;
-        do
-        {
-            view = await ViewAsync(session);
-            if (view.GetProperty("status").GetString() == status)
-            {
-                return view;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"session {session.Id} did not reach {status}; last view: {view}");
-        return view;
-    }
+    /// <summary>Polls the merchant API (as a frontend would) until the session has <paramref name="status"/>.</summary>
+    public Task<JsonElement> WaitForStatusAsync(CreatedSession session, string status, TimeSpan? timeout = null) =>
+        Wait.ForAsync(() => ViewAsync(session), view => view.GetProperty("status").GetString() == status, $"session {session.Id} to be {status}", timeout ?? TimeSpan.FromSeconds(20));
 
     /// <summary>A webhook signed by hand exactly as Converge Gate documents it.</summary>
     public async Task<HttpResponseMessage> PostWebhookAsync(string body, string? timestamp = null, string? signature = null, string key = SecretKey)
     {
-        timestamp ??= DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        signature ??= GatewaySigner.Compute(key, timestamp, Encoding.UTF8.GetBytes(body));
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/webhooks/convergegate")
-        {
-            Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
-        };
-        request.Headers.Add("Sec-Timestamp", timestamp);
-        request.Headers.Add("Sec-Signature", signature);
+        timestamp ??= Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        signature ??= Webhooks.Sign(key, timestamp, body);
+        RecordSignature(signature);
+        using var request = Webhooks.Request(body, key, timestamp, signature);
         return await Http.SendAsync(request);
     }
 
-    public static string EventBody(string sessionId, string type = "session.completed", string status = "completed", string? eventId = null) =>
-        JsonSerializer.Serialize(new
-        {
-            id = eventId ?? "evt_" + Guid.NewGuid().ToString("N"),
-            type,
-            version = "2024-01-01",
-            created_at = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            data = new { status, session_id = sessionId },
-        });
+    // ---------------------------------------------------------------- HTTP, answer style (any instance)
 
-    public Task<SweepReport> SweepAsync() => App.Services.GetRequiredService<Sweeper>().RunAsync(CancellationToken.None);
-
-    /// <summary>Moves both clocks (service and sandbox) forward, running the sandbox's due work.</summary>
-    public async Task AdvanceAsync(TimeSpan by)
+    public async Task<Answer> SendAsync(StackInstance instance, HttpMethod method, string path, object? body = null, string? clientSecret = null, IDictionary<string, string>? headers = null)
     {
-        if (Clock is null)
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
         {
-            throw new InvalidOperationException("This stack runs on real time.");
+            request.Content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
         }
 
-        Clock.Advance(by);
-        await Sandbox.Clock.AdvanceAsync(by);
+        if (clientSecret is not null)
+        {
+            request.Headers.Add("X-Client-Secret", clientSecret);
+        }
+
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await instance.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode && text.Contains("\"client_secret\"", StringComparison.Ordinal))
+        {
+            using var document = JsonDocument.Parse(text);
+            if (document.RootElement.TryGetProperty("client_secret", out var secret) && secret.GetString() is { } value)
+            {
+                ClientSecrets.TryAdd(value, 0);
+            }
+        }
+
+        return new Answer((int)response.StatusCode, text, response.Headers, response.Content.Headers.ContentType?.MediaType);
     }
 
-    /// <summary>The service's warning and error log lines, for failure messages.</summary>
-    public string Errors() => string.Join("\n", Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(10));
+    public Task<Answer> CreateAsync(StackInstance instance, Dictionary<string, object?>? body = null, string? idempotencyKey = null) =>
+        SendAsync(instance, HttpMethod.Post, "/api/checkout/sessions", body ?? SessionBodies.Create(), null,
+            idempotencyKey is null ? null : new Dictionary<string, string> { ["Idempotency-Key"] = idempotencyKey });
 
-    /// <summary>The fulfilment messages published so far (peeked, not consumed).</summary>
-    public async Task<IReadOnlyList<Blik.Checkout.Processing.FulfilmentMessage>> FulfilmentMessagesAsync()
+    public Task<Answer> PayAsync(StackInstance instance, string id, string clientSecret, string code)
+    {
+        RecordCode(code);
+        return SendAsync(instance, HttpMethod.Post, $"/api/checkout/sessions/{id}/pay", new Dictionary<string, string> { ["blik_code"] = code }, clientSecret);
+    }
+
+    public Task<Answer> GetAsync(StackInstance instance, string id, string clientSecret) =>
+        SendAsync(instance, HttpMethod.Get, $"/api/checkout/sessions/{id}", null, clientSecret);
+
+    public Task<Answer> PostWebhookAsync(StackInstance instance, string body, string? timestamp = null, string? signature = null)
+    {
+        timestamp ??= Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        signature ??= Webhooks.Sign(SecretKey, timestamp, body);
+        RecordSignature(signature);
+        return SendAsync(instance, HttpMethod.Post, Webhooks.Path, body, null,
+            new Dictionary<string, string> { ["Sec-Timestamp"] = timestamp, ["Sec-Signature"] = signature });
+    }
+
+    // ---------------------------------------------------------------- storage
+
+    /// <summary>The fulfilment messages so far, peeked (not consumed); at most 32, which the tests using it stay under.</summary>
+    public async Task<IReadOnlyList<FulfilmentMessage>> FulfilmentMessagesAsync()
     {
         var queue = Storage.Queue(FulfilmentQueue);
         await queue.CreateIfNotExistsAsync();
-        return (await queue.PeekMessagesAsync(32)).Value.Select(m => Blik.Checkout.Processing.FulfilmentMessage.Parse(m.MessageText)).ToArray();
+        var peeked = (await queue.PeekMessagesAsync(32)).Value;
+        Assert.True(peeked.Length < 32, "more than 31 fulfilment messages: use DrainFulfilmentMessagesAsync");
+        return peeked.Select(m => FulfilmentMessage.Parse(m.MessageText)).ToArray();
     }
 
-    public Task<int> QueueLengthAsync(string queue) => Storage.QueueLengthAsync(queue);
+    /// <summary>Takes every fulfilment message off the queue, 32 at a time (the shop's consumer would), however many there are.</summary>
+    public async Task<IReadOnlyList<FulfilmentMessage>> DrainFulfilmentMessagesAsync()
+    {
+        var queue = Storage.Queue(FulfilmentQueue);
+        await queue.CreateIfNotExistsAsync();
+        var messages = new List<FulfilmentMessage>();
+        while (true)
+        {
+            var batch = (await StorageClients.PatientlyAsync(async () => (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(10))).Value)).ToArray();
+            if (batch.Length == 0)
+            {
+                return messages;
+            }
+
+            foreach (var message in batch)
+            {
+                messages.Add(FulfilmentMessage.Parse(message.MessageText));
+                await StorageClients.PatientlyAsync(async () => await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt));
+            }
+        }
+    }
+
+    public Task<int> QueueLengthAsync(string queue) => StorageClients.PatientlyAsync(async () =>
+    {
+        await Storage.Queue(queue).CreateIfNotExistsAsync();
+        return await Storage.QueueLengthAsync(queue);
+    });
+
+    public Task<TableEntity?> SessionRowAsync(string id) => StorageClients.PatientlyAsync(async () =>
+    {
+        var table = Storage.Table(TableNames.Sessions);
+        await table.CreateIfNotExistsAsync();
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(id, "");
+        return row.HasValue ? row.Value : null;
+    });
+
+    /// <summary>Every row of every table the service writes (keys, ETags and properties), and the queue lengths.</summary>
+    public async Task<string> SnapshotAsync()
+    {
+        var text = new StringBuilder();
+        foreach (var table in TableNames.All)
+        {
+            var client = Storage.Table(table);
+            await client.CreateIfNotExistsAsync();
+            var rows = new List<string>();
+            await foreach (var entity in client.QueryAsync<TableEntity>())
+            {
+                rows.Add(entity.PartitionKey + "|" + entity.RowKey + "|" + entity.ETag + "|" + string.Join(",", entity
+                    .Where(p => p.Key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"))
+                    .OrderBy(p => p.Key, StringComparer.Ordinal)
+                    .Select(p => $"{p.Key}={p.Value}")));
+            }
+
+            rows.Sort(StringComparer.Ordinal);
+            text.AppendLine(table).AppendJoin('\n', rows).AppendLine();
+        }
+
+        foreach (var queue in new[] { QueueNames.Events, QueueNames.EventsPoison, FulfilmentQueue })
+        {
+            text.AppendLine(queue + "=" + await QueueLengthAsync(queue));
+        }
+
+        return text.ToString();
+    }
+
+    // ---------------------------------------------------------------- logs
+
+    /// <summary>The last warnings and errors, for failure messages.</summary>
+    public string Errors() => string.Join("\n", Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(10));
+
+    public string Tail(int lines = 30) => string.Join("\n", Logs.Lines.TakeLast(lines));
+
+    public void RecordSignature(string signature) => _signatures.TryAdd(signature, 0);
+
+    public void RecordCode(string code) => _codes.TryAdd(code, 0);
+
+    /// <summary>Lines a test wrote on purpose under the "planted" category stop counting as leaks.</summary>
+    public void ClearPlanted() => _ignorePlanted = true;
+
+    /// <summary>Log lines (hosts and workers) that carry a secret: the key, a client secret, a signature or a BLIK code this stack handled.</summary>
+    public IReadOnlyList<string> Leaks() => LogScan.Leaks(Logs.Lines, SecretKey, ClientSecrets, _signatures, _codes, _ignorePlanted);
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
-        await App.StopAsync();
-        await App.DisposeAsync();
+        foreach (var instance in Instances.Where(i => !i.Stopped))
+        {
+            instance.Stopped = true;
+            instance.Http.Dispose();
+            await instance.Host.StopAsync();
+        }
+
         await Sandbox.DisposeAsync();
+        LoggerFactory.Dispose();
+        try
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        if (_options.ScanLogsOnDispose)
+        {
+            var leaks = Leaks();
+            LogScan.Record(Logs.Lines.Count, leaks);
+            if (leaks.Count > 0)
+            {
+                throw new InvalidOperationException($"{leaks.Count} log lines carry secrets, e.g.:\n" + string.Join("\n", leaks.Take(5)));
+            }
+        }
     }
 }
-
-public sealed record CreatedSession(string Id, string ClientSecret, JsonElement View, Uri? Location);

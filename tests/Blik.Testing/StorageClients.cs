@@ -32,4 +32,29 @@ public sealed class StorageClients
 
     /// <summary>The service's approximate count, which includes messages that are invisible (leased or delayed).</summary>
     public async Task<int> QueueLengthAsync(string name) => (await Queue(name).GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+    /// <summary>
+    /// A test's own read of storage, patient with a busy emulator (a large storm keeps Azurite's single thread
+    /// saturated); a read that still fails after that fails the test.
+    /// </summary>
+    public static async Task<T> PatientlyAsync<T>(Func<Task<T>> read)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StorageCall.RunAsync("The test's read", read, CancellationToken.None);
+            }
+            catch (StorageUnavailableException) when (attempt < 6)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2 * attempt));
+            }
+        }
+    }
+
+    public static Task PatientlyAsync(Func<Task> call) => PatientlyAsync(async () =>
+    {
+        await call();
+        return true;
+    });
 }

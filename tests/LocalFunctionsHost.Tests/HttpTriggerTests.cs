@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using LocalFunctionsHost.Http;
 using LocalFunctionsHost.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace LocalFunctionsHost.Tests;
 
@@ -124,7 +126,7 @@ public sealed class HttpTriggerTests(HostFixture fixture)
     }
 
     [Fact]
-    public async Task A_disabled_function_does_not_run_and_its_route_answers_only_the_master_key()
+    public async Task A_disabled_function_does_not_run_by_itself_and_answers_only_the_master_key()
     {
         await using var host = await TestHost.StartAsync(
             fixture,
@@ -133,6 +135,7 @@ public sealed class HttpTriggerTests(HostFixture fixture)
             {
                 settings["AzureWebJobs.ItemsById.Disabled"] = "true";
                 settings["AzureWebJobs.Tick.Disabled"] = "true";
+                settings["LocalHost__Keys__Host__default"] = "host-function-key";
                 settings["TickSchedule"] = "*/1 * * * * *";
             },
             options => options with { EnableAuth = true, Keys = new HostKeys { Master = "master-key" } });
@@ -140,10 +143,17 @@ public sealed class HttpTriggerTests(HostFixture fixture)
         Assert.All(host.Host.Functions, f => Assert.True(f.Disabled));
         Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("api/items/1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("api/items/1?code=master-key")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.PostAsJsonAsync("admin/functions/Tick?code=master-key", new { input = "" })).StatusCode);
         // Listeners exist once StartAsync returns: a disabled timer has none.
         Assert.True(host.Logs.Contains("Host started on"), host.Logs.Tail());
         Assert.False(host.Logs.Contains("Timer 'Tick' on schedule"), host.Logs.Tail());
+        Assert.Empty(host.Records("Tick"));
+
+        // "Run a disabled function": the master key still runs it through the admin API; other keys do not.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.PostAsJsonAsync("admin/functions/Tick?code=host-function-key", new { input = "" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await host.Http.PostAsJsonAsync("admin/functions/Tick?code=master-key", new { input = "" })).StatusCode);
+        Assert.Single(await host.WaitForRecordsAsync("Tick", 1));
+        Assert.True((await host.Host.RunAsync("Tick")).Succeeded, host.Logs.Tail());
+        Assert.Equal(2, host.Records("Tick").Count);
     }
 
     [Fact]
@@ -196,12 +206,38 @@ public sealed class HttpTriggerTests(HostFixture fixture)
             await using (var host = await TestHost.StartAsync(fixture, ["ItemsById"], configure: o => o with { StaticContentRoot = root }))
             {
                 Assert.Equal("<h1>checkout</h1>", await host.Http.GetStringAsync("/"));
-                Assert.Equal("<h1>checkout</h1>", await host.Http.GetStringAsync("index.html"));
+                using var page = await host.Http.GetAsync("index.html");
+                Assert.Equal("<h1>checkout</h1>", await page.Content.ReadAsStringAsync());
+                Assert.Equal("no-cache", page.Headers.CacheControl?.ToString());
+                Assert.Equal("nosniff", string.Join(",", page.Headers.GetValues("X-Content-Type-Options")));
                 Assert.Equal("ItemsById", (await host.Http.GetFromJsonAsync<JsonElement>("api/items/1")).GetProperty("function").GetString());
             }
 
             await using var plain = await TestHost.StartAsync(fixture, ["ItemsById"]);
             Assert.Equal(HttpStatusCode.NotFound, (await plain.Http.GetAsync("index.html")).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Requests_no_function_or_file_answers_reach_the_configured_fallback_and_functions_still_win()
+    {
+        var root = Directory.CreateTempSubdirectory("lfh-static").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(root, "page.html"), "page", Encoding.UTF8);
+            await using var host = await TestHost.StartAsync(fixture, ["ItemsById"], configure: o => o with
+            {
+                StaticContentRoot = root,
+                ConfigureUnmatched = app => app.Run(context => context.Response.WriteAsync("fallback " + context.Request.Path)),
+            });
+
+            Assert.Equal("fallback /shop/backend", await host.Http.GetStringAsync("shop/backend"));
+            Assert.Equal("page", await host.Http.GetStringAsync("page.html"));
+            Assert.Equal("ItemsById", (await host.Http.GetFromJsonAsync<JsonElement>("api/items/1")).GetProperty("function").GetString());
         }
         finally
         {

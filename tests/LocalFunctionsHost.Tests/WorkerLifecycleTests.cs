@@ -39,6 +39,15 @@ public sealed class WorkerLifecycleTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task Worker_logs_outside_an_invocation_are_logged_under_the_workers_own_category()
+    {
+        await using var host = await TestHost.StartAsync(fixture, ["Pid"]);
+
+        // The worker's ASP.NET Core host says it started; the host logs that as Host.Worker.<the worker's category>.
+        await Wait.UntilAsync(() => host.Logs.Contains("Host.Worker.Microsoft.Hosting.Lifetime: Application started"), found => found, TimeSpan.FromSeconds(10), "the worker's start-up log");
+    }
+
+    [Fact]
     public async Task A_killed_worker_is_restarted_and_serves_again()
     {
         await using var host = await TestHost.StartAsync(fixture, ["Pid"]);

@@ -37,7 +37,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<SweepOptions>, SettingsValidator>();
 
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddTestClock(configuration);
         services.AddMetrics();
         services.TryAddSingleton<CheckoutMetrics>();
 

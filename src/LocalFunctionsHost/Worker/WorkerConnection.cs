@@ -23,6 +23,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
     private readonly TaskCompletionSource<IServerStreamWriter<StreamingMessage>> _stream = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<StreamingMessage>> _requests = new();
     private readonly ConcurrentDictionary<string, PendingInvocation> _invocations = new();
+    private readonly ConcurrentDictionary<string, ILogger> _workerLoggers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closed = new();
     private readonly Queue<string> _stderr = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -386,7 +387,26 @@ internal sealed class WorkerConnection : IAsyncDisposable
         ILogger logger;
         if (string.IsNullOrEmpty(log.InvocationId))
         {
-            logger = _logger;
+            // Outside an invocation: under the worker's own category, so a logging filter can tell the app's logs
+            // (Host.Worker.MyApp...) from the framework's (Host.Worker.Microsoft...).
+            if (string.IsNullOrEmpty(log.Category))
+            {
+                logger = _logger;
+            }
+            else
+            {
+                logger = _workerLoggers.GetOrAdd(log.Category, category => _loggerFactory.CreateLogger("Host.Worker." + category));
+                if (log.Exception is { Message.Length: > 0 } error)
+                {
+                    logger.Log(level, "{Message} ({ExceptionType}: {ExceptionMessage})", log.Message, error.Type, error.Message);
+                }
+                else
+                {
+                    logger.Log(level, "{Message}", log.Message);
+                }
+
+                return;
+            }
         }
         else if (_invocations.TryGetValue(log.InvocationId, out var pending))
         {

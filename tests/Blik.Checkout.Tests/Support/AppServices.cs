@@ -36,7 +36,7 @@ internal sealed class AppServices : IDisposable
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public FakeTimeProvider Time { get; } = TestClock.New();
+    public FakeTimeProvider Time { get; } = TestTime.New();
 
     public ServiceProvider Provider { get; }
 

@@ -50,7 +50,7 @@ internal sealed class FakeStack : IDisposable
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public FakeTimeProvider Time { get; } = TestClock.New();
+    public FakeTimeProvider Time { get; } = TestTime.New();
 
     public StorageFaults Faults { get; } = new();
 

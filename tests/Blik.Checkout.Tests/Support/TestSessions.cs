@@ -7,7 +7,7 @@ internal static class TestSessions
 {
     public const string Id = "2AW-kLcRRC5P8U68CYe0kVA";
 
-    public static readonly DateTimeOffset Created = TestClock.Start;
+    public static readonly DateTimeOffset Created = TestTime.Start;
 
     public static CheckoutSession Open(DateTimeOffset? created = null)
     {

@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Blik.DevServices;
+using LocalFunctionsHost;
+using Microsoft.Extensions.Logging;
+
+namespace Blik.Benchmarks;
+
+/// <summary>
+/// The service as production runs it: the published Blik.Functions app, its real worker process, behind a Functions
+/// host (here the local one, in this process) that forwards HTTP to the worker and runs the queue trigger. The
+/// environment is Production (no Development defaults, no console spans). The sweep's timer is disabled: the
+/// benchmark runs it through the admin path (<see cref="FunctionsHost.RunAsync"/>) when it measures it.
+/// </summary>
+public sealed partial class BenchHost : IAsyncDisposable
+{
+    private readonly ILoggerFactory _loggers;
+
+    private BenchHost(FunctionsHost host, ILoggerFactory loggers, WorkerRequests requests, TimeSpan startToHealthy)
+    {
+        Host = host;
+        _loggers = loggers;
+        Requests = requests;
+        StartToHealthy = startToHealthy;
+    }
+
+    public FunctionsHost Host { get; }
+
+    public Uri BaseAddress => Host.BaseAddress;
+
+    /// <summary>The worker's own time for each HTTP request it served (its ASP.NET Core "Request finished" log), and the events it applied.</summary>
+    public WorkerRequests Requests { get; }
+
+    /// <summary>From <see cref="FunctionsHost.StartAsync"/> (the worker process not started yet) to the first 200 from <c>GET /api/health</c> (when Health is loaded).</summary>
+    public TimeSpan StartToHealthy { get; }
+
+    public int WorkerPid => Host.WorkerProcessId ?? throw new InvalidOperationException("no worker");
+
+    public double WorkerRssMiB() => AppProcess.ReadRssMiB(WorkerPid);
+
+    /// <param name="functions">The functions to load (null: all). Leaving out ProcessEvent leaves the queue alone.</param>
+    /// <param name="settings">Extra app or host settings (e.g. host.json overrides).</param>
+    public static async Task<BenchHost> StartAsync(string storage, Uri gateway, string secretKey, IReadOnlyCollection<string>? functions, CancellationToken ct, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var app = await FunctionsApp.DirectoryAsync();
+        var requests = new WorkerRequests();
+        var loggers = LoggerFactory.Create(logging => logging
+            .AddProvider(requests)
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter(WorkerRequests.HostingCategory, LogLevel.Information)
+            .AddFilter(WorkerRequests.EventsCategory, LogLevel.Information)
+            .AddFilter(WorkerRequests.SweepCategory, LogLevel.Information));
+        var port = FreePort.Next();
+        var clock = Stopwatch.StartNew();
+        FunctionsHost host;
+        try
+        {
+            host = await FunctionsHost.StartAsync(new FunctionsHostOptions
+            {
+                ScriptRoot = app,
+                Port = port,
+                EnvironmentName = "Production",
+                Functions = functions,
+                HostId = "bench" + Guid.NewGuid().ToString("N")[..12],
+                LoggerFactory = loggers,
+                Settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+                {
+                    ["AzureWebJobsStorage"] = storage,
+                    ["ConvergeGate__BaseUrl"] = gateway.ToString(),
+                    ["ConvergeGate__SecretKey"] = secretKey,
+                    ["Checkout__PublicBaseUrl"] = $"http://127.0.0.1:{port}",
+                    ["AzureWebJobs.Sweep.Disabled"] = "true",
+                },
+            }, ct);
+        }
+        catch
+        {
+            loggers.Dispose();
+            throw;
+        }
+
+        using var probe = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        while (functions is null || functions.Contains(Blik.Checkout.FunctionNames.Health))
+        {
+            using var response = await probe.GetAsync("api/health", ct);
+            if ((int)response.StatusCode == 200)
+            {
+                break;
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                await host.DisposeAsync();
+                loggers.Dispose();
+                throw new TimeoutException($"the app did not become healthy in 60 s ({(int)response.StatusCode})");
+            }
+
+            await Task.Delay(10, ct);
+        }
+
+        return new BenchHost(host, loggers, requests, clock.Elapsed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        _loggers.Dispose();
+    }
+
+    /// <summary>
+    /// The worker's view of each request: its ASP.NET Core hosting log ("Request finished HTTP/1.1 POST http://…/api/…
+    /// - 201 … 12.3456ms", relayed by the host), from the moment its server had the request to the last byte of the
+    /// answer. It includes waiting for the invocation the host sends over gRPC; it excludes the client's hop to the host
+    /// and the host's forward to the worker, which is what a request through the host pays on top.
+    /// </summary>
+    public sealed partial class WorkerRequests : ILoggerProvider
+    {
+        public const string HostingCategory = "Host.Worker.Microsoft.AspNetCore.Hosting.Diagnostics";
+        public const string EventsCategory = "Host.Worker.Blik.Checkout.Processing.EventProcessor";
+        public const string SweepCategory = "Host.Worker.Blik.Checkout.Sweeps.Sweeper";
+
+        private readonly ConcurrentQueue<(string Method, string Path, double Milliseconds)> _requests = new();
+        private long _applied;
+
+        /// <summary>Events the worker reported applied (its EventProcessor log).</summary>
+        public long EventsApplied => Interlocked.Read(ref _applied);
+
+        /// <summary>The last sweep's report (entries read, failed), from its log line.</summary>
+        public (int Read, int Failed)? LastSweep { get; private set; }
+
+        public void Clear() => _requests.Clear();
+
+        /// <summary>The worker's durations of the requests whose method is <paramref name="method"/> and whose path matches <paramref name="path"/>.</summary>
+        public double[] Durations(string method, Regex path) =>
+            _requests.Where(r => r.Method == method && path.IsMatch(r.Path)).Select(r => r.Milliseconds).ToArray();
+
+        public ILogger CreateLogger(string categoryName) => categoryName switch
+        {
+            HostingCategory => new Logger(line =>
+            {
+                var m = Finished().Match(line);
+                if (m.Success)
+                {
+                    _requests.Enqueue((m.Groups["method"].Value, new Uri(m.Groups["url"].Value).AbsolutePath, double.Parse(m.Groups["ms"].Value, CultureInfo.InvariantCulture)));
+                }
+            }),
+            EventsCategory => new Logger(line =>
+            {
+                if (line.EndsWith(": applied", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _applied);
+                }
+            }),
+            SweepCategory => new Logger(line =>
+            {
+                var m = Swept().Match(line);
+                if (m.Success)
+                {
+                    LastSweep = (int.Parse(m.Groups["read"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["failed"].Value, CultureInfo.InvariantCulture));
+                }
+            }),
+            _ => new Logger(_ => { }),
+        };
+
+        public void Dispose()
+        {
+        }
+
+        [GeneratedRegex(@"^Sweep read (?<read>\d+) due entries: .* (?<failed>\d+) failed$")]
+        private static partial Regex Swept();
+
+        [GeneratedRegex(@"^Request finished HTTP/[0-9.]+ (?<method>[A-Z]+) (?<url>\S+) - (?<status>\d+) .* (?<ms>[0-9.]+)ms$")]
+        private static partial Regex Finished();
+
+        private sealed class Logger(Action<string> line) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                line(formatter(state, exception));
+        }
+    }
+}

@@ -1,3 +1,0 @@
-using Blik.LocalRunner;
-
-return await RunnerProgram.RunAsync(args);
