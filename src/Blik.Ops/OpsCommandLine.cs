@@ -168,9 +168,7 @@ internal static class OpsCommandLine
 
         reconcile.Validators.Add(result =>
         {
-            if (result.GetResult(from) is { } fromResult && !fromResult.Errors.Any()
-                && result.GetResult(to) is { } toResult && !toResult.Errors.Any()
-                && result.GetValue(from) is var start && result.GetValue(to) is var end && start >= end)
+            if (ParsedValue(result, from) is { } start && ParsedValue(result, to) is { } end && start >= end)
             {
                 result.AddError($"--from ({Format(start)}) must be before --to ({Format(end)}).");
             }
@@ -209,6 +207,19 @@ internal static class OpsCommandLine
             return default;
         },
     };
+
+    /// <summary>The option's value, or null when it is missing or did not parse (its own error says so already).</summary>
+    private static DateTimeOffset? ParsedValue(CommandResult result, Option<DateTimeOffset> option)
+    {
+        try
+        {
+            return result.GetResult(option) is null ? null : result.GetValue(option);
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // the library's way of saying the value did not parse
+        }
+    }
 
     private static string Format(DateTimeOffset time) => time.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture);
 
