@@ -6,7 +6,7 @@ using Blik.Checkout.Storage;
 
 namespace Blik.Ops;
 
-/// <summary>A session whose gateway record could not be read; the report is incomplete without it.</summary>
+/// <summary>A session whose gateway record could not be read (or, with <c>--apply</c>, not applied); the report is incomplete.</summary>
 internal sealed record ReadFailure(string SessionId, string? OrderId, string Reason);
 
 /// <summary>A non-final session that <c>--apply</c> brought forward.</summary>
@@ -77,7 +77,7 @@ internal sealed class Reconciliation(
             }
             catch (Exception e) when (e is GatewayUnavailableException or GatewayRejectedException)
             {
-                failures.Add(new ReadFailure(session.Id, session.OrderId, e.Message));
+                failures.Add(new ReadFailure(session.Id, session.OrderId, "could not read it from the gateway: " + e.Message));
                 return;
             }
 
@@ -91,10 +91,18 @@ internal sealed class Reconciliation(
 
             if (apply is not null && found.Count > 0 && record is not null && !session.Status.IsFinal())
             {
-                var result = await apply.ReconcileAsync(session.Id, session, Operation, token);
-                if (result is { Outcome: ReconcileOutcome.Applied, Session: { } after })
+                try
                 {
-                    applied.Add(new AppliedChange(session.Id, session.OrderId, session.Status.ToWire(), after.Status.ToWire()));
+                    var result = await apply.ReconcileAsync(session.Id, session, Operation, token);
+                    if (result is { Outcome: ReconcileOutcome.Applied, Session: { } after })
+                    {
+                        applied.Add(new AppliedChange(session.Id, session.OrderId, session.Status.ToWire(), after.Status.ToWire()));
+                    }
+                }
+                catch (Exception e) when (e is GatewayUnavailableException or GatewayRejectedException or ConcurrencyConflictException)
+                {
+                    // Reported, not applied: the sweep (or the next run) tries again.
+                    failures.Add(new ReadFailure(session.Id, session.OrderId, "not applied: " + e.Message));
                 }
             }
         });

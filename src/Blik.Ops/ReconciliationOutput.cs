@@ -46,7 +46,7 @@ internal static class ReconciliationOutput
     {
         foreach (var failure in report.Failures)
         {
-            await error.WriteLineAsync($"could not read session {failure.SessionId} from the gateway: {failure.Reason}");
+            await error.WriteLineAsync($"session {failure.SessionId}: {failure.Reason}");
         }
     }
 

@@ -177,6 +177,21 @@ public sealed class ReconcileTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(before, await SnapshotAsync());
     }
 
+    [Fact]
+    public async Task Sessions_the_gateway_cannot_answer_for_are_listed_and_give_exit_code_1()
+    {
+        var session = await PlantAsync(SessionStatus.Open, orderId: "ORD-1");
+        _sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Get });
+
+        var run = await RunAsync(
+            Arguments("reconcile", "--from", "2026-11-01", "--to", "2026-11-02"),
+            new Dictionary<string, string?>(GatewayEnvironment()) { ["ConvergeGate__ReadRetries"] = "0" });
+
+        Assert.Equal(OpsApp.Failed, run.ExitCode);
+        Assert.Contains($"session {session.Id}: could not read it from the gateway: Converge Gate is unavailable", run.Err, StringComparison.Ordinal);
+        Assert.Contains("0 difference(s) in 0 session(s); 1 could not be read. Nothing was changed.", run.Out, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--from (2026-11-02T00:00:00+00:00) must be before --to (2026-11-01T00:00:00+00:00).", "--from", "2026-11-02", "--to", "2026-11-01")]
     [InlineData("--from (2026-11-01T00:00:00+00:00) must be before --to (2026-11-01T01:00:00+01:00).", "--from", "2026-11-01", "--to", "2026-11-01T01:00+01:00")]
