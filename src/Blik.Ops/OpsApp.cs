@@ -7,7 +7,8 @@ using Microsoft.Extensions.Configuration;
 namespace Blik.Ops;
 
 /// <summary>
-/// The ops command line (<see cref="OpsCommandLine"/>): <c>peek-poison</c> and <c>requeue-poison [--max N] [--dry-run]</c>.
+/// The ops command line (<see cref="OpsCommandLine"/>): <c>peek-poison</c>, <c>requeue-poison [--max N] [--dry-run]</c> and
+/// <c>reconcile --from T --to T [--csv FILE] [--apply]</c> (<see cref="ReconcileCommand"/>).
 /// Storage comes from the setting <c>AzureWebJobsStorage</c> exactly as the app reads it, from environment variables or
 /// <c>--AzureWebJobsStorage=...</c> / <c>--AzureWebJobsStorage__accountName=...</c> options.
 /// </summary>
@@ -17,9 +18,17 @@ public static class OpsApp
     public const int Failed = 1;
     public const int UsageError = 2;
 
+    /// <summary><c>reconcile</c> ran to the end and found sessions that differ from the gateway's record.</summary>
+    public const int DifferencesFound = 3;
+
     public const string StorageSetting = "AzureWebJobsStorage";
 
-    /// <summary>Runs one command and returns the process exit code (0 ok, 1 failed, 2 usage or configuration error).</summary>
+    /// <summary>The gateway settings <c>reconcile</c> reads, named as the app's.</summary>
+    public const string GatewayBaseUrlSetting = "ConvergeGate__BaseUrl";
+
+    public const string GatewaySecretKeySetting = "ConvergeGate__SecretKey";
+
+    /// <summary>Runs one command and returns the process exit code (0 ok, 1 failed, 2 usage or configuration error, 3 differences found).</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="stdout">Where results and help go.</param>
     /// <param name="stderr">Where errors go.</param>
@@ -65,6 +74,11 @@ public static class OpsApp
         IReadOnlyDictionary<string, string?>? environment,
         CancellationToken cancellationToken)
     {
+        if (parsed.Reconcile is { } reconcile)
+        {
+            return await ReconcileCommand.RunAsync(reconcile, BuildConfiguration(parsed.Settings, environment), stdout, stderr, cancellationToken);
+        }
+
         StorageAccount account;
         try
         {

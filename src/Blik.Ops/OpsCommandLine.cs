@@ -10,6 +10,7 @@ internal enum OpsCommand
 {
     PeekPoison,
     RequeuePoison,
+    Reconcile,
 }
 
 /// <summary>One parsed command: what to do, on which queue, and the storage settings given as options.</summary>
@@ -18,7 +19,14 @@ internal sealed record OpsArguments(
     string Queue,
     int? Max,
     bool DryRun,
-    IReadOnlyDictionary<string, string?> Settings);
+    IReadOnlyDictionary<string, string?> Settings)
+{
+    /// <summary>The options of <c>reconcile</c>; null for the other commands.</summary>
+    public ReconcileArguments? Reconcile { get; init; }
+}
+
+/// <summary><c>reconcile</c>: the period whose finished sessions are compared (from inclusive, to exclusive), and what else to do.</summary>
+internal sealed record ReconcileArguments(DateTimeOffset From, DateTimeOffset To, string? CsvPath, bool Apply, int Parallelism);
 
 /// <summary>
 /// The command line, on System.CommandLine: <c>peek-poison</c> and <c>requeue-poison</c> with their options, help
@@ -38,6 +46,7 @@ internal static class OpsCommandLine
         (OpsApp.StorageSetting, "connection-string", "A storage connection string, e.g. UseDevelopmentStorage=true for Azurite."),
         (OpsApp.StorageSetting + "__accountName", "account", "The storage account name: sign in with Entra ID (your az login, or a managed identity)."),
         (OpsApp.StorageSetting + "__queueServiceUri", "uri", "The queue endpoint, when it is not https://<account>.queue.core.windows.net."),
+        (OpsApp.StorageSetting + "__tableServiceUri", "uri", "The table endpoint (reconcile), when it is not https://<account>.table.core.windows.net."),
         (OpsApp.StorageSetting + "__credential", "managedidentity", "'managedidentity' to use a managed identity instead of your sign-in."),
         (OpsApp.StorageSetting + "__clientId", "client-id", "The client id of the user-assigned managed identity to use."),
     ];
@@ -86,9 +95,11 @@ internal static class OpsCommandLine
 
         var root = new Command(
             "blik-ops",
-            "Operator commands for a running deployment: look at and re-queue the events the Functions host poisoned. " +
+            "Operator commands for a running deployment: look at and re-queue the events the Functions host poisoned, and " +
+            "compare the stored sessions with the gateway's record. " +
             $"Storage is the app's own setting {OpsApp.StorageSetting}, from environment variables or the options below. " +
-            $"Exit codes: {OpsApp.Success} done, {OpsApp.Failed} failed (a storage error, or stopped), {OpsApp.UsageError} usage or configuration error.");
+            $"Exit codes: {OpsApp.Success} done, {OpsApp.Failed} failed (a storage error, or stopped), {OpsApp.UsageError} usage or configuration error, " +
+            $"{OpsApp.DifferencesFound} reconcile found differences.");
         root.Options.Add(new HelpOption { Action = new HelpAction { MaxWidth = HelpWidth } });
         foreach (var setting in settings)
         {
@@ -97,7 +108,131 @@ internal static class OpsCommandLine
 
         root.Subcommands.Add(peek);
         root.Subcommands.Add(requeue);
+        root.Subcommands.Add(ReconcileCommand(run, settings));
         return root;
+    }
+
+    /// <summary>Most gateway reads in flight at once: enough for a report of thousands, well inside a merchant's rate limit.</summary>
+    public const int MaxParallelism = 16;
+
+    public const int DefaultParallelism = 4;
+
+    private static Command ReconcileCommand(Func<OpsArguments, CancellationToken, Task<int>> run, List<Option<string>> storageSettings)
+    {
+        var reconcile = new Command(
+            "reconcile",
+            "Compare every open or pending session, and every session that finished (completed, or expired) from --from to " +
+            "--to, with Converge Gate's own record of it: status, amount, currency and amount refunded. Prints one row per " +
+            "difference and a summary; changes nothing unless --apply is given. The gateway's key is the app's setting " +
+            "ConvergeGate__SecretKey, read from the environment only, never from the command line. " +
+            $"Exit codes: {OpsApp.Success} no difference, {OpsApp.DifferencesFound} differences found, {OpsApp.Failed} failed " +
+            $"(storage or gateway error, some sessions not read, or stopped), {OpsApp.UsageError} usage or configuration error.");
+        var from = TimeOption("--from", "Start of the period (inclusive) whose finished sessions are checked.");
+        var to = TimeOption("--to", "End of the period (exclusive).");
+        var csv = new Option<string>("--csv")
+        {
+            Description = "Also write the differences to this file as CSV (RFC 4180, UTF-8), replacing it.",
+            HelpName = "file",
+        };
+        csv.Validators.Add(result =>
+        {
+            var path = result.GetValueOrDefault<string>();
+            var directory = string.IsNullOrWhiteSpace(path) ? null : Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is null || !Directory.Exists(directory) || Directory.Exists(path))
+            {
+                result.AddError($"--csv needs a file path in an existing directory, not '{path}'.");
+            }
+        });
+        var apply = new Option<bool>("--apply")
+        {
+            Description = "Bring the open and pending sessions that differ forward to the gateway's state, as the app's " +
+                "sweep would (with their fulfilment messages). Never changes a completed or expired session. Needs the " +
+                "app's Checkout__ settings too.",
+        };
+        var parallelism = new Option<int>("--parallelism")
+        {
+            Description = $"Gateway reads in flight at once (1 to {MaxParallelism}); lower it if the gateway answers 429.",
+            HelpName = "N",
+            DefaultValueFactory = _ => DefaultParallelism,
+            CustomParser = result => ParseWhole(result, "--parallelism", 1, MaxParallelism) ?? 0,
+        };
+        var baseUrl = new Option<string>("--" + OpsApp.GatewayBaseUrlSetting)
+        {
+            Description = "The gateway's API base URL, as the app's setting of the same name.",
+            HelpName = "url",
+        };
+        foreach (var option in new Option[] { from, to, csv, apply, parallelism, baseUrl })
+        {
+            reconcile.Options.Add(option);
+        }
+
+        reconcile.Validators.Add(result =>
+        {
+            if (ParsedValue(result, from) is { } start && ParsedValue(result, to) is { } end && start >= end)
+            {
+                result.AddError($"--from ({Format(start)}) must be before --to ({Format(end)}).");
+            }
+        });
+
+        reconcile.SetAction((parsed, token) =>
+        {
+            var settings = SettingsOf(parsed, storageSettings);
+            if (parsed.GetResult(baseUrl) is not null)
+            {
+                settings[OpsApp.GatewayBaseUrlSetting] = parsed.GetValue(baseUrl);
+            }
+
+            var arguments = new ReconcileArguments(
+                parsed.GetRequiredValue(from), parsed.GetRequiredValue(to), parsed.GetValue(csv), parsed.GetValue(apply), parsed.GetValue(parallelism));
+            return run(new OpsArguments(OpsCommand.Reconcile, "", null, false, settings) { Reconcile = arguments }, token);
+        });
+        return reconcile;
+    }
+
+    /// <summary>A required date and time; UTC unless the text gives an offset.</summary>
+    private static Option<DateTimeOffset> TimeOption(string name, string description) => new(name)
+    {
+        Description = description + " ISO 8601, UTC unless an offset is given: 2026-12-01, 2026-12-01T08:00Z, 2026-12-01T09:00+01:00.",
+        HelpName = "time",
+        Required = true,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var time))
+            {
+                return time;
+            }
+
+            result.AddError($"{name} needs a date and time such as 2026-12-01 or 2026-12-01T08:00:00Z, not '{text}'.");
+            return default;
+        },
+    };
+
+    /// <summary>The option's value, or null when it is missing or did not parse (its own error says so already).</summary>
+    private static DateTimeOffset? ParsedValue(CommandResult result, Option<DateTimeOffset> option)
+    {
+        try
+        {
+            return result.GetResult(option) is null ? null : result.GetValue(option);
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // the library's way of saying the value did not parse
+        }
+    }
+
+    private static string Format(DateTimeOffset time) => time.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture);
+
+    private static int? ParseWhole(ArgumentResult result, string name, int lowest, int highest)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= lowest && n <= highest)
+        {
+            return n;
+        }
+
+        result.AddError($"{name} needs a whole number from {lowest} to {highest}, not '{text}'.");
+        return null;
     }
 
     private static Option<string> QueueOption()

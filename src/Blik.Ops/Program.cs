@@ -3,7 +3,8 @@ using Blik.Ops;
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
-    // Stop after the message in hand: a message is deleted from the poison queue only after it was sent on.
+    // Stop after the work in hand: a message is deleted from the poison queue only after it was sent on, and a
+    // reconciliation stops between sessions.
     e.Cancel = true;
     cancellation.Cancel();
 };

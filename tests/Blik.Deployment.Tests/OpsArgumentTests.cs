@@ -88,8 +88,10 @@ public sealed partial class OpsArgumentTests
         Assert.Equal(OpsApp.Success, run.ExitCode);
         Assert.Contains("peek-poison", run.Out, StringComparison.Ordinal);
         Assert.Contains("requeue-poison", run.Out, StringComparison.Ordinal);
+        Assert.Contains("reconcile", run.Out, StringComparison.Ordinal);
         Assert.Contains("--AzureWebJobsStorage__accountName", run.Out, StringComparison.Ordinal);
         Assert.Contains("Exit codes: 0 done, 1 failed", Unwrapped(run.Out), StringComparison.Ordinal);
+        Assert.Contains("3 reconcile found differences", Unwrapped(run.Out), StringComparison.Ordinal);
         Assert.Empty(run.Err);
     }
 
@@ -102,6 +104,23 @@ public sealed partial class OpsArgumentTests
         Assert.Contains("--dry-run", run.Out, StringComparison.Ordinal);
         Assert.Contains("--max <N>", run.Out, StringComparison.Ordinal);
         Assert.Contains("[default: checkout-events]", Unwrapped(run.Out), StringComparison.Ordinal);
+        Assert.Empty(run.Err);
+    }
+
+    [Fact]
+    public async Task Reconcile_help_describes_its_options_and_says_the_key_comes_from_the_environment_only()
+    {
+        var run = await PoisonRequeueTests.RunRawAsync(["reconcile", "--help"], NoEnvironment);
+
+        Assert.Equal(OpsApp.Success, run.ExitCode);
+        var help = Unwrapped(run.Out);
+        Assert.Contains("--from <time> (REQUIRED)", help, StringComparison.Ordinal);
+        Assert.Contains("--csv <file>", help, StringComparison.Ordinal);
+        Assert.Contains("--apply", help, StringComparison.Ordinal);
+        Assert.Contains("--parallelism <N>", help, StringComparison.Ordinal);
+        Assert.Contains("--ConvergeGate__BaseUrl <url>", help, StringComparison.Ordinal);
+        Assert.Contains("ConvergeGate__SecretKey, read from the environment only", help, StringComparison.Ordinal);
+        Assert.Contains("Exit codes: 0 no difference, 3 differences found, 1 failed", help, StringComparison.Ordinal);
         Assert.Empty(run.Err);
     }
 
