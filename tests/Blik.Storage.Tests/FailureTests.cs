@@ -55,13 +55,13 @@ public sealed class FailureTests(AzuriteFixture azurite)
         var queue = new QueueServiceClient(connectionString, queueOptions).GetQueueClient("orders");
 
         var read = await Assert.ThrowsAsync<StorageUnavailableException>(() => table.GetOrNullAsync("p", "r", CancellationToken.None));
-        var reads = silent.TakeConnections();
+        var reads = await silent.TakeConnectionsAsync();
         await Assert.ThrowsAsync<StorageUnavailableException>(() => table.ReplaceAsync(new TableEntity("p", "r"), "W/\"datetime'2026-01-01T00%3A00%3A00Z'\"", CancellationToken.None));
-        var replaces = silent.TakeConnections();
+        var replaces = await silent.TakeConnectionsAsync();
         await Assert.ThrowsAsync<StorageUnavailableException>(() => table.InsertAsync(new TableEntity("p", "r"), CancellationToken.None));
-        var inserts = silent.TakeConnections();
+        var inserts = await silent.TakeConnectionsAsync();
         await Assert.ThrowsAsync<StorageUnavailableException>(() => StorageCall.RunAsync("Send", () => queue.SendMessageAsync("x"), CancellationToken.None));
-        var sends = silent.TakeConnections();
+        var sends = await silent.TakeConnectionsAsync();
 
         Assert.Equal(1 + StorageClientDefaults.MaxRetries, reads);
         Assert.Equal(1 + StorageClientDefaults.MaxRetries, replaces); // if one had landed, the next meets 412 and the store re-reads
@@ -119,22 +119,46 @@ public sealed class FailureTests(AzuriteFixture azurite)
         Assert.NotNull(await table.GetOrNullAsync("p", "r", CancellationToken.None));
     }
 
-    /// <summary>Accepts connections and never answers; counts the connections (one per attempt after a timeout).</summary>
+    /// <summary>
+    /// Accepts connections and never answers; counts the connections (one per attempt after a timeout). Accepting runs on
+    /// its own thread, not the thread pool, so a busy machine does not leave a finished attempt uncounted.
+    /// </summary>
     private sealed class SilentServer : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly List<TcpClient> _held = [];
+        private readonly List<Socket> _held = [];
         private int _connections;
 
         public SilentServer()
         {
             _listener.Start();
-            _ = AcceptAsync();
+            new Thread(Accept) { IsBackground = true, Name = "silent-server" }.Start();
         }
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-        public int TakeConnections() => Interlocked.Exchange(ref _connections, 0);
+        /// <summary>
+        /// The connections made since the last call. Every attempt has connected before the client gave up, but the
+        /// kernel may still hold the last one in the listen backlog: the count is read once it has stopped changing.
+        /// </summary>
+        public async Task<int> TakeConnectionsAsync()
+        {
+            var settle = TimeSpan.FromMilliseconds(300);
+            var deadline = Stopwatch.StartNew();
+            var seen = Volatile.Read(ref _connections);
+            var stable = Stopwatch.StartNew();
+            while (stable.Elapsed < settle && deadline.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(20);
+                var now = Volatile.Read(ref _connections);
+                if (now != seen)
+                {
+                    (seen, stable) = (now, Stopwatch.StartNew());
+                }
+            }
+
+            return Interlocked.Exchange(ref _connections, 0);
+        }
 
         public void Dispose()
         {
@@ -145,13 +169,13 @@ public sealed class FailureTests(AzuriteFixture azurite)
             }
         }
 
-        private async Task AcceptAsync()
+        private void Accept()
         {
             try
             {
                 while (true)
                 {
-                    var client = await _listener.AcceptTcpClientAsync();
+                    var client = _listener.AcceptSocket();
                     Interlocked.Increment(ref _connections);
                     lock (_held)
                     {
@@ -159,7 +183,7 @@ public sealed class FailureTests(AzuriteFixture azurite)
                     }
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
             {
                 // Stopped.
             }
