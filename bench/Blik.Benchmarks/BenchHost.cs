@@ -118,7 +118,7 @@ public sealed partial class BenchHost : IAsyncDisposable
     public sealed partial class WorkerRequests : ILoggerProvider
     {
         public const string HostingCategory = "Host.Worker.Microsoft.AspNetCore.Hosting.Diagnostics";
-        public const string EventsCategory = "Host.Worker.Blik.Checkout.Processing.EventProcessor";
+        public const string EventsCategory = "Host.Worker.Blik.Checkout.Webhooks.EventProcessor";
         public const string SweepCategory = "Host.Worker.Blik.Checkout.Sweeps.Sweeper";
 
         private readonly ConcurrentQueue<(string Method, string Path, double Milliseconds)> _requests = new();
