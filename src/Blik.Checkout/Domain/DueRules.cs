@@ -3,14 +3,37 @@ namespace Blik.Checkout.Domain;
 /// <summary>When a session that is not final needs looking at again: the sweep's schedule, as a pure function.</summary>
 public static class DueRules
 {
+    /// <summary>
+    /// How often a session past its expiry and grace, with nothing in flight, is asked about while the gateway keeps
+    /// calling it open (until <c>localExpiryGrace</c> allows expiring it here).
+    /// </summary>
+    public static readonly TimeSpan SlowRecheck = TimeSpan.FromMinutes(15);
+
     /// <param name="recheckInterval">How often a session with a code in flight (or past its expiry) is asked about.</param>
     /// <param name="codeInFlightFor">How long after a code is submitted it counts as in flight (if nothing refused it).</param>
-    public static DueEntry NextCheck(CheckoutSession session, DateTimeOffset now, TimeSpan recheckInterval, TimeSpan codeInFlightFor)
+    /// <param name="expiryGrace">Past expiry, how long the gateway is asked every interval.</param>
+    /// <param name="localExpiryGrace">Past expiry, when a session still open at the gateway may be expired here.</param>
+    public static DueEntry NextCheck(
+        CheckoutSession session,
+        DateTimeOffset now,
+        TimeSpan recheckInterval,
+        TimeSpan codeInFlightFor,
+        TimeSpan? expiryGrace = null,
+        TimeSpan? localExpiryGrace = null)
     {
         var recheck = new DueEntry(session.Id, now + recheckInterval, DueKind.Recheck);
         if (now >= session.ExpiresAt)
         {
-            return recheck; // past expiry, within the grace period: keep asking the gateway
+            if (expiryGrace is { } grace && now >= session.ExpiresAt + grace && !CodeInFlight(session, now, codeInFlightFor))
+            {
+                // Past the grace and nothing in flight: the gateway keeps saying open. Ask less often, and be there
+                // when the local expiry becomes allowed.
+                var slow = now + (recheckInterval > SlowRecheck ? recheckInterval : SlowRecheck);
+                var allowed = session.ExpiresAt + (localExpiryGrace ?? grace);
+                return new DueEntry(session.Id, allowed > now && allowed < slow ? allowed : slow, DueKind.Recheck);
+            }
+
+            return recheck; // past expiry, within the grace period or with a payment in flight: keep asking the gateway
         }
 
         return CodeInFlight(session, now, codeInFlightFor) && recheck.DueAt < session.ExpiresAt ? recheck : DueEntry.Expiry(session);

@@ -46,7 +46,6 @@ public sealed class SessionWrites(
     /// </summary>
     /// <param name="known">The row as this operation just read or wrote it (saves a read; a stale one costs a retry).</param>
     /// <param name="operation">What made the change, for the transition log.</param>
-    /// <param name="gateway">The gateway's session the change was made from, if any (checked for the amount it took).</param>
     /// <returns>null when the session does not exist.</returns>
     /// <exception cref="ConcurrencyConflictException">The row kept changing under every attempt.</exception>
     public async Task<SessionChange?> ApplyAsync(
@@ -54,8 +53,7 @@ public sealed class SessionWrites(
         CheckoutSession? known,
         Func<CheckoutSession, CheckoutSession?> change,
         string operation,
-        CancellationToken cancellationToken,
-        GatewaySession? gateway = null)
+        CancellationToken cancellationToken)
     {
         DueEntry? safety = null;
         for (var attempt = 1; ; attempt++)
@@ -101,19 +99,19 @@ public sealed class SessionWrites(
                 continue; // someone else wrote first: read again and re-decide
             }
 
-            return await SettleAsync(before, written, operation, safety, gateway, cancellationToken);
+            return await SettleAsync(before, written, operation, safety, cancellationToken);
         }
     }
 
     /// <summary>What the write owes now that it is stored.</summary>
     private async Task<SessionChange> SettleAsync(
-        CheckoutSession before, CheckoutSession after, string operation, DueEntry? safety, GatewaySession? gateway, CancellationToken cancellationToken)
+        CheckoutSession before, CheckoutSession after, string operation, DueEntry? safety, CancellationToken cancellationToken)
     {
-        if (gateway is not null && RecordsCompletion(before, after) && AmountDiffers(gateway, after))
+        if (after.AmountMismatch && !before.AmountMismatch)
         {
             // The shopper paid an amount or currency other than the one the shop asked for: once per session, when the
-            // completion is recorded, before its fulfilment message goes out.
-            SessionLog.AmountMismatch(logger, after.Id, gateway.AmountTotal, gateway.Currency, after.Amount, after.Currency);
+            // completion is recorded, before its fulfilment message (checkout.session.amount_mismatch) goes out.
+            SessionLog.AmountMismatch(logger, after.Id, after.GatewayAmount, after.GatewayCurrency, after.Amount, after.Currency);
             metrics.AmountMismatch();
         }
 
@@ -122,7 +120,7 @@ public sealed class SessionWrites(
             SessionLog.Transition(logger, after.Id, before.Status.ToWire(), after.Status.ToWire(), operation);
         }
 
-        if (after.LateCompletion && !before.LateCompletion)
+        if (after.CompletedAfterExpiry && !before.CompletedAfterExpiry)
         {
             SessionLog.LateCompletion(logger, after.Id);
             metrics.LateCompletion();
@@ -146,19 +144,16 @@ public sealed class SessionWrites(
         return new SessionChange(before, after, owed);
     }
 
-    /// <summary>This write recorded a payment: the session became completed, or an expired one learnt it was paid.</summary>
+    /// <summary>This write recorded a payment: the session became completed (an expired one included).</summary>
     internal static bool RecordsCompletion(CheckoutSession before, CheckoutSession after) =>
-        !ReferenceEquals(before, after)
-        && (after.Status == SessionStatus.Completed && before.Status != SessionStatus.Completed
-            || after.LateCompletion && !before.LateCompletion);
+        !ReferenceEquals(before, after) && after.Status == SessionStatus.Completed && before.Status != SessionStatus.Completed;
 
-    /// <summary>The gateway's session is for another amount or currency than ours.</summary>
-    internal static bool AmountDiffers(GatewaySession gateway, CheckoutSession session) =>
-        gateway.AmountTotal is { } amount && amount != session.Amount
-        || gateway.Currency is { } currency && !string.Equals(currency, session.Currency, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>This write made the session final, which owes its fulfilment message.</summary>
-    private static bool OwesMessage(CheckoutSession before, CheckoutSession after) => after.Outbox.Pending && !before.Outbox.Pending;
+    /// <summary>
+    /// This write owes a fulfilment message and holds its claim: it made the session final, or moved it from one final
+    /// state to another (expired → completed), which owes a message even if the expiry's is still unsent.
+    /// </summary>
+    private static bool OwesMessage(CheckoutSession before, CheckoutSession after) =>
+        after.Outbox.Pending && (!before.Outbox.Pending || before.Status != after.Status);
 
     /// <summary>What a row owes that this operation did not take on: nothing, or a message someone holds.</summary>
     private OutboxResult Owed(CheckoutSession session) =>
