@@ -248,6 +248,9 @@ internal sealed class FakeGateway : IConvergeGate
     /// <summary>What a refund call does; by default a pending refund.</summary>
     public Func<GatewayRefundRequest, GatewayRefund>? OnRefund { get; set; }
 
+    /// <summary>What the gateway answers to a create, from the session it would echo by default.</summary>
+    public Func<GatewaySession, GatewaySession>? OnCreate { get; set; }
+
     /// <summary>Thrown by every read (GET) while set.</summary>
     public Exception? ReadsFail { get; set; }
 
@@ -264,6 +267,7 @@ internal sealed class FakeGateway : IConvergeGate
             Url = "https://gateway.test/pay/" + id,
             ExpiresAt = request.ExpiresAt,
         };
+        session = OnCreate?.Invoke(session) ?? session;
         Sessions[id] = session;
         return Task.FromResult(session);
     }
