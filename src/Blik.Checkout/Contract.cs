@@ -13,6 +13,7 @@ public static class Routes
     public const string CreateSession = "checkout/sessions";
     public const string Session = "checkout/sessions/{id}";
     public const string PaySession = "checkout/sessions/{id}/pay";
+    public const string RefreshSession = "checkout/sessions/{id}/refresh";
     public const string Refunds = "checkout/sessions/{id}/refunds";
     public const string Refund = "checkout/sessions/{id}/refunds/{refundId}";
     public const string Webhook = "webhooks/convergegate";
@@ -53,6 +54,7 @@ public static class FunctionNames
     public const string CreateSession = "CreateSession";
     public const string GetSession = "GetSession";
     public const string PaySession = "PaySession";
+    public const string RefreshSession = "RefreshSession";
     public const string CreateRefund = "CreateRefund";
     public const string ListRefunds = "ListRefunds";
     public const string GetRefund = "GetRefund";

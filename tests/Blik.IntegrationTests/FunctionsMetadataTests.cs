@@ -17,6 +17,7 @@ public sealed partial class FunctionsMetadataTests
         ["POST /api/checkout/sessions"] = "CreateSession",
         ["GET /api/checkout/sessions/{}"] = "GetSession",
         ["POST /api/checkout/sessions/{}/pay"] = "PaySession",
+        ["POST /api/checkout/sessions/{}/refresh"] = "RefreshSession",
         ["POST /api/checkout/sessions/{}/refunds"] = "CreateRefund",
         ["GET /api/checkout/sessions/{}/refunds"] = "ListRefunds",
         ["GET /api/checkout/sessions/{}/refunds/{}"] = "GetRefund",

@@ -49,6 +49,9 @@ internal static partial class SessionLog
     [LoggerMessage(2010, LogLevel.Critical, "Session {SessionId} was completed at the gateway for {GatewayAmount} {GatewayCurrency}, but we created it for {Amount} {Currency}: reconcile it with Converge Gate before fulfilling")]
     public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
 
+    [LoggerMessage(2012, LogLevel.Warning, "The first re-check of the code for session {SessionId} could not be queued; the sweep re-checks it at retry_code_after")]
+    public static partial void FirstRecheckNotScheduled(ILogger logger, Exception exception, string sessionId);
+
     [LoggerMessage(2011, LogLevel.Error, "Converge Gate created session {SessionId} for {GatewayAmount} {GatewayCurrency}, but we asked for {Amount} {Currency}: refused, not stored")]
     public static partial void CreateEchoDiffers(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
 }

@@ -99,6 +99,9 @@ public sealed record CheckoutSession
     /// <summary>The gateway completed the session for another amount or currency than the shop asked for.</summary>
     public bool AmountMismatch => GatewayAmount is not null || GatewayCurrency is not null;
 
+    /// <summary>When a merchant's refresh last re-read the session from the gateway (refreshes are limited per session).</summary>
+    public DateTimeOffset? LastRefreshAt { get; init; }
+
     /// <summary>The fulfilment message this session's final state owes, and whether it went out.</summary>
     public OutboxState Outbox { get; init; } = OutboxState.None;
 

@@ -39,6 +39,27 @@ public static class DueRules
         return CodeInFlight(session, now, codeInFlightFor) && recheck.DueAt < session.ExpiresAt ? recheck : DueEntry.Expiry(session);
     }
 
+    /// <summary>How long before <c>retry_code_after</c> the first gateway read of a code happens, at most.</summary>
+    public static readonly TimeSpan FirstRecheckLead = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// When a change that sent a code out (accepted, or outcome unknown) owes its first gateway read: before the
+    /// session's <c>retry_code_after</c>, so that a lost webhook is caught up before the shopper is asked for a new code
+    /// — <see cref="FirstRecheckLead"/> before it, or a third of the window if that is shorter. Null when the change
+    /// sent no code or made the session final.
+    /// </summary>
+    public static DateTimeOffset? FirstRecheck(CheckoutSession before, CheckoutSession after)
+    {
+        if (after.Status.IsFinal() || after.CodeSubmittedAt is not { } submitted || submitted == before.CodeSubmittedAt
+            || after.RetryCodeAfter is not { } deadline || deadline <= submitted)
+        {
+            return null;
+        }
+
+        var third = (deadline - submitted) / 3;
+        return deadline - (third < FirstRecheckLead ? third : FirstRecheckLead);
+    }
+
     /// <summary>
     /// The shopper may still be confirming a code: the session is pending, or a code went out recently and neither
     /// failed nor was refused (an unknown outcome counts as in flight).

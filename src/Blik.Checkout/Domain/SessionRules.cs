@@ -197,6 +197,21 @@ public static class SessionRules
         }, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Counts a merchant's refresh (a re-read from the gateway on demand): at most one per <paramref name="interval"/>
+    /// per session; otherwise null and how long to wait. A final session that can no longer change is never re-read.
+    /// </summary>
+    public static (CheckoutSession? Reserved, TimeSpan RetryAfter) ReserveRefresh(CheckoutSession s, DateTimeOffset now, TimeSpan interval)
+    {
+        now = now.WholeSeconds();
+        if (s.LastRefreshAt is { } last && now < last + interval)
+        {
+            return (null, TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((last + interval - now).TotalSeconds))));
+        }
+
+        return (s with { LastRefreshAt = now }, TimeSpan.Zero);
+    }
+
     /// <summary>The gateway accepted a code: the shopper now confirms in the banking app (or it already completed).</summary>
     public static CheckoutSession CodeAccepted(CheckoutSession s, GatewaySession g, DateTimeOffset observedAt, DateTimeOffset now, TimeSpan confirmationWindow)
     {

@@ -15,6 +15,14 @@ public sealed record SessionChange(CheckoutSession Before, CheckoutSession After
     public bool Changed => !ReferenceEquals(Before, After);
 }
 
+/// <summary>Queues a gateway read of one session, to happen after a delay (see <see cref="Webhooks.FirstRecheckQueue"/>).</summary>
+public interface IFirstRecheckQueue
+{
+    /// <param name="codeSubmittedAt">When the code went out (identifies the re-check).</param>
+    /// <exception cref="StorageException">The queue could not be written.</exception>
+    Task ScheduleAsync(string sessionId, DateTimeOffset codeSubmittedAt, TimeSpan delay, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Every change to a stored session, with the work it owes, as one operation: the due entry the new state needs is
 /// written before the row (a crash in between leaves an entry with nothing to do, never a row that nobody looks at),
@@ -26,7 +34,8 @@ public sealed class SessionWrites(
     IDueIndex due,
     Outbox outbox,
     CheckoutMetrics metrics,
-    ILogger<SessionWrites> logger)
+    ILogger<SessionWrites> logger,
+    IFirstRecheckQueue? rechecks = null)
 {
     private const int MaxWriteAttempts = 10;
 
@@ -126,6 +135,11 @@ public sealed class SessionWrites(
             metrics.LateCompletion();
         }
 
+        if (DueRules.FirstRecheck(before, after) is { } firstRecheck)
+        {
+            await ScheduleFirstRecheckAsync(after, firstRecheck, cancellationToken);
+        }
+
         var owed = Owed(after);
         if (OwesMessage(before, after))
         {
@@ -160,6 +174,29 @@ public sealed class SessionWrites(
         session.Outbox.Pending
             ? OutboxResult.HeldElsewhere(session.Outbox.ClaimedUntil(outbox.ClaimLease) ?? DateTimeOffset.UnixEpoch)
             : OutboxResult.Done;
+
+    /// <summary>
+    /// A code went out: its first gateway read is queued to happen just before <c>retry_code_after</c> (the sweep runs
+    /// once a minute, too coarse for that). The sweep's entry at <c>retry_code_after</c> stays the backstop, so a
+    /// failure here is logged, not thrown: the code is already out.
+    /// </summary>
+    private async Task ScheduleFirstRecheckAsync(CheckoutSession session, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (rechecks is null)
+        {
+            return;
+        }
+
+        var delay = at - session.UpdatedAt;
+        try
+        {
+            await rechecks.ScheduleAsync(session.Id, session.CodeSubmittedAt!.Value, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, cancellationToken);
+        }
+        catch (StorageException e)
+        {
+            SessionLog.FirstRecheckNotScheduled(logger, e, session.Id);
+        }
+    }
 
     private async Task RemoveQuietlyAsync(DueEntry entry, CancellationToken cancellationToken)
     {

@@ -69,6 +69,7 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
         e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
         e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
         e.SetIfNotNull("GatewayAmount", s.GatewayAmount);
+        e.SetIfNotNull("LastRefreshAt", s.LastRefreshAt.ToUnixSeconds());
         e.SetIfNotNull("GatewayCurrency", s.GatewayCurrency);
         e.SetOutbox(s.Outbox);
         return e;
@@ -104,6 +105,7 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             CompletedAfterExpiry = e.GetBoolean("LateCompletion") ?? false,
             ExpiredLocally = e.GetBoolean("ExpiredLocally") ?? false,
             GatewayAmount = e.GetInt64("GatewayAmount"),
+            LastRefreshAt = Times.FromUnixSeconds(e.GetInt64("LastRefreshAt")),
             GatewayCurrency = e.GetString("GatewayCurrency"),
             Outbox = e.GetOutbox(),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,

@@ -216,14 +216,29 @@ internal sealed class InMemoryDueIndex(StorageFaults faults) : IDueIndex
 
 internal sealed class InMemoryQueues(StorageFaults faults) : IMessageQueues
 {
-    private readonly ConcurrentQueue<(string Queue, string Text)> _sent = new();
+    private readonly ConcurrentQueue<(string Queue, string Text, TimeSpan Delay)> _sent = new();
 
     public IReadOnlyList<string> Sent(string queueName) => _sent.Where(m => m.Queue == queueName).Select(m => m.Text).ToArray();
 
-    public Task SendAsync(string queueName, string text, CancellationToken cancellationToken)
+    /// <summary>The messages sent to a queue with how long each stays invisible.</summary>
+    public IReadOnlyList<(string Text, TimeSpan Delay)> SentWithDelay(string queueName) =>
+        _sent.Where(m => m.Queue == queueName).Select(m => (m.Text, m.Delay)).ToArray();
+
+    public Task SendAsync(string queueName, string text, CancellationToken cancellationToken) =>
+        SendAsync(queueName, text, TimeSpan.Zero, cancellationToken);
+
+    /// <summary>Queues every send to which fails as unreachable storage would.</summary>
+    public ConcurrentBag<string> Failing { get; } = [];
+
+    public Task SendAsync(string queueName, string text, TimeSpan delay, CancellationToken cancellationToken)
     {
         faults.Write("Send to " + queueName);
-        _sent.Enqueue((queueName, text));
+        if (Failing.Contains(queueName))
+        {
+            throw new StorageUnavailableException($"Send to {queueName} failed (test).", 0, null);
+        }
+
+        _sent.Enqueue((queueName, text, delay));
         return Task.CompletedTask;
     }
 }
