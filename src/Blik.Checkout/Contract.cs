@@ -31,6 +31,12 @@ public static class QueueNames
 
     /// <summary>Where the Functions host (and the runner) moves an event after <c>maxDequeueCount</c> failed attempts.</summary>
     public const string EventsPoison = Events + "-poison";
+
+    /// <summary>
+    /// A code's first gateway re-check, each message invisible until shortly before the session's
+    /// <c>retry_code_after</c>. Its poison queue needs no watching: the sweep re-checks the session anyway.
+    /// </summary>
+    public const string Rechecks = "checkout-rechecks";
 }
 
 public static class TableNames
@@ -61,5 +67,6 @@ public static class FunctionNames
     public const string ConvergeGateWebhook = "ConvergeGateWebhook";
     public const string Health = "Health";
     public const string ProcessEvent = "ProcessEvent";
+    public const string RecheckSession = "RecheckSession";
     public const string Sweep = "Sweep";
 }

@@ -21,7 +21,7 @@ public sealed class FirstRecheckTests : IDisposable
     public void Dispose() => _stack.Dispose();
 
     private IReadOnlyList<(string Text, TimeSpan Delay)> Rechecks =>
-        _stack.Queues.SentWithDelay(QueueNames.Events).Where(m => EventMessage.Parse(m.Text).Type == FirstRecheckQueue.EventType).ToArray();
+        _stack.Queues.SentWithDelay(QueueNames.Rechecks).Where(m => EventMessage.Parse(m.Text).Type == FirstRecheckQueue.EventType).ToArray();
 
     [Fact]
     public async Task A_code_the_gateway_takes_queues_its_first_recheck_to_be_read_before_retry_code_after()
@@ -79,7 +79,7 @@ public sealed class FirstRecheckTests : IDisposable
     public async Task A_queue_that_cannot_take_the_recheck_does_not_fail_the_code_and_the_sweeps_entry_stays()
     {
         _stack.Seed(Id);
-        _stack.Queues.Failing.Add(QueueNames.Events);
+        _stack.Queues.Failing.Add(QueueNames.Rechecks);
 
         var paid = await _stack.Get<SessionService>().PayAsync(Id, Code, CancellationToken.None);
 
