@@ -21,10 +21,11 @@ param fulfilmentQueueName string
 param skuName string = 'Standard_LRS'
 
 // Must equal Blik.Checkout.QueueNames and TableNames (tests/Blik.Deployment.Tests checks it).
-@description('The event queue and its poison queue (created here so operators can look at it before the host first needs it). The fulfilment queue\'s name is a setting, so it comes in as a parameter.')
+@description('The event queue and its poison queue (created here so operators can look at it before the host first needs it), and the queue of delayed first re-checks. The fulfilment queue\'s name is a setting, so it comes in as a parameter.')
 var queueNames = [
   'checkout-events'
   'checkout-events-poison'
+  'checkout-rechecks'
 ]
 @description('The application\'s tables.')
 var tableNames = [

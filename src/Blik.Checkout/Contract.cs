@@ -13,6 +13,7 @@ public static class Routes
     public const string CreateSession = "checkout/sessions";
     public const string Session = "checkout/sessions/{id}";
     public const string PaySession = "checkout/sessions/{id}/pay";
+    public const string RefreshSession = "checkout/sessions/{id}/refresh";
     public const string Refunds = "checkout/sessions/{id}/refunds";
     public const string Refund = "checkout/sessions/{id}/refunds/{refundId}";
     public const string Webhook = "webhooks/convergegate";
@@ -30,6 +31,12 @@ public static class QueueNames
 
     /// <summary>Where the Functions host (and the runner) moves an event after <c>maxDequeueCount</c> failed attempts.</summary>
     public const string EventsPoison = Events + "-poison";
+
+    /// <summary>
+    /// A code's first gateway re-check, each message invisible until shortly before the session's
+    /// <c>retry_code_after</c>. Its poison queue needs no watching: the sweep re-checks the session anyway.
+    /// </summary>
+    public const string Rechecks = "checkout-rechecks";
 }
 
 public static class TableNames
@@ -53,11 +60,13 @@ public static class FunctionNames
     public const string CreateSession = "CreateSession";
     public const string GetSession = "GetSession";
     public const string PaySession = "PaySession";
+    public const string RefreshSession = "RefreshSession";
     public const string CreateRefund = "CreateRefund";
     public const string ListRefunds = "ListRefunds";
     public const string GetRefund = "GetRefund";
     public const string ConvergeGateWebhook = "ConvergeGateWebhook";
     public const string Health = "Health";
     public const string ProcessEvent = "ProcessEvent";
+    public const string RecheckSession = "RecheckSession";
     public const string Sweep = "Sweep";
 }

@@ -20,6 +20,20 @@ public sealed class EventFunctions(EventProcessor processor)
 }
 
 /// <summary>
+/// A code's first re-check (<see cref="Blik.Checkout.Webhooks.FirstRecheckQueue"/>): the message becomes visible shortly
+/// before the session's <c>retry_code_after</c> and is applied like a webhook's event, so a lost webhook is caught up
+/// before the shopper is asked for a new code. A throw retries it; a poisoned one loses nothing (the sweep re-checks).
+/// </summary>
+public sealed class RecheckFunctions(EventProcessor processor)
+{
+    [Function(FunctionNames.RecheckSession)]
+    public Task RecheckSession(
+        [QueueTrigger(QueueNames.Rechecks, Connection = ServiceCollectionExtensions.StorageSetting)] string message,
+        CancellationToken cancellationToken) =>
+        processor.ProcessAsync(message, cancellationToken);
+}
+
+/// <summary>
 /// Every minute: expire stale sessions and re-check sessions whose code got no webhook; then read the queues' depth and
 /// age for the alerts (<see cref="QueueProbe"/>), whether or not the sweep succeeded.
 /// </summary>

@@ -7,7 +7,7 @@ namespace Blik.Functions;
 
 /// <summary>
 /// The HTTP functions. Each one only calls the shared handler; routes come from <see cref="Routes"/>.
-/// Create and the refund functions are for the merchant's server (function key); pay, get and health are called by
+/// Create and the refund functions are for the merchant's server (function key); pay, get, refresh and health are called by
 /// browsers and probes and are authorised by the session's client secret instead; the webhook by its signature.
 /// The handlers' minimal-API <see cref="IResult"/>s are returned as they are: the worker's ASP.NET Core integration
 /// executes an <see cref="IResult"/> invocation result against the request's HttpContext
@@ -31,6 +31,12 @@ public sealed class CheckoutFunctions(CheckoutHandlers handlers)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Routes.PaySession)] HttpRequest request,
         string id) =>
         handlers.PaySessionAsync(request, id);
+
+    [Function(FunctionNames.RefreshSession)]
+    public Task<IResult> RefreshSession(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Routes.RefreshSession)] HttpRequest request,
+        string id) =>
+        handlers.RefreshSessionAsync(request, id);
 
     [Function(FunctionNames.CreateRefund)]
     public Task<IResult> CreateRefund(

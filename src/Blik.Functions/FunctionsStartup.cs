@@ -17,6 +17,7 @@ public static class FunctionsStartup
 
         builder.Services.AddSingleton<CheckoutFunctions>();
         builder.Services.AddSingleton<EventFunctions>();
+        builder.Services.AddSingleton<RecheckFunctions>();
         builder.Services.AddSingleton<SweepFunctions>();
 
         // The queue probe (QueueProbe.cs) reads through the application's own QueueServiceClient.

@@ -215,6 +215,8 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             }
 
             await Expect(run.Heading("This payment has expired")).ToBeFocusedAsync();
+            // The gateway itself said expired (expired_by "gateway"): only then may the page say no money was taken.
+            await Expect(run.Page.Locator("#expired-text")).ToContainTextAsync("No money was taken.");
             await run.DocScreenshotAsync("08-expired");
             Assert.Equal("expired", (await stack.ViewAsync(session)).GetProperty("status").GetString());
 

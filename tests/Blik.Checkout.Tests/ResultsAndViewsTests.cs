@@ -144,7 +144,10 @@ public sealed class SessionEntityTests
             LastError = new SessionError("not_confirmed", "Not confirmed."),
             Livemode = true,
             GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_740_830_400_123),
-            LateCompletion = true,
+            CompletedAfterExpiry = true,
+            ExpiredLocally = true,
+            GatewayAmount = 999,
+            GatewayCurrency = "eur",
         };
 
         var back = SessionStore.FromEntity(SessionStore.ToEntity(session));

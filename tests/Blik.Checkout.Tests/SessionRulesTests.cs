@@ -44,24 +44,65 @@ public sealed class SessionRulesTests
     }
 
     [Fact]
-    public void An_expired_session_the_gateway_calls_completed_is_flagged_as_a_late_completion_and_stays_expired()
+    public void An_expired_session_the_gateway_calls_completed_becomes_completed_after_expiry_and_owes_a_new_message()
     {
-        var flagged = SessionRules.ApplyGatewayState(Expired(), TestSessions.Gateway("completed"), At(60), At(61));
+        var expiredAndSent = Expired() with { ExpiredLocally = true, Outbox = new OutboxState(false, At(1), At(2)) };
 
-        Assert.NotNull(flagged);
-        Assert.True(flagged.LateCompletion);
-        Assert.Equal(SessionStatus.Expired, flagged.Status);
-        Assert.Null(flagged.CompletedAt);
-        Assert.Equal(At(61), flagged.UpdatedAt);
+        var paid = SessionRules.ApplyGatewayState(expiredAndSent, TestSessions.Gateway("completed"), At(60), At(61));
+
+        Assert.NotNull(paid);
+        Assert.Equal(SessionStatus.Completed, paid.Status);
+        Assert.True(paid.CompletedAfterExpiry);
+        Assert.Equal(At(61), paid.CompletedAt);
+        Assert.Equal(At(61), paid.UpdatedAt);
+        Assert.Equal(new OutboxState(true, At(61), At(2)), paid.Outbox);
+        Assert.False(paid.AmountMismatch);
     }
 
     [Fact]
-    public void A_late_completion_is_flagged_only_once()
+    public void A_completion_after_expiry_is_applied_only_once()
     {
-        var flagged = SessionRules.ApplyGatewayState(Expired(), TestSessions.Gateway("completed"), At(60), At(61))!;
+        var paid = SessionRules.ApplyGatewayState(Expired(), TestSessions.Gateway("completed"), At(60), At(61))!;
 
-        Assert.Null(SessionRules.ApplyGatewayState(flagged, TestSessions.Gateway("completed"), At(120), At(121)));
+        Assert.Null(SessionRules.ApplyGatewayState(paid, TestSessions.Gateway("completed"), At(120), At(121)));
     }
+
+    [Fact]
+    public void A_completion_after_expiry_for_another_amount_records_what_the_gateway_took()
+    {
+        var paid = SessionRules.ApplyGatewayState(Expired(), TestSessions.Gateway("completed") with { AmountTotal = 999, Currency = "EUR" }, At(60), At(61))!;
+
+        Assert.Equal((999L, "eur"), (paid.GatewayAmount, paid.GatewayCurrency));
+        Assert.True(paid.CompletedAfterExpiry);
+    }
+
+    [Fact]
+    public void The_gateway_confirming_an_expiry_published_here_clears_the_local_mark()
+    {
+        var confirmed = SessionRules.ApplyGatewayState(Expired() with { ExpiredLocally = true }, TestSessions.Gateway("expired"), At(60), At(61));
+
+        Assert.NotNull(confirmed);
+        Assert.False(confirmed.ExpiredLocally);
+        Assert.Equal(SessionStatus.Expired, confirmed.Status);
+    }
+
+    [Theory]
+    [InlineData(1000, "pln", false)]
+    [InlineData(1000, "PLN", false)]
+    [InlineData(999, "pln", true)]
+    [InlineData(1000, "eur", true)]
+    public void A_completion_records_the_gateway_amount_only_when_it_differs(long amount, string currency, bool differs)
+    {
+        var completed = SessionRules.ApplyGatewayState(PendingAfterCode(), TestSessions.Gateway("completed") with { AmountTotal = amount, Currency = currency }, At(20), At(21))!;
+
+        Assert.Equal(SessionStatus.Completed, completed.Status);
+        Assert.Equal(differs, completed.AmountMismatch);
+        Assert.Equal(differs ? amount : null, completed.GatewayAmount);
+    }
+
+    [Fact]
+    public void An_open_session_whose_gateway_amount_differs_records_nothing_until_it_completes() =>
+        Assert.Null(SessionRules.ApplyGatewayState(TestSessions.Open(), TestSessions.Gateway("open") with { AmountTotal = 5 }, At(20), At(21)));
 
     [Fact]
     public void A_gateway_snapshot_read_before_the_one_applied_is_stale_and_ignored()
@@ -320,12 +361,12 @@ public sealed class SessionRulesTests
     }
 
     [Fact]
-    public void Code_accepted_with_a_completed_answer_on_an_expired_session_flags_a_late_completion()
+    public void Code_accepted_with_a_completed_answer_on_an_expired_session_completes_it_after_expiry()
     {
         var accepted = SessionRules.CodeAccepted(Expired(), TestSessions.Gateway("completed"), At(10), At(11), ConfirmationWindow);
 
-        Assert.Equal(SessionStatus.Expired, accepted.Status);
-        Assert.True(accepted.LateCompletion);
+        Assert.Equal(SessionStatus.Completed, accepted.Status);
+        Assert.True(accepted.CompletedAfterExpiry);
     }
 
     [Theory]
@@ -402,6 +443,47 @@ public sealed class SessionRulesTests
         Assert.Equal(SessionStatus.Expired, expired.Status);
         Assert.Null(expired.RetryCodeAfter);
         Assert.Equal(At(200), expired.UpdatedAt);
+    }
+
+    [Fact]
+    public void Expire_marks_the_expiry_as_this_services_own() =>
+        Assert.True(SessionRules.Expire(TestSessions.Open(), At(200))!.ExpiredLocally);
+
+    private static readonly TimeSpan Grace = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan LocalGrace = TimeSpan.FromHours(24);
+    private static readonly TimeSpan InFlightFor = TimeSpan.FromMinutes(11.5);
+
+    private static bool MayExpire(CheckoutSession s, bool knows, SessionStatus? status, TimeSpan pastExpiry) =>
+        SessionRules.MayExpireLocally(s, knows, status, s.ExpiresAt + pastExpiry, Grace, LocalGrace, InFlightFor);
+
+    [Theory]
+    [InlineData(SessionStatus.Open)]
+    [InlineData(SessionStatus.Pending)]
+    [InlineData(null)]
+    public void A_session_the_gateway_still_calls_open_or_pending_is_not_expired_here_after_the_short_grace(SessionStatus? status) =>
+        Assert.False(MayExpire(TestSessions.Open(), knows: true, status, Grace + TimeSpan.FromMinutes(1)));
+
+    [Fact]
+    public void A_session_the_gateway_no_longer_knows_is_expired_here_after_the_short_grace_only()
+    {
+        Assert.False(MayExpire(TestSessions.Open(), knows: false, null, Grace - TimeSpan.FromSeconds(1)));
+        Assert.True(MayExpire(TestSessions.Open(), knows: false, null, Grace));
+    }
+
+    [Fact]
+    public void A_session_the_gateway_calls_open_with_nothing_in_flight_is_expired_here_after_the_long_grace()
+    {
+        Assert.False(MayExpire(TestSessions.Open(), knows: true, SessionStatus.Open, LocalGrace - TimeSpan.FromSeconds(1)));
+        Assert.True(MayExpire(TestSessions.Open(), knows: true, SessionStatus.Open, LocalGrace));
+    }
+
+    [Fact]
+    public void A_session_with_a_payment_in_flight_is_never_expired_here()
+    {
+        var longPast = LocalGrace + TimeSpan.FromDays(30);
+
+        Assert.False(MayExpire(TestSessions.Open(), knows: true, SessionStatus.Pending, longPast));
+        Assert.False(MayExpire(TestSessions.Open() with { Status = SessionStatus.Pending }, knows: true, SessionStatus.Open, longPast));
     }
 
     [Theory]

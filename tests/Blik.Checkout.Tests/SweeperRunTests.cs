@@ -36,7 +36,24 @@ public sealed class SweeperRunTests : IDisposable
     }
 
     [Fact]
-    public async Task A_session_the_gateway_still_calls_open_past_expiry_and_grace_is_expired_here()
+    public async Task A_session_the_gateway_expires_is_expired_with_the_gateways_word()
+    {
+        var session = _stack.Seed(Id);
+        await _stack.Due.ScheduleAsync(DueEntry.Expiry(session), CancellationToken.None);
+        _stack.Time.Advance(session.ExpiresAt - _stack.Time.GetUtcNow());
+        _stack.Gateway.Set(Id, "expired");
+
+        var report = await SweepAsync();
+
+        Assert.Equal(1, report.Expired);
+        Assert.Equal(SessionStatus.Expired, _stack.Sessions[Id]!.Status);
+        var message = Assert.Single(_stack.Fulfilment);
+        Assert.Equal(("checkout.session.expired", "gateway"), (message.Type, message.ExpiredBy));
+        Assert.Empty(_stack.Due.For(Id));
+    }
+
+    [Fact]
+    public async Task A_session_the_gateway_still_calls_open_past_expiry_and_grace_is_not_expired_here()
     {
         var session = _stack.Seed(Id);
         await _stack.Due.ScheduleAsync(DueEntry.Expiry(session), CancellationToken.None);
@@ -46,11 +63,80 @@ public sealed class SweeperRunTests : IDisposable
         _stack.Time.Advance(_stack.Sweep.ExpiryGrace);
         var afterGrace = await SweepAsync();
 
-        Assert.Equal(1, atExpiry.Rescheduled);
-        Assert.Equal(1, afterGrace.Expired);
-        Assert.Equal(SessionStatus.Expired, _stack.Sessions[Id]!.Status);
-        Assert.Equal("checkout.session.expired", Assert.Single(_stack.Fulfilment).Type);
+        Assert.Equal((1, 1), (atExpiry.Rescheduled, afterGrace.Rescheduled));
+        Assert.Equal(SessionStatus.Open, _stack.Sessions[Id]!.Status);
+        Assert.Empty(_stack.Fulfilment);
+        Assert.Single(_stack.Due.For(Id));
+    }
+
+    [Fact]
+    public async Task A_session_the_gateway_calls_pending_long_past_expiry_is_never_expired_here()
+    {
+        var session = _stack.Seed(Id, SessionStatus.Pending);
+        _stack.Gateway.Set(Id, "pending");
+        _stack.Time.Advance(session.ExpiresAt + _stack.Sweep.LocalExpiryGrace + TimeSpan.FromHours(1) - _stack.Time.GetUtcNow());
+        await DueNowAsync(Id);
+
+        var report = await SweepAsync();
+
+        Assert.Equal(1, report.Rescheduled);
+        Assert.Equal(SessionStatus.Pending, _stack.Sessions[Id]!.Status);
+        Assert.Empty(_stack.Fulfilment);
+        Assert.Equal([new DueEntry(Id, _stack.Time.GetUtcNow() + _stack.Sweep.RecheckInterval, DueKind.Recheck)], _stack.Due.For(Id));
+    }
+
+    [Fact]
+    public async Task A_session_the_gateway_calls_open_is_expired_here_after_the_long_grace_and_marked_as_ours()
+    {
+        var session = _stack.Seed(Id);
+        _stack.Time.Advance(session.ExpiresAt + _stack.Sweep.LocalExpiryGrace - _stack.Time.GetUtcNow());
+        await DueNowAsync(Id);
+
+        var report = await SweepAsync();
+
+        Assert.Equal(1, report.Expired);
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal((SessionStatus.Expired, true), (stored.Status, stored.ExpiredLocally));
+        var message = Assert.Single(_stack.Fulfilment);
+        Assert.Equal(("checkout.session.expired", "checkout"), (message.Type, message.ExpiredBy));
         Assert.Empty(_stack.Due.For(Id));
+    }
+
+    [Fact]
+    public async Task A_session_the_gateway_no_longer_knows_is_expired_here_after_the_grace()
+    {
+        var session = _stack.Seed(Id);
+        _stack.Gateway.Sessions.TryRemove(Id, out _);
+        _stack.Time.Advance(session.ExpiresAt + _stack.Sweep.ExpiryGrace - _stack.Time.GetUtcNow());
+        await DueNowAsync(Id);
+
+        var report = await SweepAsync();
+
+        Assert.Equal(1, report.Expired);
+        Assert.True(_stack.Sessions[Id]!.ExpiredLocally);
+    }
+
+    [Fact]
+    public async Task A_session_expired_here_that_the_gateway_then_completes_becomes_completed_with_its_own_message_and_is_refundable()
+    {
+        var session = _stack.Seed(Id);
+        _stack.Time.Advance(session.ExpiresAt + _stack.Sweep.LocalExpiryGrace - _stack.Time.GetUtcNow());
+        await DueNowAsync(Id);
+        await SweepAsync();
+        _stack.Gateway.Set(Id, "completed");
+
+        var result = await _stack.Get<Sessions.SessionReconciler>().ReconcileAsync(Id, "event session.completed", CancellationToken.None);
+        var refund = await _stack.Get<RefundService>().CreateAsync(Id, new CreateRefundRequest(null, null, null), null, CancellationToken.None);
+
+        Assert.Equal(SessionStatus.Completed, result.Session!.Status);
+        Assert.True(result.Session.CompletedAfterExpiry);
+        Assert.Equal(
+            ["checkout.session.expired", "checkout.session.completed_after_expiry"],
+            _stack.Fulfilment.Select(m => m.Type));
+        var late = _stack.Fulfilment[1];
+        Assert.Equal(($"{Id}:completed_after_expiry", "completed", true), (late.EventId, late.Status, late.CompletedAfterExpiry));
+        Assert.Null(refund.Refusal);
+        Assert.Contains(_stack.LogsAt(LogLevel.Critical), r => r.Id.Name == "LateCompletion");
     }
 
     [Fact]

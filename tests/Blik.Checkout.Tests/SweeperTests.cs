@@ -60,6 +60,14 @@ public sealed class SweeperTests : IDisposable
         Assert.Equal(_now.AddSeconds(60), NextCheck(Session(status, expiresIn)));
 
     [Fact]
+    public void A_session_past_expiry_and_grace_with_nothing_in_flight_is_asked_about_every_quarter_hour() =>
+        Assert.Equal(_now.AddMinutes(15), NextCheck(Session(SessionStatus.Open, -301)));
+
+    [Fact]
+    public void A_session_past_expiry_and_grace_is_looked_at_again_when_the_local_expiry_becomes_allowed() =>
+        Assert.Equal(_now.AddSeconds(60), NextCheck(Session(SessionStatus.Open, -(24 * 3600 - 60))));
+
+    [Fact]
     public void The_recheck_interval_follows_configuration()
     {
         using var app = new AppServices(new Dictionary<string, string?> { ["Sweep:RecheckInterval"] = "00:00:15" });

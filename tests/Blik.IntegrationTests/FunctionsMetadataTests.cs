@@ -17,6 +17,7 @@ public sealed partial class FunctionsMetadataTests
         ["POST /api/checkout/sessions"] = "CreateSession",
         ["GET /api/checkout/sessions/{}"] = "GetSession",
         ["POST /api/checkout/sessions/{}/pay"] = "PaySession",
+        ["POST /api/checkout/sessions/{}/refresh"] = "RefreshSession",
         ["POST /api/checkout/sessions/{}/refunds"] = "CreateRefund",
         ["GET /api/checkout/sessions/{}/refunds"] = "ListRefunds",
         ["GET /api/checkout/sessions/{}/refunds/{}"] = "GetRefund",
@@ -24,7 +25,7 @@ public sealed partial class FunctionsMetadataTests
         ["GET /api/health"] = "Health",
     };
 
-    private static readonly string[] BackgroundFunctions = ["ProcessEvent", "Sweep"];
+    private static readonly string[] BackgroundFunctions = ["ProcessEvent", "RecheckSession", "Sweep"];
 
     [Fact]
     public void The_readme_documents_every_endpoint_named_here()
@@ -86,6 +87,18 @@ public sealed partial class FunctionsMetadataTests
         Assert.Equal("checkout-events", trigger.Value.GetProperty("queueName").GetString());
         Assert.Equal("AzureWebJobsStorage", trigger.Value.GetProperty("connection").GetString());
         Assert.Equal("In", trigger.Value.GetProperty("direction").GetString());
+    }
+
+    [Fact]
+    public void RecheckSession_is_triggered_by_the_checkout_rechecks_queue_on_the_storage_connection()
+    {
+        var trigger = Binding(Functions().Single(f => Name(f) == "RecheckSession"), "queueTrigger");
+
+        Assert.NotNull(trigger);
+        // docs/operations.md, section 6: the delayed first re-check of a code.
+        Assert.Contains("is put on `checkout-rechecks`", Read("docs/operations.md"), StringComparison.Ordinal);
+        Assert.Equal("checkout-rechecks", trigger.Value.GetProperty("queueName").GetString());
+        Assert.Equal("AzureWebJobsStorage", trigger.Value.GetProperty("connection").GetString());
     }
 
     [Fact]

@@ -198,7 +198,8 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
 
         await stack.WaitForStatusAsync(session, "expired");
         Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.expired");
-        var fulfilment = Assert.Single(await stack.FulfilmentMessagesAsync());
+        // The expired status is stored a moment before its message is sent.
+        var fulfilment = Assert.Single(await Wait.ForAsync(stack.FulfilmentMessagesAsync, m => m.Count > 0, "the expiry's fulfilment message"));
         Assert.Equal(("expired", "checkout.session.expired"), (fulfilment.Status, fulfilment.Type));
     }
 

@@ -11,7 +11,19 @@ public sealed record CreatedSession(string Id, string ClientSecret, JsonElement 
 /// A fulfilment message as README.md documents it (base64 JSON on the fulfilment queue), read from the wire rather than
 /// through the app's own type, so the tests check the contract.
 /// </summary>
-public sealed record FulfilmentMessage(string EventId, string Type, string SessionId, string? OrderId, string Status, long? Amount, string? Currency, string? RefundId)
+public sealed record FulfilmentMessage(
+    string EventId,
+    string Type,
+    string SessionId,
+    string? OrderId,
+    string Status,
+    long? Amount,
+    string? Currency,
+    string? RefundId,
+    bool CompletedAfterExpiry = false,
+    string? ExpiredBy = null,
+    long? GatewayAmount = null,
+    string? GatewayCurrency = null)
 {
     public static FulfilmentMessage Parse(string text)
     {
@@ -26,7 +38,11 @@ public sealed record FulfilmentMessage(string EventId, string Type, string Sessi
             Text("status") ?? throw new FormatException("no status: " + text),
             root.TryGetProperty("amount", out var amount) && amount.ValueKind == JsonValueKind.Number ? amount.GetInt64() : null,
             Text("currency"),
-            Text("refund_id"));
+            Text("refund_id"),
+            root.TryGetProperty("completed_after_expiry", out var late) && late.ValueKind == JsonValueKind.True,
+            Text("expired_by"),
+            root.TryGetProperty("gateway_amount", out var taken) && taken.ValueKind == JsonValueKind.Number ? taken.GetInt64() : null,
+            Text("gateway_currency"));
     }
 }
 

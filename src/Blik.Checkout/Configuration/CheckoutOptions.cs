@@ -115,8 +115,17 @@ public sealed class SweepOptions
     /// </summary>
     public TimeSpan RecheckHorizon { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>After this long past <c>expires_at</c>, a session the gateway still calls open is expired locally.</summary>
+    /// <summary>
+    /// How long past <c>expires_at</c> the gateway is asked every <see cref="RecheckInterval"/>; after it, a session
+    /// the gateway no longer knows is expired here.
+    /// </summary>
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long past <c>expires_at</c> a session the gateway still calls open (nothing in flight) is watched before
+    /// it is expired here without the gateway's word. A session the gateway calls pending is never expired here.
+    /// </summary>
+    public TimeSpan LocalExpiryGrace { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Most due entries handled by one run; the rest wait for the next run.</summary>
     public int MaxPerRun { get; set; } = 1000;

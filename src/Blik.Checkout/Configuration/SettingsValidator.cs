@@ -146,6 +146,11 @@ internal sealed class SettingsValidator :
             failures.Add($"Setting {S}__ExpiryGrace must not be negative.");
         }
 
+        if (options.LocalExpiryGrace < options.ExpiryGrace)
+        {
+            failures.Add($"Setting {S}__LocalExpiryGrace must not be shorter than {S}__ExpiryGrace.");
+        }
+
         if (options.MaxPerRun < 1 || options.Parallelism is < 1 or > 64)
         {
             failures.Add($"Settings {S}__MaxPerRun (≥ 1) and {S}__Parallelism (1–64) are out of range.");

@@ -34,7 +34,7 @@ internal static partial class SessionLog
     [LoggerMessage(2005, LogLevel.Information, "Session {SessionId}: {From} -> {To} ({Operation})")]
     public static partial void Transition(ILogger logger, string sessionId, string from, string to, string operation);
 
-    [LoggerMessage(2006, LogLevel.Critical, "Session {SessionId} was completed at the gateway after it had expired here: reconcile or refund it")]
+    [LoggerMessage(2006, LogLevel.Critical, "Session {SessionId} was completed at the gateway after it had expired here: it is completed now and checkout.session.completed_after_expiry goes to the shop; fulfil or refund it")]
     public static partial void LateCompletion(ILogger logger, string sessionId);
 
     [LoggerMessage(2007, LogLevel.Warning, "Session {SessionId}: the gateway reports {GatewayAmount} {GatewayCurrency}, we created {Amount} {Currency}")]
@@ -48,6 +48,12 @@ internal static partial class SessionLog
 
     [LoggerMessage(2010, LogLevel.Critical, "Session {SessionId} was completed at the gateway for {GatewayAmount} {GatewayCurrency}, but we created it for {Amount} {Currency}: reconcile it with Converge Gate before fulfilling")]
     public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
+
+    [LoggerMessage(2012, LogLevel.Warning, "The first re-check of the code for session {SessionId} could not be queued; the sweep re-checks it at retry_code_after")]
+    public static partial void FirstRecheckNotScheduled(ILogger logger, Exception exception, string sessionId);
+
+    [LoggerMessage(2011, LogLevel.Error, "Converge Gate created session {SessionId} for {GatewayAmount} {GatewayCurrency}, but we asked for {Amount} {Currency}: refused, not stored")]
+    public static partial void CreateEchoDiffers(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
 }
 
 internal static partial class WebhookLog

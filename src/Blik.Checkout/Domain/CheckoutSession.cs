@@ -75,8 +75,32 @@ public sealed record CheckoutSession
     /// </summary>
     public DateTimeOffset GatewayObservedAt { get; init; } = DateTimeOffset.UnixEpoch;
 
-    /// <summary>The gateway reported <c>completed</c> after we had expired the session: money to reconcile.</summary>
-    public bool LateCompletion { get; init; }
+    /// <summary>
+    /// The gateway reported <c>completed</c> after the session had expired here: it moved expired → completed (the one
+    /// way out of a final state) and owes a <c>checkout.session.completed_after_expiry</c> message.
+    /// </summary>
+    public bool CompletedAfterExpiry { get; init; }
+
+    /// <summary>
+    /// This service expired the session without the gateway saying <c>expired</c> (the gateway no longer knew it, or
+    /// kept calling it open long past its expiry): nobody can tell the shopper that no money was taken.
+    /// </summary>
+    public bool ExpiredLocally { get; init; }
+
+    /// <summary>
+    /// What the gateway reported for a completed session whose amount or currency differs from <see cref="Amount"/> /
+    /// <see cref="Currency"/>; null when they agree (or the session is not completed).
+    /// </summary>
+    public long? GatewayAmount { get; init; }
+
+    /// <inheritdoc cref="GatewayAmount"/>
+    public string? GatewayCurrency { get; init; }
+
+    /// <summary>The gateway completed the session for another amount or currency than the shop asked for.</summary>
+    public bool AmountMismatch => GatewayAmount is not null || GatewayCurrency is not null;
+
+    /// <summary>When a merchant's refresh last re-read the session from the gateway (refreshes are limited per session).</summary>
+    public DateTimeOffset? LastRefreshAt { get; init; }
 
     /// <summary>The fulfilment message this session's final state owes, and whether it went out.</summary>
     public OutboxState Outbox { get; init; } = OutboxState.None;

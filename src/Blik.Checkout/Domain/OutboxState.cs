@@ -16,6 +16,12 @@ public sealed record OutboxState(bool Pending, DateTimeOffset? ClaimedAt, DateTi
     public static OutboxState AfterWrite(OutboxState current, bool wasFinal, bool isFinal, DateTimeOffset now) =>
         isFinal && !wasFinal ? current with { Pending = true, ClaimedAt = now.WholeSeconds() } : current;
 
+    /// <summary>
+    /// A final row turned into another final state (an expired session the gateway completed after all): it owes a new
+    /// message, claimed by this write, whether or not the previous one went out.
+    /// </summary>
+    public static OutboxState Reopen(OutboxState current, DateTimeOffset now) => current with { Pending = true, ClaimedAt = now.WholeSeconds() };
+
     /// <summary>Until when the current claim keeps other publishers off.</summary>
     public DateTimeOffset? ClaimedUntil(TimeSpan lease) => ClaimedAt + lease;
 

@@ -26,6 +26,9 @@ public abstract record Refusal
     /// <summary>The per-session limit of BLIK codes is used up until <see cref="RetryAfter"/> has passed.</summary>
     public sealed record TooManyCodes(TimeSpan RetryAfter) : Refusal;
 
+    /// <summary>The session was re-read from the gateway moments ago; another re-read is allowed after <see cref="RetryAfter"/>.</summary>
+    public sealed record TooManyRefreshes(TimeSpan RetryAfter) : Refusal;
+
     /// <summary>The <c>Idempotency-Key</c> was used with another request.</summary>
     public sealed record IdempotencyKeyReused : Refusal;
 

@@ -48,9 +48,11 @@ public static class ServiceCollectionExtensions
         // Application.
         services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
+        services.TryAddSingleton<IFirstRecheckQueue, FirstRecheckQueue>();
         services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<SessionRefresh>();
         services.TryAddSingleton<RefundReservations>();
         services.TryAddSingleton<RefundWrites>();
         services.TryAddSingleton<RefundReconciler>();

@@ -20,6 +20,7 @@ namespace Blik.Checkout.Http;
 /// </summary>
 public sealed class CheckoutHandlers(
     SessionService sessions,
+    SessionRefresh refresh,
     RefundService refunds,
     ClientSecrets clientSecrets,
     WebhookIntake webhooks,
@@ -58,6 +59,18 @@ public sealed class CheckoutHandlers(
     {
         Authorize(request, id);
         var session = Answer(await sessions.GetAsync(id, ct));
+        var refunded = await refunds.AmountRefundedAsync(session, ct);
+        return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session, amountRefunded: refunded));
+    });
+
+    /// <summary>
+    /// <c>POST /api/checkout/sessions/{id}/refresh</c> — re-read the session from the gateway now (the shopper is back on
+    /// success_url before a webhook came); at most one re-read per session every few seconds. Same auth as get.
+    /// </summary>
+    public Task<IResult> RefreshSessionAsync(HttpRequest request, string id) => Run(request, "refresh", async ct =>
+    {
+        Authorize(request, id);
+        var session = Answer(await refresh.RefreshAsync(id, ct));
         var refunded = await refunds.AmountRefundedAsync(session, ct);
         return HttpResults.Json(StatusCodes.Status200OK, SessionView.From(session, amountRefunded: refunded));
     });

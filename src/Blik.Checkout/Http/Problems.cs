@@ -98,6 +98,12 @@ public static class Problems
             RetryAfter = retryAfter,
         };
 
+    public static CheckoutProblemException TooManyRefreshes(TimeSpan retryAfter) =>
+        new(429, "too-many-refreshes", "Refreshed moments ago.", "This session was re-read from the gateway moments ago; read it with GET, or refresh again later.")
+        {
+            RetryAfter = retryAfter,
+        };
+
     public static CheckoutProblemException GatewayRefused(GatewayError error) =>
         new(502, "gateway-refused", "The payment gateway refused the request.", error.Message ?? "Converge Gate answered with an error.")
         {
@@ -146,6 +152,7 @@ internal static class ProblemMapping
             ["amount"] = [$"Must be at most {r.Remaining.ToString(CultureInfo.InvariantCulture)}, what remains refundable of {r.Paid.ToString(CultureInfo.InvariantCulture)}."],
         }),
         Refusal.TooManyCodes r => Problems.TooManyAttempts(r.RetryAfter),
+        Refusal.TooManyRefreshes r => Problems.TooManyRefreshes(r.RetryAfter),
         Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
         Refusal.InProgress => Problems.IdempotencyInFlight(),
         Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),

@@ -141,7 +141,8 @@ public sealed partial class Outbox(
             catch (StoragePreconditionFailedException) when (attempt < MaxWriteAttempts)
             {
                 // Another writer got there first. Another publisher's claim has another time (it can take over only
-                // after ours lapsed); any other change (a refund reservation, a late-completion flag) leaves ours.
+                // after ours lapsed), and so has the claim of a write that made the row owe another message (expired →
+                // completed); any other change (a refund reservation) leaves ours.
                 var current = await rows.ReadAgainAsync(row, cancellationToken);
                 if (current is null || !rows.OutboxOf(current).Pending)
                 {
@@ -179,6 +180,11 @@ public sealed partial class Outbox(
                 if (await rows.ReadAgainAsync(row, cancellationToken) is not { } current || !rows.OutboxOf(current).Pending)
                 {
                     return; // gone, or cleared by a publisher that took over
+                }
+
+                if (rows.MessageType(current) != rows.MessageType(row))
+                {
+                    return; // the row now owes another message (an expired session completed after all): leave it owed
                 }
 
                 row = current;

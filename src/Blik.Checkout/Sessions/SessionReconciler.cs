@@ -14,7 +14,8 @@ public enum ReconcileOutcome
     UnknownAtGateway,
 }
 
-public sealed record ReconcileResult(ReconcileOutcome Outcome, CheckoutSession? Session);
+/// <param name="GatewayStatus">The status the gateway reported in this read (null when it did not know the session or said nothing readable).</param>
+public sealed record ReconcileResult(ReconcileOutcome Outcome, CheckoutSession? Session, SessionStatus? GatewayStatus = null);
 
 /// <summary>
 /// Brings one stored session in line with the gateway: read the authoritative session, apply it through
@@ -53,19 +54,18 @@ public sealed class SessionReconciler(
             known,
             s => SessionRules.ApplyGatewayState(s, snapshot, observedAt, time.GetUtcNow()),
             operation,
-            cancellationToken,
-            snapshot);
+            cancellationToken);
         if (change is null)
         {
             return new ReconcileResult(ReconcileOutcome.UnknownSession, null);
         }
 
-        if (SessionWrites.AmountDiffers(snapshot, change.After) && !SessionWrites.RecordsCompletion(change.Before, change.After))
+        if (SessionRules.AmountDiffers(snapshot, change.After.Amount, change.After.Currency) && !SessionWrites.RecordsCompletion(change.Before, change.After))
         {
             // Not (yet) money taken: worth a look, not a page. A completion is reported by SessionWrites.
             SessionLog.GatewayAmountDiffers(logger, sessionId, snapshot.AmountTotal, snapshot.Currency, change.After.Amount, change.After.Currency);
         }
 
-        return new ReconcileResult(change.Changed ? ReconcileOutcome.Applied : ReconcileOutcome.Unchanged, change.After);
+        return new ReconcileResult(change.Changed ? ReconcileOutcome.Applied : ReconcileOutcome.Unchanged, change.After, snapshot.Status);
     }
 }

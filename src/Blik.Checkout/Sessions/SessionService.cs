@@ -79,6 +79,15 @@ public sealed class SessionService(
             throw new GatewayUnavailableException("it returned a session id this service cannot store");
         }
 
+        if (SessionRules.AmountDiffers(created, request.Amount, request.Currency))
+        {
+            // The gateway would take another amount or currency than the shop asked for: hand nobody this session.
+            SessionLog.CreateEchoDiffers(logger, created.Id, created.AmountTotal, created.Currency, request.Amount, request.Currency);
+            throw new GatewayRejectedException(new GatewayError(
+                200, null, "amount_mismatch", null, created.AmountTotal != request.Amount ? "amount" : "currency",
+                "Converge Gate created the session for another amount or currency than requested; it was not stored."));
+        }
+
         var now = time.GetUtcNow().WholeSeconds();
         var session = new CheckoutSession
         {
@@ -205,8 +214,7 @@ public sealed class SessionService(
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
             "pay",
-            cancellationToken,
-            answer);
+            cancellationToken);
         if (accepted is null)
         {
             return new Refusal.SessionNotFound(); // deleted while the code was on its way; nothing deletes sessions

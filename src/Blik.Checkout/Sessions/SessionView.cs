@@ -33,6 +33,21 @@ public sealed record SessionView
     /// <summary>The whole amount has been refunded.</summary>
     [JsonPropertyName("refunded")] public bool Refunded { get; init; }
 
+    /// <summary>
+    /// For an expired session, who ended it: <c>gateway</c> (Converge Gate said expired: no money was taken) or
+    /// <c>checkout</c> (this service, without the gateway's word: a payment may still surface). Null otherwise.
+    /// </summary>
+    [JsonPropertyName("expired_by")] public string? ExpiredBy { get; init; }
+
+    /// <summary>The gateway completed the session after it had expired here.</summary>
+    [JsonPropertyName("completed_after_expiry")] public bool CompletedAfterExpiry { get; init; }
+
+    /// <summary>What the gateway took, when that differs from <c>amount</c>/<c>currency</c>; null otherwise.</summary>
+    [JsonPropertyName("gateway_amount")] public long? GatewayAmount { get; init; }
+
+    /// <inheritdoc cref="GatewayAmount"/>
+    [JsonPropertyName("gateway_currency")] public string? GatewayCurrency { get; init; }
+
     /// <summary>Only in the create response: lets the shopper's browser pay and poll this session.</summary>
     [JsonPropertyName("client_secret")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -60,6 +75,10 @@ public sealed record SessionView
         Attempts = s.Attempts,
         LastError = s.LastError is { } e ? new SessionErrorView(e.Code, e.Message) : null,
         Livemode = s.Livemode,
+        ExpiredBy = Processing.FulfilmentMessage.ExpiredByFor(s),
+        CompletedAfterExpiry = s.CompletedAfterExpiry,
+        GatewayAmount = s.GatewayAmount,
+        GatewayCurrency = s.GatewayCurrency,
         ClientSecret = clientSecret,
     };
 }

@@ -15,6 +15,14 @@ public sealed record SessionChange(CheckoutSession Before, CheckoutSession After
     public bool Changed => !ReferenceEquals(Before, After);
 }
 
+/// <summary>Queues a gateway read of one session, to happen after a delay (see <see cref="Webhooks.FirstRecheckQueue"/>).</summary>
+public interface IFirstRecheckQueue
+{
+    /// <param name="codeSubmittedAt">When the code went out (identifies the re-check).</param>
+    /// <exception cref="StorageException">The queue could not be written.</exception>
+    Task ScheduleAsync(string sessionId, DateTimeOffset codeSubmittedAt, TimeSpan delay, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Every change to a stored session, with the work it owes, as one operation: the due entry the new state needs is
 /// written before the row (a crash in between leaves an entry with nothing to do, never a row that nobody looks at),
@@ -26,7 +34,8 @@ public sealed class SessionWrites(
     IDueIndex due,
     Outbox outbox,
     CheckoutMetrics metrics,
-    ILogger<SessionWrites> logger)
+    ILogger<SessionWrites> logger,
+    IFirstRecheckQueue? rechecks = null)
 {
     private const int MaxWriteAttempts = 10;
 
@@ -46,7 +55,6 @@ public sealed class SessionWrites(
     /// </summary>
     /// <param name="known">The row as this operation just read or wrote it (saves a read; a stale one costs a retry).</param>
     /// <param name="operation">What made the change, for the transition log.</param>
-    /// <param name="gateway">The gateway's session the change was made from, if any (checked for the amount it took).</param>
     /// <returns>null when the session does not exist.</returns>
     /// <exception cref="ConcurrencyConflictException">The row kept changing under every attempt.</exception>
     public async Task<SessionChange?> ApplyAsync(
@@ -54,8 +62,7 @@ public sealed class SessionWrites(
         CheckoutSession? known,
         Func<CheckoutSession, CheckoutSession?> change,
         string operation,
-        CancellationToken cancellationToken,
-        GatewaySession? gateway = null)
+        CancellationToken cancellationToken)
     {
         DueEntry? safety = null;
         for (var attempt = 1; ; attempt++)
@@ -101,19 +108,19 @@ public sealed class SessionWrites(
                 continue; // someone else wrote first: read again and re-decide
             }
 
-            return await SettleAsync(before, written, operation, safety, gateway, cancellationToken);
+            return await SettleAsync(before, written, operation, safety, cancellationToken);
         }
     }
 
     /// <summary>What the write owes now that it is stored.</summary>
     private async Task<SessionChange> SettleAsync(
-        CheckoutSession before, CheckoutSession after, string operation, DueEntry? safety, GatewaySession? gateway, CancellationToken cancellationToken)
+        CheckoutSession before, CheckoutSession after, string operation, DueEntry? safety, CancellationToken cancellationToken)
     {
-        if (gateway is not null && RecordsCompletion(before, after) && AmountDiffers(gateway, after))
+        if (after.AmountMismatch && !before.AmountMismatch)
         {
             // The shopper paid an amount or currency other than the one the shop asked for: once per session, when the
-            // completion is recorded, before its fulfilment message goes out.
-            SessionLog.AmountMismatch(logger, after.Id, gateway.AmountTotal, gateway.Currency, after.Amount, after.Currency);
+            // completion is recorded, before its fulfilment message (checkout.session.amount_mismatch) goes out.
+            SessionLog.AmountMismatch(logger, after.Id, after.GatewayAmount, after.GatewayCurrency, after.Amount, after.Currency);
             metrics.AmountMismatch();
         }
 
@@ -122,10 +129,15 @@ public sealed class SessionWrites(
             SessionLog.Transition(logger, after.Id, before.Status.ToWire(), after.Status.ToWire(), operation);
         }
 
-        if (after.LateCompletion && !before.LateCompletion)
+        if (after.CompletedAfterExpiry && !before.CompletedAfterExpiry)
         {
             SessionLog.LateCompletion(logger, after.Id);
             metrics.LateCompletion();
+        }
+
+        if (DueRules.FirstRecheck(before, after) is { } firstRecheck)
+        {
+            await ScheduleFirstRecheckAsync(after, firstRecheck, cancellationToken);
         }
 
         var owed = Owed(after);
@@ -146,25 +158,45 @@ public sealed class SessionWrites(
         return new SessionChange(before, after, owed);
     }
 
-    /// <summary>This write recorded a payment: the session became completed, or an expired one learnt it was paid.</summary>
+    /// <summary>This write recorded a payment: the session became completed (an expired one included).</summary>
     internal static bool RecordsCompletion(CheckoutSession before, CheckoutSession after) =>
-        !ReferenceEquals(before, after)
-        && (after.Status == SessionStatus.Completed && before.Status != SessionStatus.Completed
-            || after.LateCompletion && !before.LateCompletion);
+        !ReferenceEquals(before, after) && after.Status == SessionStatus.Completed && before.Status != SessionStatus.Completed;
 
-    /// <summary>The gateway's session is for another amount or currency than ours.</summary>
-    internal static bool AmountDiffers(GatewaySession gateway, CheckoutSession session) =>
-        gateway.AmountTotal is { } amount && amount != session.Amount
-        || gateway.Currency is { } currency && !string.Equals(currency, session.Currency, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>This write made the session final, which owes its fulfilment message.</summary>
-    private static bool OwesMessage(CheckoutSession before, CheckoutSession after) => after.Outbox.Pending && !before.Outbox.Pending;
+    /// <summary>
+    /// This write owes a fulfilment message and holds its claim: it made the session final, or moved it from one final
+    /// state to another (expired → completed), which owes a message even if the expiry's is still unsent.
+    /// </summary>
+    private static bool OwesMessage(CheckoutSession before, CheckoutSession after) =>
+        after.Outbox.Pending && (!before.Outbox.Pending || before.Status != after.Status);
 
     /// <summary>What a row owes that this operation did not take on: nothing, or a message someone holds.</summary>
     private OutboxResult Owed(CheckoutSession session) =>
         session.Outbox.Pending
             ? OutboxResult.HeldElsewhere(session.Outbox.ClaimedUntil(outbox.ClaimLease) ?? DateTimeOffset.UnixEpoch)
             : OutboxResult.Done;
+
+    /// <summary>
+    /// A code went out: its first gateway read is queued to happen just before <c>retry_code_after</c> (the sweep runs
+    /// once a minute, too coarse for that). The sweep's entry at <c>retry_code_after</c> stays the backstop, so a
+    /// failure here is logged, not thrown: the code is already out.
+    /// </summary>
+    private async Task ScheduleFirstRecheckAsync(CheckoutSession session, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (rechecks is null)
+        {
+            return;
+        }
+
+        var delay = at - session.UpdatedAt;
+        try
+        {
+            await rechecks.ScheduleAsync(session.Id, session.CodeSubmittedAt!.Value, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, cancellationToken);
+        }
+        catch (StorageException e)
+        {
+            SessionLog.FirstRecheckNotScheduled(logger, e, session.Id);
+        }
+    }
 
     private async Task RemoveQuietlyAsync(DueEntry entry, CancellationToken cancellationToken)
     {

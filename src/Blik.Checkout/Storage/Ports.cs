@@ -58,6 +58,9 @@ public interface IDueIndex
 public interface IMessageQueues
 {
     Task SendAsync(string queueName, string text, CancellationToken cancellationToken);
+
+    /// <summary>Sends a message that stays invisible to readers for <paramref name="delay"/> (at most seven days).</summary>
+    Task SendAsync(string queueName, string text, TimeSpan delay, CancellationToken cancellationToken);
 }
 
 /// <summary>The rows behind <see cref="IdempotencyStore"/>, one per key hash.</summary>

@@ -54,7 +54,9 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             ["AttemptsInWindow"] = s.AttemptsInWindow,
             ["Livemode"] = s.Livemode,
             ["GatewayObservedAtMs"] = s.GatewayObservedAt.ToUnixTimeMilliseconds(),
-            ["LateCompletion"] = s.LateCompletion,
+            // Stored under the flag's first name: rows written before an expired session could become completed.
+            ["LateCompletion"] = s.CompletedAfterExpiry,
+            ["ExpiredLocally"] = s.ExpiredLocally,
             ["RefundVersion"] = s.RefundVersion,
         };
         e.SetIfNotNull("Url", s.Url);
@@ -66,6 +68,9 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
         e.SetIfNotNull("CompletedAt", s.CompletedAt.ToUnixSeconds());
         e.SetIfNotNull("LastErrorCode", s.LastError?.Code);
         e.SetIfNotNull("LastErrorMessage", s.LastError?.Message);
+        e.SetIfNotNull("GatewayAmount", s.GatewayAmount);
+        e.SetIfNotNull("LastRefreshAt", s.LastRefreshAt.ToUnixSeconds());
+        e.SetIfNotNull("GatewayCurrency", s.GatewayCurrency);
         e.SetOutbox(s.Outbox);
         return e;
     }
@@ -97,7 +102,11 @@ public sealed class SessionStore(StorageBootstrap storage) : ISessionStore
             LastError = errorCode is null ? null : new SessionError(errorCode, e.GetString("LastErrorMessage") ?? ""),
             Livemode = e.GetBoolean("Livemode") ?? false,
             GatewayObservedAt = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(e.GetInt64("GatewayObservedAtMs") ?? 0, 0, MaxUnixMilliseconds)),
-            LateCompletion = e.GetBoolean("LateCompletion") ?? false,
+            CompletedAfterExpiry = e.GetBoolean("LateCompletion") ?? false,
+            ExpiredLocally = e.GetBoolean("ExpiredLocally") ?? false,
+            GatewayAmount = e.GetInt64("GatewayAmount"),
+            LastRefreshAt = Times.FromUnixSeconds(e.GetInt64("LastRefreshAt")),
+            GatewayCurrency = e.GetString("GatewayCurrency"),
             Outbox = e.GetOutbox(),
             RefundVersion = e.GetInt32("RefundVersion") ?? 0,
             ETag = e.ETag == default ? null : e.ETag.ToString(),

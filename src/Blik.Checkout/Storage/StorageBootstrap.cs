@@ -55,6 +55,15 @@ public sealed class MessageQueues(StorageBootstrap storage) : IMessageQueues
         var queue = await storage.QueueAsync(queueName, cancellationToken);
         await StorageCall.RunAsync($"Send to queue '{queueName}'", () => queue.SendMessageAsync(text, cancellationToken), cancellationToken);
     }
+
+    public async Task SendAsync(string queueName, string text, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var queue = await storage.QueueAsync(queueName, cancellationToken);
+        await StorageCall.RunAsync(
+            $"Send to queue '{queueName}'",
+            () => queue.SendMessageAsync(text, visibilityTimeout: delay > TimeSpan.Zero ? delay : null, cancellationToken: cancellationToken),
+            cancellationToken);
+    }
 }
 
 /// <summary>

@@ -23,6 +23,7 @@ internal sealed partial class StorageProvisioning(
             await Task.WhenAll(TableNames.All.Select(name => (Task)storage.TableAsync(name, stoppingToken)).Concat(
             [
                 storage.QueueAsync(QueueNames.Events, stoppingToken),
+                storage.QueueAsync(QueueNames.Rechecks, stoppingToken),
                 storage.QueueAsync(checkout.Value.FulfilmentQueue, stoppingToken),
             ]));
         }

@@ -15,7 +15,10 @@ public enum SweepOutcome
     /// <summary>The gateway's news was applied to the session.</summary>
     Reconciled,
 
-    /// <summary>The session expired (the gateway said so, or expiry and grace passed).</summary>
+    /// <summary>
+    /// The session expired: the gateway said so, or (past expiry and grace) it no longer knew the session or kept it
+    /// open with nothing in flight past <see cref="SweepOptions.LocalExpiryGrace"/>.
+    /// </summary>
     Expired,
 
     /// <summary>Nothing to do yet: the entry moved to the session's next check.</summary>
@@ -42,7 +45,8 @@ public sealed record SweepReport(int Read, int Reconciled, int Expired, int Resc
 
 /// <summary>
 /// The timer's work: every due entry gets the session re-read from the gateway (the backstop for lost webhooks),
-/// sessions past <c>expires_at</c> are expired (after asking the gateway, which may say completed), and the entry is
+/// sessions past <c>expires_at</c> are expired when the gateway says so (or, without its word, only as
+/// <see cref="SessionRules.MayExpireLocally"/> allows: never while a payment is in flight), and the entry is
 /// removed or moved to the session's next check. Reads only due entries, so its cost follows the number due, not
 /// the number stored.
 /// </summary>
@@ -132,12 +136,26 @@ public sealed class Sweeper(
             return session.Status == SessionStatus.Expired ? SweepOutcome.Expired : SweepOutcome.Reconciled;
         }
 
-        if (now >= session.ExpiresAt + _options.ExpiryGrace)
+        var gatewayKnowsIt = result.Outcome != ReconcileOutcome.UnknownAtGateway;
+        if (SessionRules.MayExpireLocally(session, gatewayKnowsIt, result.GatewayStatus, now, _options.ExpiryGrace, _options.LocalExpiryGrace, CodeInFlightFor))
         {
-            // Past expiry and grace and the gateway still says open: stop taking codes for it.
-            await writes.ApplyAsync(session.Id, session, s => SessionRules.Expire(s, time.GetUtcNow()), "sweep expiry", cancellationToken);
-            await due.RemoveAsync(entry, cancellationToken);
-            return SweepOutcome.Expired;
+            // The gateway does not know the session, or has called it open with nothing in flight long past its expiry:
+            // stop taking codes for it. Marked as our own expiry; a payment that still surfaces completes it.
+            var expired = await writes.ApplyAsync(
+                session.Id,
+                session,
+                s => SessionRules.MayExpireLocally(s, gatewayKnowsIt, result.GatewayStatus, time.GetUtcNow(), _options.ExpiryGrace, _options.LocalExpiryGrace, CodeInFlightFor)
+                    ? SessionRules.Expire(s, time.GetUtcNow())
+                    : null,
+                "sweep expiry",
+                cancellationToken);
+            if (expired?.After.Status.IsFinal() != false)
+            {
+                await due.RemoveAsync(entry, cancellationToken);
+                return SweepOutcome.Expired;
+            }
+
+            session = expired.After;
         }
 
         await MoveAsync(entry, NextCheck(session, now), cancellationToken);
@@ -156,9 +174,12 @@ public sealed class Sweeper(
         await due.RemoveAsync(entry, cancellationToken);
     }
 
+    /// <summary>How long after a code is submitted it counts as in flight.</summary>
+    private TimeSpan CodeInFlightFor => _checkout.ConfirmationWindow + _options.RecheckHorizon;
+
     /// <summary>When a session that is not final needs looking at again.</summary>
     internal DueEntry NextCheck(CheckoutSession session, DateTimeOffset now) =>
-        DueRules.NextCheck(session, now, _options.RecheckInterval, _checkout.ConfirmationWindow + _options.RecheckHorizon);
+        DueRules.NextCheck(session, now, _options.RecheckInterval, CodeInFlightFor, _options.ExpiryGrace, _options.LocalExpiryGrace);
 
     /// <summary>The outcome as the <c>blik.sweep.entries</c> metric tags it.</summary>
     private static string Tag(SweepOutcome outcome) => outcome switch

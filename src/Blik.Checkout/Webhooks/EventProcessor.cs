@@ -50,7 +50,7 @@ public sealed class EventProcessor(
         }
 
         // A completed session cannot change any more. An expired one still can learn of a late payment.
-        if (stored.Status == SessionStatus.Completed || stored.LateCompletion)
+        if (stored.Status == SessionStatus.Completed)
         {
             // A redelivery after its first processing died mid-way may find the fulfilment message still owed.
             await outbox.PublishAsync(stored, claimed: false, cancellationToken);

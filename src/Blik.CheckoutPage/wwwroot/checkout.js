@@ -37,6 +37,7 @@
       doneLink: "Continue",
       expiredTitle: "This payment has expired",
       expiredText: "The time to pay for this order has run out. No money was taken. Start again to pay.",
+      expiredUnsureText: "The time to pay for this order has run out. If you confirmed a payment in your bank app, the shop will be told and will contact you. Otherwise start again to pay.",
       startAgain: "Start again",
       paidTitle: "Thank you for your order",
       paidText: "Your BLIK payment was received. (This is the demo shop's success page.)",
@@ -93,6 +94,7 @@
       doneLink: "Dalej",
       expiredTitle: "Czas na płatność minął",
       expiredText: "Czas na opłacenie tego zamówienia się skończył. Nie pobraliśmy pieniędzy. Zacznij od nowa, aby zapłacić.",
+      expiredUnsureText: "Czas na opłacenie tego zamówienia się skończył. Jeśli potwierdziłeś płatność w aplikacji banku, sklep się o tym dowie i skontaktuje się z Tobą. W przeciwnym razie zacznij od nowa, aby zapłacić.",
       startAgain: "Zacznij od nowa",
       paidTitle: "Dziękujemy za zamówienie",
       paidText: "Otrzymaliśmy płatność BLIK. (To strona sukcesu sklepu demonstracyjnego.)",
@@ -145,14 +147,15 @@
     cancelLink: byId("cancel-link"),
     countdown: byId("countdown"),
     waitStatus: byId("wait-status"),
-    doneLink: byId("done-link")
+    doneLink: byId("done-link"),
+    expiredText: byId("expired-text")
   };
 
   // What this page knows about the session and the current code attempt.
   var session = null;        // { id, clientSecret, amount, currency, orderId, successUrl, cancelUrl }
   var clockOffsetMs = 0;     // server time - this device's time, estimated when a code is accepted
   var deadlineMs = null;     // device time at which to ask for a new code if nothing happened (retry_code_after)
-  var attempt = "none";      // none | waiting | background (asked for a new code, still watching the old one)
+  var attempt = "none";      // none | waiting | deadline (one last look) | background (asked for a new code, still watching the old one)
   var lastReasonCode = null; // last_error.code already shown
   var pollTimer = null, pollDelay = config.pollIntervalMs, pollGeneration = 0, offline = false;
   var countdownTimer = null, blockedUntil = 0, blockTimer = null, submitting = false;
@@ -577,10 +580,28 @@
     var text = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
     if (els.countdown.textContent !== text) { els.countdown.textContent = text; }
     if (left === 0 && attempt === "waiting") {
-      // No answer within the confirmation window: ask for a new code, but keep watching the old attempt
-      // (a late confirmation still completes the order).
-      askForNewCode({ code: "not_confirmed" });
+      // No answer within the confirmation window: look once more (the service re-reads the gateway just before this
+      // deadline, so a payment whose webhook was lost shows here), then ask for a new code, but keep watching the old
+      // attempt (a late confirmation still completes the order).
+      attempt = "deadline";
+      stopCountdown();
+      lastLook();
     }
+  }
+
+  function lastLook() {
+    var generation = pollGeneration;
+    request("GET", apiUrl(sessionPath(session.id)), { secret: session.clientSecret }).then(function (response) {
+      if (generation !== pollGeneration || attempt !== "deadline") { return; }
+      var view = response.status === 200 ? response.body : null;
+      if (view && (view.status === "completed" || view.status === "expired")) {
+        handleView(view);
+        return;
+      }
+      askForNewCode(view && view.last_error && view.last_error.code !== "gateway_unavailable" ? view.last_error : { code: "not_confirmed" });
+    }).catch(function () {
+      if (generation === pollGeneration && attempt === "deadline") { askForNewCode({ code: "not_confirmed" }); }
+    });
   }
 
   function askForNewCode(error) {
@@ -666,8 +687,11 @@
       return false;
     }
     if (view.status === "expired") {
-      expire();
+      expire(view);
       return false;
+    }
+    if (attempt === "deadline") {
+      return true; // the last look decides; keep polling meanwhile
     }
     if (attempt === "waiting") {
       setDeadline(view);
@@ -706,11 +730,19 @@
     window.setTimeout(function () { window.location.assign(target); }, config.redirectDelayMs);
   }
 
-  function expire() {
+  /**
+   * The session is over. "No money was taken" only when the gateway itself said the session expired (expired_by
+   * "gateway"); when this service ended it on its own, or the page cannot tell (a 401/404, a refused pay), a payment
+   * confirmed in the bank app may still surface, so the text says what happens then.
+   */
+  function expire(view) {
     stopPolling();
     stopCountdown();
     attempt = "none";
     forget();
+    var key = view && view.expired_by === "gateway" ? "expiredText" : "expiredUnsureText";
+    els.expiredText.setAttribute("data-i18n", key);
+    els.expiredText.textContent = t[key];
     show("expired");
   }
 

@@ -216,14 +216,29 @@ internal sealed class InMemoryDueIndex(StorageFaults faults) : IDueIndex
 
 internal sealed class InMemoryQueues(StorageFaults faults) : IMessageQueues
 {
-    private readonly ConcurrentQueue<(string Queue, string Text)> _sent = new();
+    private readonly ConcurrentQueue<(string Queue, string Text, TimeSpan Delay)> _sent = new();
 
     public IReadOnlyList<string> Sent(string queueName) => _sent.Where(m => m.Queue == queueName).Select(m => m.Text).ToArray();
 
-    public Task SendAsync(string queueName, string text, CancellationToken cancellationToken)
+    /// <summary>The messages sent to a queue with how long each stays invisible.</summary>
+    public IReadOnlyList<(string Text, TimeSpan Delay)> SentWithDelay(string queueName) =>
+        _sent.Where(m => m.Queue == queueName).Select(m => (m.Text, m.Delay)).ToArray();
+
+    public Task SendAsync(string queueName, string text, CancellationToken cancellationToken) =>
+        SendAsync(queueName, text, TimeSpan.Zero, cancellationToken);
+
+    /// <summary>Queues every send to which fails as unreachable storage would.</summary>
+    public ConcurrentBag<string> Failing { get; } = [];
+
+    public Task SendAsync(string queueName, string text, TimeSpan delay, CancellationToken cancellationToken)
     {
         faults.Write("Send to " + queueName);
-        _sent.Enqueue((queueName, text));
+        if (Failing.Contains(queueName))
+        {
+            throw new StorageUnavailableException($"Send to {queueName} failed (test).", 0, null);
+        }
+
+        _sent.Enqueue((queueName, text, delay));
         return Task.CompletedTask;
     }
 }
@@ -248,6 +263,9 @@ internal sealed class FakeGateway : IConvergeGate
     /// <summary>What a refund call does; by default a pending refund.</summary>
     public Func<GatewayRefundRequest, GatewayRefund>? OnRefund { get; set; }
 
+    /// <summary>What the gateway answers to a create, from the session it would echo by default.</summary>
+    public Func<GatewaySession, GatewaySession>? OnCreate { get; set; }
+
     /// <summary>Thrown by every read (GET) while set.</summary>
     public Exception? ReadsFail { get; set; }
 
@@ -264,6 +282,7 @@ internal sealed class FakeGateway : IConvergeGate
             Url = "https://gateway.test/pay/" + id,
             ExpiresAt = request.ExpiresAt,
         };
+        session = OnCreate?.Invoke(session) ?? session;
         Sessions[id] = session;
         return Task.FromResult(session);
     }
