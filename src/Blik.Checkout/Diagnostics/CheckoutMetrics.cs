@@ -40,7 +40,7 @@ public sealed class CheckoutMetrics : IDisposable
         _sessionsFinished = _meter.CreateCounter<long>("blik.sessions.finished", "{session}", "Sessions that became final, by status (completed, expired).");
         _lateCompletions = _meter.CreateCounter<long>("blik.sessions.late_completions", "{session}", "Sessions the gateway completed after they had expired here (the Critical event 2006).");
         _amountMismatches = _meter.CreateCounter<long>("blik.sessions.amount_mismatches", "{session}", "Sessions the gateway completed for an amount or currency other than the one created here (the Critical event AmountMismatch).");
-        _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited).");
+        _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited, not_sent, merchant_refused).");
         _completionTime = _meter.CreateHistogram<double>("blik.codes.completion_time", "s", "From a session's last code submission to its completion, as recorded on the session.");
         _webhooks = _meter.CreateCounter<long>("blik.webhooks", "{webhook}", "Webhook notifications received, by outcome (accepted: verified and queued; rejected, with the reason).");
         _events = _meter.CreateCounter<long>("blik.events.applied", "{event}", "Queued events processed, by outcome (applied, unchanged, unknown_session, unknown_at_gateway, refund, unknown_refund).");

@@ -48,6 +48,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(2010, LogLevel.Critical, "Session {SessionId} was completed at the gateway for {GatewayAmount} {GatewayCurrency}, but we created it for {Amount} {Currency}: reconcile it with Converge Gate before fulfilling")]
     public static partial void AmountMismatch(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
+
+    [LoggerMessage(2101, LogLevel.Critical, "Converge Gate answered {Status} ({ErrorType}) to a code for session {SessionId}, which it created: this service's key or account is not the one the session belongs to. No attempt was counted; every payment fails until ConvergeGate__BaseUrl and ConvergeGate__SecretKey are right")]
+    public static partial void PayRefusedOurAccount(ILogger logger, string sessionId, int status, string? errorType);
 }
 
 internal static partial class WebhookLog

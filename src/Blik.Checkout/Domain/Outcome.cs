@@ -26,6 +26,18 @@ public abstract record Refusal
     /// <summary>The per-session limit of BLIK codes is used up until <see cref="RetryAfter"/> has passed.</summary>
     public sealed record TooManyCodes(TimeSpan RetryAfter) : Refusal;
 
+    /// <summary>
+    /// The gateway refused this service itself (its key revoked or wrong, or it does not know a session it created):
+    /// nothing the caller can change; an operator has to. No code attempt was counted.
+    /// </summary>
+    public sealed record PaymentsUnavailable : Refusal;
+
+    /// <summary>
+    /// The code was sent but no answer came: it may have reached the bank. The session is re-checked; the shopper
+    /// waits until <see cref="RetryCodeAfter"/> (<see cref="RetryAfter"/> from now) before a new code.
+    /// </summary>
+    public sealed record CodeOutcomeUnknown(DateTimeOffset RetryCodeAfter, TimeSpan RetryAfter) : Refusal;
+
     /// <summary>The <c>Idempotency-Key</c> was used with another request.</summary>
     public sealed record IdempotencyKeyReused : Refusal;
 

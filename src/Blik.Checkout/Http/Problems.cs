@@ -121,6 +121,24 @@ public static class Problems
             RetryAfter = retryAfter is { } r && r > TimeSpan.Zero && r < TimeSpan.FromMinutes(5) ? r : TimeSpan.FromSeconds(5),
         };
 
+    /// <summary>
+    /// A code whose outcome is unknown: wait for <c>retry_code_after</c> (also the <c>Retry-After</c>), watching the
+    /// session meanwhile, since the code may have reached the bank.
+    /// </summary>
+    public static CheckoutProblemException CodeOutcomeUnknown(DateTimeOffset retryCodeAfter, TimeSpan retryAfter) =>
+        new(503, "gateway-unavailable", "The payment gateway did not answer.", "The code may have reached the bank; its outcome is being checked. Watch the session and ask for a new code only after retry_code_after.")
+        {
+            RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1),
+            Extensions = new Dictionary<string, object?> { ["retry_code_after"] = retryCodeAfter.ToUnixTimeSeconds() },
+        };
+
+    /// <summary>The gateway refused this service itself (key, account): an operator has been alerted.</summary>
+    public static CheckoutProblemException PaymentsUnavailable() =>
+        new(503, "payments-unavailable", "Payments are unavailable.", "The payment gateway refused this shop's credentials; the shop has been alerted. Try again later.")
+        {
+            RetryAfter = TimeSpan.FromSeconds(60),
+        };
+
     public static CheckoutProblemException StorageUnavailable() =>
         new(503, "storage-unavailable", "Temporarily unavailable.", "Session storage is unavailable; retry shortly.")
         {
@@ -146,6 +164,8 @@ internal static class ProblemMapping
             ["amount"] = [$"Must be at most {r.Remaining.ToString(CultureInfo.InvariantCulture)}, what remains refundable of {r.Paid.ToString(CultureInfo.InvariantCulture)}."],
         }),
         Refusal.TooManyCodes r => Problems.TooManyAttempts(r.RetryAfter),
+        Refusal.PaymentsUnavailable => Problems.PaymentsUnavailable(),
+        Refusal.CodeOutcomeUnknown r => Problems.CodeOutcomeUnknown(r.RetryCodeAfter, r.RetryAfter),
         Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
         Refusal.InProgress => Problems.IdempotencyInFlight(),
         Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),

@@ -118,10 +118,14 @@ public sealed class SessionService(
         await sessions.GetAsync(id, cancellationToken) is { } session ? session : new Refusal.SessionNotFound();
 
     /// <summary>
-    /// Sends a shopper's code to the gateway for the session. A gateway that refuses the code or cannot be reached
-    /// ends in its <see cref="GatewayRejectedException"/> or <see cref="GatewayUnavailableException"/>, after what
-    /// that means for the session has been recorded.
+    /// Sends a shopper's code to the gateway for the session. Every answer is classified for what it says about the
+    /// code: taken (the session), refused (<see cref="GatewayRejectedException"/>, recorded on the session), nothing
+    /// done (not sent, throttled, in conflict, or our own key or account refused: no attempt counted), or unknown
+    /// (<see cref="Refusal.CodeOutcomeUnknown"/>: the re-check is due before <c>retry_code_after</c>).
     /// </summary>
+    /// <param name="cancellationToken">The caller's: honoured until the attempt is reserved. From then on the code
+    /// may reach the bank, so a caller that goes away stops neither the gateway call nor its bookkeeping (both are
+    /// bounded by their own timeouts).</param>
     public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
@@ -159,14 +163,17 @@ public sealed class SessionService(
             return new Refusal.TooManyCodes(retryAfter);
         }
 
+        // The attempt is reserved: from here on, nothing is cancelled by the caller going away.
+        var ct = CancellationToken.None;
+
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(recheck, cancellationToken);
+        await due.ScheduleAsync(recheck, ct);
 
         GatewaySession answer;
         try
         {
-            answer = await gateway.PayAsync(id, code, cancellationToken);
+            answer = await gateway.PayAsync(id, code, ct);
         }
         catch (GatewayRejectedException e) when (e.Error.HttpStatus == 409)
         {
@@ -174,12 +181,22 @@ public sealed class SessionService(
             // no attempt, so undo what was written for it, then learn the session's state and say so.
             metrics.CodeSubmitted("conflict");
             await UndoAttemptAsync();
-            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
+            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", ct)).Session ?? reserved.Before;
             return new Refusal.SessionNotPayable(current.Status);
         }
-        catch (GatewayUnavailableException e) when (!e.Sent)
+        catch (GatewayRejectedException e) when (e.Error.HttpStatus is 401 or 403 or 404)
         {
-            // The code never left this service (the gateway is failing and calls are paused): no attempt either.
+            // Not an answer about the code: the gateway refused our key (revoked, rotated wrongly) or does not know a
+            // session it created for us (another account or host). The shopper's code was not judged.
+            metrics.CodeSubmitted("merchant_refused");
+            SessionLog.PayRefusedOurAccount(logger, id, e.Error.HttpStatus, e.Error.Type);
+            await UndoAttemptAsync();
+            return new Refusal.PaymentsUnavailable();
+        }
+        catch (GatewayUnavailableException e) when (e.NothingDone)
+        {
+            // The code never left this service (calls are paused), or the gateway throttled it unprocessed (429):
+            // no attempt either.
             metrics.CodeSubmitted("not_sent");
             await UndoAttemptAsync();
             throw;
@@ -189,15 +206,23 @@ public sealed class SessionService(
             var error = DeclineMessages.ToSessionError(e.Error);
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
-            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", cancellationToken);
+            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", ct);
             throw;
         }
         catch (GatewayUnavailableException e)
         {
             metrics.CodeSubmitted("unknown");
             SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
-            await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", cancellationToken);
-            throw;
+            var unknown = await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", ct);
+            var session = unknown?.After ?? reserved.After;
+            if (session.Status.IsFinal())
+            {
+                return session; // it finished meanwhile (a webhook came first): that is the answer
+            }
+
+            // The re-check written before the call is due no later than this, so the answer is known by then.
+            var retryCodeAfter = session.RetryCodeAfter ?? time.GetUtcNow() + _options.ConfirmationWindow;
+            return new Refusal.CodeOutcomeUnknown(retryCodeAfter, retryCodeAfter - time.GetUtcNow());
         }
 
         var accepted = await writes.ApplyAsync(
@@ -205,7 +230,7 @@ public sealed class SessionService(
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
             "pay",
-            cancellationToken,
+            ct,
             answer);
         if (accepted is null)
         {
@@ -226,10 +251,10 @@ public sealed class SessionService(
                 reserved.After,
                 s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
                 "pay undone",
-                cancellationToken);
+                ct);
             if (!recheckWasThere)
             {
-                await due.RemoveAsync(recheck, cancellationToken);
+                await due.RemoveAsync(recheck, ct);
             }
         }
     }

@@ -279,6 +279,9 @@ internal sealed class FakeGateway : IConvergeGate
         Record("pay " + sessionId);
         var answer = OnPay?.Invoke(sessionId, code) ?? Sessions[sessionId] with { RawStatus = "open" };
         Sessions[sessionId] = answer;
+
+        // As HttpClient does: a caller that cancelled while the call was out loses the answer, though the gateway acted.
+        cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(answer);
     }
 
