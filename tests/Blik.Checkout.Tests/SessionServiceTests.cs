@@ -306,4 +306,31 @@ public sealed class SessionServiceTests : IDisposable
         Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
         Assert.Single(_stack.Fulfilment);
     }
+
+    [Fact]
+    public async Task A_test_mode_answer_to_a_live_key_is_a_critical_event_and_a_metric_on_create_pay_and_read()
+    {
+        using var live = new FakeStack(new Dictionary<string, string?> { ["ConvergeGate:SecretKey"] = "sk_live_not_a_real_key" });
+        using var mismatches = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            live.Get<System.Diagnostics.Metrics.IMeterFactory>(), Diagnostics.CheckoutMetrics.MeterName, "blik.gateway.livemode_mismatches");
+        var service = live.Get<SessionService>();
+
+        var created = (await service.CreateAsync(Request(), null, CancellationToken.None)).Value!.Session; // the fake answers livemode false
+        await service.PayAsync(created.Id, Code, CancellationToken.None);
+        await live.Get<SessionReconciler>().ReconcileAsync(created.Id, "test", CancellationToken.None);
+
+        var critical = live.LogsAt(LogLevel.Critical);
+        Assert.Equal([2102, 2102, 2102], critical.Select(r => r.Id.Id));
+        Assert.All(critical, r => Assert.Contains(created.Id, r.Message, StringComparison.Ordinal));
+        Assert.Equal(["create", "pay", "get"], mismatches.GetMeasurementSnapshot().Select(m => (string)m.Tags["operation"]!));
+    }
+
+    [Fact]
+    public async Task Answers_in_the_mode_the_key_says_raise_nothing()
+    {
+        var created = (await Service.CreateAsync(Request(), null, CancellationToken.None)).Value!.Session;
+        await Service.PayAsync(created.Id, Code, CancellationToken.None);
+
+        Assert.Empty(_stack.LogsAt(LogLevel.Critical));
+    }
 }

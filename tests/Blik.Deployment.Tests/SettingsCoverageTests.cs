@@ -43,6 +43,7 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
         ["ConvergeGate:PreviousSecretKey"] = "Set only while the gateway key is rotated (infra: convergeGatePreviousKeyVersion).",
         ["ConvergeGate:Timeout"] = "10 s per gateway call suits the gateway; tune only with evidence.",
         ["ConvergeGate:ReadRetries"] = "2 retries of idempotent reads is the designed behaviour.",
+        ["ConvergeGate:TestMode"] = "Off: an Azure deployment must run with a live key; a test deployment sets it on purpose.",
         ["Checkout:Currencies"] = "BLIK is PLN-only; the default is [pln].",
         ["Checkout:MaxAmount"] = "The BLIK scheme maximum (50,000.00 PLN) is the default.",
         ["Checkout:ConfirmationWindow"] = "90 s covers the 40-90 s BLIK confirmation time.",

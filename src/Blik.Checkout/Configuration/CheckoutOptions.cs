@@ -28,6 +28,18 @@ public sealed class ConvergeGateOptions
     /// </summary>
     public int ReadRetries { get; set; } = 2;
 
+    /// <summary>
+    /// Says a test key (<c>sk_test_…</c>) in an Azure deployment is on purpose (a staging app against the gateway's test
+    /// mode). Without it an Azure deployment refuses to start with a test key, so a live shop never runs in test mode.
+    /// </summary>
+    public bool TestMode { get; set; }
+
+    /// <summary>The prefix of Converge Gate's test keys; live keys have another one.</summary>
+    public const string TestKeyPrefix = "sk_test_";
+
+    /// <summary>Whether the gateway should report objects as live: the key is not a test key.</summary>
+    public bool ExpectsLivemode => SecretKey is not null && !SecretKey.StartsWith(TestKeyPrefix, StringComparison.Ordinal);
+
     public IEnumerable<string> VerificationKeys()
     {
         if (!string.IsNullOrEmpty(SecretKey))

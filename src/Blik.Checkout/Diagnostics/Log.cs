@@ -51,6 +51,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(2101, LogLevel.Critical, "Converge Gate answered {Status} ({ErrorType}) to a code for session {SessionId}, which it created: this service's key or account is not the one the session belongs to. No attempt was counted; every payment fails until ConvergeGate__BaseUrl and ConvergeGate__SecretKey are right")]
     public static partial void PayRefusedOurAccount(ILogger logger, string sessionId, int status, string? errorType);
+
+    [LoggerMessage(2102, LogLevel.Critical, "Converge Gate reported session {SessionId} with livemode {Livemode} on {Operation}, but ConvergeGate__SecretKey says livemode {Expected}: check the key and ConvergeGate__BaseUrl before taking payments")]
+    public static partial void LivemodeMismatch(ILogger logger, string sessionId, string operation, bool livemode, bool expected);
 }
 
 internal static partial class WebhookLog

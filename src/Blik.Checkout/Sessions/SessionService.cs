@@ -22,6 +22,7 @@ public sealed class SessionService(
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
     CheckoutMetrics metrics,
+    LivemodeCheck livemode,
     ILogger<SessionService> logger)
 {
     /// <summary>How long a session lives when neither the request nor the gateway says (the gateway's documented default).</summary>
@@ -74,6 +75,7 @@ public sealed class SessionService(
             Metadata = request.Metadata,
         }, cancellationToken);
 
+        livemode.Observe(created, "create");
         if (!SessionIds.IsValid(created.Id))
         {
             throw new GatewayUnavailableException("it returned a session id this service cannot store");
@@ -225,6 +227,7 @@ public sealed class SessionService(
             return new Refusal.CodeOutcomeUnknown(retryCodeAfter, retryCodeAfter - time.GetUtcNow());
         }
 
+        livemode.Observe(answer, "pay");
         var accepted = await writes.ApplyAsync(
             id,
             reserved.After,

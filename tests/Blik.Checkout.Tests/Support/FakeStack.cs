@@ -23,13 +23,19 @@ internal sealed class FakeStack : IDisposable
 {
     public FakeStack(IDictionary<string, string?>? settings = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
             ["ConvergeGate:BaseUrl"] = "https://gateway.test/",
             ["ConvergeGate:SecretKey"] = AppServices.SecretKey,
             ["Checkout:PublicBaseUrl"] = "https://checkout.test/",
-        }.Concat(settings ?? new Dictionary<string, string?>())).Build();
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value; // a test's setting overrides the default
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
         Sessions = new InMemorySessionStore(Faults);
         Refunds = new InMemoryRefundStore(Faults);
