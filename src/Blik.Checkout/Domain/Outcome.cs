@@ -38,6 +38,12 @@ public abstract record Refusal
     /// </summary>
     public sealed record CodeOutcomeUnknown(DateTimeOffset RetryCodeAfter, TimeSpan RetryAfter) : Refusal;
 
+    /// <summary>The order already has a session that is open, pending or completed: one paid session per order.</summary>
+    public sealed record OrderHasSession(string OrderId, string SessionId, SessionStatus Status) : Refusal;
+
+    /// <summary>Another create for the same order is running (or died less than a lease ago): retry shortly.</summary>
+    public sealed record OrderInProgress(string OrderId) : Refusal;
+
     /// <summary>The <c>Idempotency-Key</c> was used with another request.</summary>
     public sealed record IdempotencyKeyReused : Refusal;
 

@@ -50,6 +50,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
         services.TryAddSingleton<LivemodeCheck>();
+        services.TryAddSingleton<OrderClaims>();
         services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();

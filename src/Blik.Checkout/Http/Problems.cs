@@ -139,6 +139,21 @@ public static class Problems
             RetryAfter = TimeSpan.FromSeconds(60),
         };
 
+    public static CheckoutProblemException OrderHasSession(string orderId, string sessionId, string status) =>
+        new(409, "order-has-session", "The order already has a session.", $"Order {orderId} already has session {sessionId}, which is {status}; an order gets another session only once its session has expired.")
+        {
+            Errors = new Dictionary<string, string[]> { ["order_id"] = [$"Already has session {sessionId} ({status})."] },
+            Extensions = new Dictionary<string, object?> { ["order_id"] = orderId, ["session_id"] = sessionId, ["session_status"] = status },
+        };
+
+    public static CheckoutProblemException OrderInProgress(string orderId) =>
+        new(409, "order-in-progress", "A session for this order is being created.", $"Another request is creating a session for order {orderId}; retry shortly.")
+        {
+            Errors = new Dictionary<string, string[]> { ["order_id"] = ["A session for this order is being created."] },
+            Extensions = new Dictionary<string, object?> { ["order_id"] = orderId },
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
+
     public static CheckoutProblemException StorageUnavailable() =>
         new(503, "storage-unavailable", "Temporarily unavailable.", "Session storage is unavailable; retry shortly.")
         {
@@ -166,6 +181,8 @@ internal static class ProblemMapping
         Refusal.TooManyCodes r => Problems.TooManyAttempts(r.RetryAfter),
         Refusal.PaymentsUnavailable => Problems.PaymentsUnavailable(),
         Refusal.CodeOutcomeUnknown r => Problems.CodeOutcomeUnknown(r.RetryCodeAfter, r.RetryAfter),
+        Refusal.OrderHasSession r => Problems.OrderHasSession(r.OrderId, r.SessionId, r.Status.ToWire()),
+        Refusal.OrderInProgress r => Problems.OrderInProgress(r.OrderId),
         Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
         Refusal.InProgress => Problems.IdempotencyInFlight(),
         Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),

@@ -23,6 +23,7 @@ public sealed class SessionService(
     TimeProvider time,
     CheckoutMetrics metrics,
     LivemodeCheck livemode,
+    OrderClaims orders,
     ILogger<SessionService> logger)
 {
     /// <summary>How long a session lives when neither the request nor the gateway says (the gateway's documented default).</summary>
@@ -40,7 +41,7 @@ public sealed class SessionService(
             async (checkpoint, ct) =>
             {
                 var created = await CreateAtGatewayAndStoreAsync(request, checkpoint, ct);
-                return (created, created.Id);
+                return created.Refusal is { } refused ? refused : (created.Value!, created.Value!.Id);
             },
             sessions.GetAsync,
             cancellationToken);
@@ -54,31 +55,38 @@ public sealed class SessionService(
         return new CreatedSession(session, replayed);
     }
 
-    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    private async Task<Outcome<CheckoutSession>> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
     {
-        var observed = time.GetUtcNow();
-        var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
+        // One session per order: claimed before the gateway is asked, so a refused create costs the gateway nothing.
+        OrderClaim? claim = null;
+        if (request.OrderId is { } orderId)
         {
-            Amount = request.Amount,
-            Currency = request.Currency,
-            CustomerEmail = request.CustomerEmail,
-            CustomerFirstname = request.CustomerFirstname,
-            CustomerLastname = request.CustomerLastname,
-            CustomerPhone = request.CustomerPhone,
-            SuccessUrl = request.SuccessUrl,
-            CancelUrl = request.CancelUrl,
-            NotificationUrl = NotificationUrl(),
-            CustomerIp = request.CustomerIp,
-            CustomerCountry = request.CustomerCountry,
-            ExpiresAt = request.ExpiresAt,
-            Locale = request.Locale,
-            Metadata = request.Metadata,
-        }, cancellationToken);
+            var claimed = await orders.ClaimAsync(orderId, _options.IdempotencyLease, cancellationToken);
+            if (claimed.Refusal is { } refusal)
+            {
+                return refusal;
+            }
 
-        livemode.Observe(created, "create");
-        if (!SessionIds.IsValid(created.Id))
+            claim = claimed.Value;
+        }
+
+        var observed = time.GetUtcNow();
+        GatewaySession created;
+        try
         {
-            throw new GatewayUnavailableException("it returned a session id this service cannot store");
+            created = await CreateAtGatewayAsync(request, cancellationToken);
+        }
+        catch when (claim is not null)
+        {
+            await orders.ReleaseAsync(claim);
+            throw;
+        }
+
+        if (claim is not null && !await orders.BindAsync(claim, created.Id, cancellationToken))
+        {
+            // Slower than the lease: another create took the order over. This session is never stored or answered,
+            // so no shopper can pay it here.
+            return new Refusal.OrderInProgress(claim.OrderId);
         }
 
         var now = time.GetUtcNow().WholeSeconds();
@@ -114,6 +122,32 @@ public sealed class SessionService(
         metrics.SessionCreated();
         SessionLog.Created(logger, session.Id, session.OrderId, session.Amount, session.Currency);
         return session;
+    }
+
+    /// <summary>Asks the gateway for the session; one with an id this service cannot store is a failure.</summary>
+    private async Task<GatewaySession> CreateAtGatewayAsync(CreateSessionRequest request, CancellationToken cancellationToken)
+    {
+        var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
+        {
+            Amount = request.Amount,
+            Currency = request.Currency,
+            CustomerEmail = request.CustomerEmail,
+            CustomerFirstname = request.CustomerFirstname,
+            CustomerLastname = request.CustomerLastname,
+            CustomerPhone = request.CustomerPhone,
+            SuccessUrl = request.SuccessUrl,
+            CancelUrl = request.CancelUrl,
+            NotificationUrl = NotificationUrl(),
+            CustomerIp = request.CustomerIp,
+            CustomerCountry = request.CustomerCountry,
+            ExpiresAt = request.ExpiresAt,
+            Locale = request.Locale,
+            Metadata = request.Metadata,
+        }, cancellationToken);
+        livemode.Observe(created, "create");
+        return SessionIds.IsValid(created.Id)
+            ? created
+            : throw new GatewayUnavailableException("it returned a session id this service cannot store");
     }
 
     public async Task<Outcome<CheckoutSession>> GetAsync(string id, CancellationToken cancellationToken) =>

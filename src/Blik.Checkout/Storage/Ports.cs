@@ -74,3 +74,27 @@ public interface IIdempotencyRecords
     /// <exception cref="StoragePreconditionFailedException">The record changed since <see cref="IdempotencyRecord.ETag"/>.</exception>
     Task DeleteAsync(IdempotencyRecord record, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Which session holds an <c>order_id</c>: one row per order, inserted before the gateway is asked, so the insert's
+/// uniqueness decides which of two racing creates goes ahead.
+/// </summary>
+/// <param name="OrderId">The merchant's order id as sent.</param>
+/// <param name="SessionId">The session created for it; null while the create that claimed it runs.</param>
+/// <param name="ClaimedAt">When the current holder claimed it (our clock).</param>
+public sealed record OrderClaim(string OrderId, string? SessionId, DateTimeOffset ClaimedAt, string? ETag = null);
+
+/// <summary>The rows behind the one-session-per-order rule, one per order id.</summary>
+public interface IOrderIndex
+{
+    Task<OrderClaim?> GetAsync(string orderId, CancellationToken cancellationToken);
+
+    /// <exception cref="StorageConflictException">The order already has a row.</exception>
+    Task<OrderClaim> InsertAsync(OrderClaim claim, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="OrderClaim.ETag"/>.</exception>
+    Task<OrderClaim> ReplaceAsync(OrderClaim claim, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="OrderClaim.ETag"/>.</exception>
+    Task DeleteAsync(OrderClaim claim, CancellationToken cancellationToken);
+}

@@ -51,6 +51,7 @@ public static class StorageServiceCollectionExtensions
         services.AddPort<IRefundStore, RefundStore>();
         services.AddPort<IDueIndex, DueIndex>();
         services.AddPort<IIdempotencyRecords, IdempotencyRecords>();
+        services.AddPort<IOrderIndex, OrderIndex>();
         services.TryAddSingleton<IdempotencyStore>();
         return services;
     }

@@ -42,6 +42,7 @@ internal sealed class FakeStack : IDisposable
         Due = new InMemoryDueIndex(Faults);
         Queues = new InMemoryQueues(Faults);
         Idempotency = new InMemoryIdempotencyRecords(Faults);
+        Orders = new InMemoryOrderIndex(Faults);
 
         var services = new ServiceCollection();
         services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
@@ -52,6 +53,7 @@ internal sealed class FakeStack : IDisposable
         services.Replace(ServiceDescriptor.Singleton<IDueIndex>(Due));
         services.Replace(ServiceDescriptor.Singleton<IMessageQueues>(Queues));
         services.Replace(ServiceDescriptor.Singleton<IIdempotencyRecords>(Idempotency));
+        services.Replace(ServiceDescriptor.Singleton<IOrderIndex>(Orders));
         services.Replace(ServiceDescriptor.Singleton<IConvergeGate>(Gateway));
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -69,6 +71,8 @@ internal sealed class FakeStack : IDisposable
     public InMemoryQueues Queues { get; }
 
     public InMemoryIdempotencyRecords Idempotency { get; }
+
+    public InMemoryOrderIndex Orders { get; }
 
     public FakeGateway Gateway { get; } = new();
 

@@ -179,6 +179,25 @@ internal sealed class InMemoryIdempotencyRecords(StorageFaults faults) : InMemor
     protected override IdempotencyRecord WithETag(IdempotencyRecord row, string etag) => row with { ETag = etag };
 }
 
+internal sealed class InMemoryOrderIndex(StorageFaults faults) : InMemoryTable<string, OrderClaim>(faults, "orders"), IOrderIndex
+{
+    public Task<OrderClaim?> GetAsync(string orderId, CancellationToken cancellationToken) => Task.FromResult(Read(orderId));
+
+    public Task<OrderClaim> InsertAsync(OrderClaim claim, CancellationToken cancellationToken) => Task.FromResult(Insert(claim.OrderId, claim));
+
+    public Task<OrderClaim> ReplaceAsync(OrderClaim claim, CancellationToken cancellationToken) => Task.FromResult(Replace(claim.OrderId, claim));
+
+    public Task DeleteAsync(OrderClaim claim, CancellationToken cancellationToken)
+    {
+        Delete(claim.OrderId, claim.ETag);
+        return Task.CompletedTask;
+    }
+
+    protected override string? ETagOf(OrderClaim row) => row.ETag;
+
+    protected override OrderClaim WithETag(OrderClaim row, string etag) => row with { ETag = etag };
+}
+
 internal sealed class InMemoryDueIndex(StorageFaults faults) : IDueIndex
 {
     private readonly ConcurrentDictionary<(string, DateTimeOffset), DueEntry> _entries = new();
@@ -251,9 +270,13 @@ internal sealed class FakeGateway : IConvergeGate
     /// <summary>Thrown by every read (GET) while set.</summary>
     public Exception? ReadsFail { get; set; }
 
+    /// <summary>Runs inside each create call before it answers (a second request racing the first, a failure).</summary>
+    public Action<GatewayCreateRequest>? OnCreate { get; set; }
+
     public Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken)
     {
         Record("create");
+        OnCreate?.Invoke(request);
         var id = $"gw-session-{Interlocked.Increment(ref _created)}";
         var session = new GatewaySession
         {
