@@ -54,6 +54,7 @@ public sealed class SettingsCoverageTests(CompiledInfra compiled)
         ["Checkout:IdempotencyLease"] = "2 min before an unfinished Idempotency-Key can be taken over.",
         ["Webhooks:TimestampTolerance"] = "Off by default: the gateway does not document re-signing retries, and every event is re-fetched anyway.",
         ["Webhooks:MaxBodyBytes"] = "256 KiB is far above any gateway notification.",
+        ["Webhooks:ReplayWindow"] = "7 days of remembered event ids covers the gateway's 3 days of retries.",
         ["Sweep:RecheckInterval"] = "1 min between gateway re-checks of a session with a code in flight.",
         ["Sweep:RecheckHorizon"] = "A code counts as in flight for 10 min past the confirmation window, then only the expiry is watched.",
         ["Sweep:ExpiryGrace"] = "5 min past expires_at before expiring locally.",

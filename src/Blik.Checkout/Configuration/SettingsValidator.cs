@@ -134,6 +134,11 @@ internal sealed class SettingsValidator(AzureDeployment deployment) :
             failures.Add($"Setting {WebhookOptions.Section}__TimestampTolerance must be 0 (off) or positive.");
         }
 
+        if (options.ReplayWindow < TimeSpan.Zero)
+        {
+            failures.Add($"Setting {WebhookOptions.Section}__ReplayWindow must be 0 (off) or positive.");
+        }
+
         if (options.MaxBodyBytes is < 1024 or > 1024 * 1024)
         {
             failures.Add($"Setting {WebhookOptions.Section}__MaxBodyBytes must be between 1024 and 1048576.");

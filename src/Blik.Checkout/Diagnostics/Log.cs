@@ -69,6 +69,9 @@ internal static partial class WebhookLog
 
     [LoggerMessage(3004, LogLevel.Warning, "Event for session {SessionId} that this service does not know; ignored")]
     public static partial void UnknownSession(ILogger logger, string sessionId);
+
+    [LoggerMessage(3101, LogLevel.Information, "Webhook event {EventId} ({EventType}) for session {SessionId} was already applied; acknowledged without queueing")]
+    public static partial void Duplicate(ILogger logger, string eventId, string eventType, string sessionId);
 }
 
 internal static partial class SweepLog

@@ -98,3 +98,17 @@ public interface IOrderIndex
     /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="OrderClaim.ETag"/>.</exception>
     Task DeleteAsync(OrderClaim claim, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Webhook events already applied, one row per event id with when: a replay or redelivery within the window costs no
+/// gateway read and no queue message. A cost guard, not a correctness one (applying an event twice changes nothing),
+/// so a read-then-skip suffices and nothing is inserted before the event is applied.
+/// </summary>
+public interface IProcessedEvents
+{
+    /// <returns>When the event was last applied, or null when never (or the row is unreadable as one).</returns>
+    Task<DateTimeOffset?> AppliedAtAsync(string eventId, CancellationToken cancellationToken);
+
+    /// <summary>Records (or refreshes) that the event was applied at <paramref name="at"/>.</summary>
+    Task MarkAppliedAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken);
+}

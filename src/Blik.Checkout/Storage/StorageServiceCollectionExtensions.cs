@@ -52,6 +52,7 @@ public static class StorageServiceCollectionExtensions
         services.AddPort<IDueIndex, DueIndex>();
         services.AddPort<IIdempotencyRecords, IdempotencyRecords>();
         services.AddPort<IOrderIndex, OrderIndex>();
+        services.AddPort<IProcessedEvents, ProcessedEvents>();
         services.TryAddSingleton<IdempotencyStore>();
         return services;
     }

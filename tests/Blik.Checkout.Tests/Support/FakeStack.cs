@@ -43,6 +43,7 @@ internal sealed class FakeStack : IDisposable
         Queues = new InMemoryQueues(Faults);
         Idempotency = new InMemoryIdempotencyRecords(Faults);
         Orders = new InMemoryOrderIndex(Faults);
+        Events = new InMemoryProcessedEvents(Faults);
 
         var services = new ServiceCollection();
         services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
@@ -54,6 +55,7 @@ internal sealed class FakeStack : IDisposable
         services.Replace(ServiceDescriptor.Singleton<IMessageQueues>(Queues));
         services.Replace(ServiceDescriptor.Singleton<IIdempotencyRecords>(Idempotency));
         services.Replace(ServiceDescriptor.Singleton<IOrderIndex>(Orders));
+        services.Replace(ServiceDescriptor.Singleton<IProcessedEvents>(Events));
         services.Replace(ServiceDescriptor.Singleton<IConvergeGate>(Gateway));
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -73,6 +75,8 @@ internal sealed class FakeStack : IDisposable
     public InMemoryIdempotencyRecords Idempotency { get; }
 
     public InMemoryOrderIndex Orders { get; }
+
+    public InMemoryProcessedEvents Events { get; }
 
     public FakeGateway Gateway { get; } = new();
 

@@ -198,6 +198,26 @@ internal sealed class InMemoryOrderIndex(StorageFaults faults) : InMemoryTable<s
     protected override OrderClaim WithETag(OrderClaim row, string etag) => row with { ETag = etag };
 }
 
+internal sealed class InMemoryProcessedEvents(StorageFaults faults) : IProcessedEvents
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _applied = new();
+
+    public IReadOnlyDictionary<string, DateTimeOffset> Applied => _applied;
+
+    public Task<DateTimeOffset?> AppliedAtAsync(string eventId, CancellationToken cancellationToken)
+    {
+        faults.Read("Read from events");
+        return Task.FromResult(_applied.TryGetValue(eventId, out var at) ? at : (DateTimeOffset?)null);
+    }
+
+    public Task MarkAppliedAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        faults.Write("Upsert into events");
+        _applied[eventId] = at;
+        return Task.CompletedTask;
+    }
+}
+
 internal sealed class InMemoryDueIndex(StorageFaults faults) : IDueIndex
 {
     private readonly ConcurrentDictionary<(string, DateTimeOffset), DueEntry> _entries = new();
