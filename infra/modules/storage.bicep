@@ -33,6 +33,8 @@ var tableNames = [
   'checkoutdue'
   'checkoutidempotency'
   'checkoutrefunds'
+  'checkoutorders'
+  'checkoutevents'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {

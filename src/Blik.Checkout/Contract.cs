@@ -45,8 +45,10 @@ public static class TableNames
     public const string Due = "checkoutdue";
     public const string Idempotency = "checkoutidempotency";
     public const string Refunds = "checkoutrefunds";
+    public const string Orders = "checkoutorders";
+    public const string Events = "checkoutevents";
 
-    public static readonly IReadOnlyList<string> All = [Sessions, Due, Idempotency, Refunds];
+    public static readonly IReadOnlyList<string> All = [Sessions, Due, Idempotency, Refunds, Orders, Events];
 }
 
 public static class Schedules

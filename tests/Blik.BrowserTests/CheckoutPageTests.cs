@@ -253,7 +253,9 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
     public async Task Gateway_unavailable_asks_to_retry_later_and_the_retry_pays()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);
-        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Pay, Times = 1, RetryAfterSeconds = 3 });
+        // A 429 is refused before processing: the code certainly did not reach the bank, so retrying after Retry-After is
+        // right. (A 5xx leaves the outcome unknown: the page then waits until retry_code_after instead.)
+        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.TooManyRequests, Endpoint = FaultEndpoint.Pay, Times = 1, RetryAfterSeconds = 3 });
 
         await RunAsync(stack, async run =>
         {

@@ -77,7 +77,7 @@ public sealed class AmountCheckTests : IDisposable
     [InlineData(1000, "eur", "currency")]
     public async Task A_create_whose_gateway_echo_differs_is_refused_and_nothing_is_stored(long amount, string currency, string param)
     {
-        _stack.Gateway.OnCreate = created => created with { AmountTotal = amount, Currency = currency };
+        _stack.Gateway.AnswerCreate = created => created with { AmountTotal = amount, Currency = currency };
 
         var e = await Assert.ThrowsAsync<GatewayRejectedException>(() => _stack.Get<SessionService>().CreateAsync(Request(), null, CancellationToken.None));
 
@@ -90,7 +90,7 @@ public sealed class AmountCheckTests : IDisposable
     [Fact]
     public async Task A_create_whose_echo_leaves_amount_and_currency_out_is_stored()
     {
-        _stack.Gateway.OnCreate = created => created with { AmountTotal = null, Currency = null };
+        _stack.Gateway.AnswerCreate = created => created with { AmountTotal = null, Currency = null };
 
         var created = await _stack.Get<SessionService>().CreateAsync(Request(), null, CancellationToken.None);
 

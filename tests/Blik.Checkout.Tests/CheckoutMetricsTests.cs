@@ -136,6 +136,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
     {
         var submitted = TestSessions.Created;
         _metrics.SessionCreated();
+        _metrics.LivemodeMismatch("create");
         _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted.AddSeconds(5) });
         _metrics.LateCompletion();
         _metrics.AmountMismatch();

@@ -68,4 +68,51 @@ public sealed class EventProcessorTests : IDisposable
     [Fact]
     public async Task Text_that_is_not_an_event_fails_so_the_host_retries_and_then_poisons_it() =>
         await Assert.ThrowsAsync<FormatException>(() => _stack.Get<EventProcessor>().ProcessAsync("not an event", CancellationToken.None));
+
+    [Fact]
+    public async Task An_event_delivered_twice_is_applied_once_and_its_second_delivery_reads_nothing()
+    {
+        _stack.Seed(Id, SessionStatus.Pending);
+        _stack.Gateway.Set(Id, "completed");
+
+        await ProcessAsync();
+        var second = await ProcessAsync();
+
+        Assert.Equal(ReconcileOutcome.Unchanged, second);
+        Assert.Equal(1, _stack.Gateway.Count("get"));
+        Assert.Single(_stack.Fulfilment);
+    }
+
+    [Fact]
+    public async Task Events_of_one_session_that_arrived_before_a_read_already_applied_cost_no_second_read()
+    {
+        _stack.Seed(Id, SessionStatus.Open, s => s with { CodeSubmittedAt = TestTime.Start });
+        _stack.Gateway.Set(Id, "pending");
+        var receivedAt = _stack.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var processor = _stack.Get<EventProcessor>();
+        _stack.Time.Advance(TimeSpan.FromSeconds(2)); // both notifications wait in the queue a moment
+
+        await processor.ProcessAsync(new EventMessage("evt_a", "session.created", Id, null, ReceivedAt: receivedAt).Serialize(), CancellationToken.None);
+        var coalesced = await processor.ProcessAsync(new EventMessage("evt_b", "session.updated", Id, null, ReceivedAt: receivedAt).Serialize(), CancellationToken.None);
+
+        Assert.Equal(ReconcileOutcome.Unchanged, coalesced);
+        Assert.Equal(SessionStatus.Pending, _stack.Sessions[Id]!.Status);
+        Assert.Equal(1, _stack.Gateway.Count("get"));
+    }
+
+    [Fact]
+    public async Task An_event_that_arrived_after_the_last_read_is_read_again()
+    {
+        _stack.Seed(Id, SessionStatus.Open, s => s with { CodeSubmittedAt = TestTime.Start });
+        _stack.Gateway.Set(Id, "pending");
+        var processor = _stack.Get<EventProcessor>();
+        await processor.ProcessAsync(new EventMessage("evt_a", "session.created", Id, null, ReceivedAt: _stack.Time.GetUtcNow().ToUnixTimeMilliseconds()).Serialize(), CancellationToken.None);
+        _stack.Time.Advance(TimeSpan.FromSeconds(5));
+        _stack.Gateway.Set(Id, "completed");
+
+        await processor.ProcessAsync(new EventMessage("evt_b", "session.completed", Id, null, ReceivedAt: _stack.Time.GetUtcNow().ToUnixTimeMilliseconds()).Serialize(), CancellationToken.None);
+
+        Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
+        Assert.Equal(2, _stack.Gateway.Count("get"));
+    }
 }

@@ -65,6 +65,30 @@ public sealed class HttpResultsTests
             Problems.GatewayUnavailable(seconds is { } s ? TimeSpan.FromSeconds(s) : null).RetryAfter);
 
     [Fact]
+    public async Task An_unknown_code_outcome_asks_to_wait_until_retry_code_after_not_five_seconds()
+    {
+        var retryCodeAfter = DateTimeOffset.FromUnixTimeSeconds(1_740_830_490);
+        var refusal = new Refusal.CodeOutcomeUnknown(retryCodeAfter, TimeSpan.FromSeconds(90));
+
+        var response = await Execute(HttpResults.Problem(ProblemMapping.From(refusal), null, null));
+
+        var problem = response.AssertProblem(503, "gateway-unavailable");
+        Assert.Equal("90", response.Headers.RetryAfter.ToString());
+        Assert.Equal(90, problem.GetProperty("retry_after").GetInt32());
+        Assert.Equal(1_740_830_490, problem.GetProperty("retry_code_after").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_gateway_refusing_this_shop_is_a_503_that_names_no_code_problem()
+    {
+        var response = await Execute(HttpResults.Problem(ProblemMapping.From(new Refusal.PaymentsUnavailable()), null, null));
+
+        var problem = response.AssertProblem(503, "payments-unavailable");
+        Assert.False(problem.TryGetProperty("gateway_error", out _));
+        Assert.Equal(60, problem.GetProperty("retry_after").GetInt32());
+    }
+
+    [Fact]
     public async Task Json_results_set_status_location_extra_headers_and_no_store()
     {
         var response = await Execute(HttpResults.Json(

@@ -174,15 +174,117 @@ public sealed class SessionServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task A_code_whose_outcome_is_unknown_keeps_its_recheck_and_tells_the_shopper_it_is_being_checked()
+    public async Task A_code_whose_outcome_is_unknown_is_answered_with_retry_code_after_and_a_recheck_due_before_it()
     {
         _stack.Seed(Id);
         _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("the request timed out");
 
-        await Assert.ThrowsAsync<GatewayUnavailableException>(PayAsync);
+        var outcome = await PayAsync();
 
+        var stored = _stack.Sessions[Id]!;
+        var unknown = Assert.IsType<Refusal.CodeOutcomeUnknown>(outcome.Refusal);
+        Assert.Equal(SessionRules.OutcomeUnknown, stored.LastError);
+        Assert.Equal((stored.RetryCodeAfter!.Value, Window), (unknown.RetryCodeAfter, unknown.RetryAfter));
+        Assert.Equal(1, stored.Attempts);
+        Assert.Contains(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck && e.DueAt <= unknown.RetryCodeAfter);
+    }
+
+    [Fact]
+    public async Task A_code_unanswered_by_a_gateway_answering_5xx_is_unknown_too()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("it answered 503", TimeSpan.FromSeconds(5)) { HttpStatus = 503 };
+
+        var outcome = await PayAsync();
+
+        Assert.IsType<Refusal.CodeOutcomeUnknown>(outcome.Refusal);
+        Assert.Equal(1, _stack.Sessions[Id]!.Attempts);
+    }
+
+    [Fact]
+    public async Task A_code_the_gateway_throttles_with_429_is_not_processed_and_no_attempt()
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("it is throttling requests (429)", TimeSpan.FromSeconds(3)) { HttpStatus = 429 };
+
+        var failure = await Assert.ThrowsAsync<GatewayUnavailableException>(PayAsync);
+
+        Assert.Equal(TimeSpan.FromSeconds(3), failure.RetryAfter);
+        Assert.Equal((0, null, null), (_stack.Sessions[Id]!.Attempts, _stack.Sessions[Id]!.LastError, _stack.Sessions[Id]!.CodeSubmittedAt));
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    [InlineData(404)]
+    public async Task A_gateway_refusing_our_key_or_not_knowing_the_session_is_no_attempt_and_pages_an_operator(int status)
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayRejectedException(new GatewayError(status, "authentication_error", null, null, null, "Invalid API key."));
+
+        var outcome = await PayAsync();
+
+        Assert.IsType<Refusal.PaymentsUnavailable>(outcome.Refusal);
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal((0, null, SessionStatus.Open), (stored.Attempts, stored.LastError, stored.Status));
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+        var critical = Assert.Single(_stack.LogsAt(LogLevel.Critical));
+        Assert.Equal(2101, critical.Id.Id);
+        Assert.Contains(Id, critical.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_conflict_undoes_the_attempt_of_a_session_with_metadata_as_stored_rows_read_back()
+    {
+        _stack.Seed(Id, shape: s => s with { Metadata = new Dictionary<string, string> { ["cart"] = "42", ["channel"] = "web" } });
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Gateway.Set(id, "pending");
+            throw Rejected(409);
+        };
+
+        var outcome = await PayAsync();
+
+        Assert.Equal(new Refusal.SessionNotPayable(SessionStatus.Pending), outcome.Refusal);
+        Assert.Equal(0, _stack.Sessions[Id]!.Attempts);
+        Assert.Equal("42", _stack.Sessions[Id]!.Metadata!["cart"]);
+    }
+
+    [Fact]
+    public async Task A_shopper_whose_browser_goes_away_mid_call_still_gets_the_attempt_recorded_and_rechecked()
+    {
+        _stack.Seed(Id);
+        using var browser = new CancellationTokenSource();
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            browser.Cancel(); // the connection drops while the gateway has the code
+            return _stack.Gateway.Sessions[id] with { RawStatus = "open" };
+        };
+
+        var outcome = await Service.PayAsync(Id, Code, browser.Token);
+
+        Assert.Null(outcome.Refusal);
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal((SessionStatus.Pending, 1), (stored.Status, stored.Attempts));
+        Assert.Contains(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck && e.DueAt <= stored.RetryCodeAfter);
+    }
+
+    [Fact]
+    public async Task A_shopper_whose_browser_goes_away_while_the_gateway_times_out_still_gets_the_unknown_outcome_recorded()
+    {
+        _stack.Seed(Id);
+        using var browser = new CancellationTokenSource();
+        _stack.Gateway.OnPay = (_, _) =>
+        {
+            browser.Cancel();
+            throw new GatewayUnavailableException("the request timed out");
+        };
+
+        var outcome = await Service.PayAsync(Id, Code, browser.Token);
+
+        Assert.IsType<Refusal.CodeOutcomeUnknown>(outcome.Refusal);
         Assert.Equal(SessionRules.OutcomeUnknown, _stack.Sessions[Id]!.LastError);
-        Assert.Contains(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
     }
 
     [Fact]
@@ -203,5 +305,32 @@ public sealed class SessionServiceTests : IDisposable
 
         Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
         Assert.Single(_stack.Fulfilment);
+    }
+
+    [Fact]
+    public async Task A_test_mode_answer_to_a_live_key_is_a_critical_event_and_a_metric_on_create_pay_and_read()
+    {
+        using var live = new FakeStack(new Dictionary<string, string?> { ["ConvergeGate:SecretKey"] = "sk_live_not_a_real_key" });
+        using var mismatches = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            live.Get<System.Diagnostics.Metrics.IMeterFactory>(), Diagnostics.CheckoutMetrics.MeterName, "blik.gateway.livemode_mismatches");
+        var service = live.Get<SessionService>();
+
+        var created = (await service.CreateAsync(Request(), null, CancellationToken.None)).Value!.Session; // the fake answers livemode false
+        await service.PayAsync(created.Id, Code, CancellationToken.None);
+        await live.Get<SessionReconciler>().ReconcileAsync(created.Id, "test", CancellationToken.None);
+
+        var critical = live.LogsAt(LogLevel.Critical);
+        Assert.Equal([2102, 2102, 2102], critical.Select(r => r.Id.Id));
+        Assert.All(critical, r => Assert.Contains(created.Id, r.Message, StringComparison.Ordinal));
+        Assert.Equal(["create", "pay", "get"], mismatches.GetMeasurementSnapshot().Select(m => (string)m.Tags["operation"]!));
+    }
+
+    [Fact]
+    public async Task Answers_in_the_mode_the_key_says_raise_nothing()
+    {
+        var created = (await Service.CreateAsync(Request(), null, CancellationToken.None)).Value!.Session;
+        await Service.PayAsync(created.Id, Code, CancellationToken.None);
+
+        Assert.Empty(_stack.LogsAt(LogLevel.Critical));
     }
 }

@@ -174,6 +174,53 @@ public sealed class SettingsValidationTests
     public async Task An_unresolved_key_vault_reference_is_refused(string reference) =>
         await AssertStartRefusedNaming(With("ConvergeGate:SecretKey", reference), "Setting ConvergeGate__SecretKey is an unresolved Key Vault reference");
 
+    [Theory]
+    [InlineData("WEBSITE_INSTANCE_ID", "0f7c2a1b9e", "WEBSITE_INSTANCE_ID is set")]
+    [InlineData("AZURE_FUNCTIONS_ENVIRONMENT", "Production", "AZURE_FUNCTIONS_ENVIRONMENT is 'Production'")]
+    [InlineData("AZURE_FUNCTIONS_ENVIRONMENT", "Staging", "AZURE_FUNCTIONS_ENVIRONMENT is 'Staging'")]
+    public async Task A_test_key_in_an_azure_deployment_stops_start_naming_ConvergeGate__TestMode(string variable, string value, string evidence)
+    {
+        var failure = await StartAsync(With(variable, value));
+
+        var message = Assert.Single(Messages(failure), m => m.Contains("ConvergeGate__TestMode=true", StringComparison.Ordinal));
+        Assert.Contains("Setting ConvergeGate__SecretKey is a test key", message, StringComparison.Ordinal);
+        Assert.Contains(evidence, message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk_test_local_sandbox", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_test_key_in_an_azure_deployment_starts_when_test_mode_is_set_on_purpose()
+    {
+        var settings = With("WEBSITE_INSTANCE_ID", "0f7c2a1b9e");
+        settings["ConvergeGate:TestMode"] = "true";
+
+        Assert.Null(await StartAsync(settings));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Development")]
+    public async Task A_test_key_outside_azure_starts_without_test_mode(string? environment) =>
+        Assert.Null(await StartAsync(With("AZURE_FUNCTIONS_ENVIRONMENT", environment)));
+
+    [Fact]
+    public async Task A_live_key_in_an_azure_deployment_starts()
+    {
+        var settings = With("WEBSITE_INSTANCE_ID", "0f7c2a1b9e");
+        settings["ConvergeGate:SecretKey"] = "sk_live_not_a_real_key";
+
+        Assert.Null(await StartAsync(settings));
+    }
+
+    [Fact]
+    public async Task Test_mode_with_a_live_key_is_refused_naming_both_settings()
+    {
+        var settings = With("ConvergeGate:SecretKey", "sk_live_not_a_real_key");
+        settings["ConvergeGate:TestMode"] = "true";
+
+        await AssertStartRefusedNaming(settings, "Setting ConvergeGate__TestMode=true needs a test key, but ConvergeGate__SecretKey is not one");
+    }
+
     [Fact]
     public async Task A_previous_key_equal_to_the_current_key_is_refused() =>
         await AssertStartRefusedNaming(With("ConvergeGate:PreviousSecretKey", "sk_test_local_sandbox"), "Setting ConvergeGate__PreviousSecretKey equals ConvergeGate__SecretKey");

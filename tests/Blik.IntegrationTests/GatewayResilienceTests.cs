@@ -81,7 +81,16 @@ public sealed class GatewayResilienceTests(AzuriteFixture azurite, ITestOutputHe
         stack.Sandbox.Faults.Add(Fault(fault, FaultEndpoint.Pay));
         using (var pay = await stack.PayAsync(unpaid, ServiceStack.SuccessCode))
         {
-            await AssertGatewayUnavailableAsync(pay);
+            if (done && pay.StatusCode == HttpStatusCode.Accepted)
+            {
+                // The code reached the bank and its webhook completed the session before the lost answer was given up
+                // on: the outcome is known, and that is the answer.
+                Assert.Equal("completed", JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+            }
+            else
+            {
+                await AssertGatewayUnavailableAsync(pay);
+            }
         }
 
         Assert.Equal(1, stack.GatewayRequests.Count(HttpMethod.Post, $"/v1/checkout/sessions/{unpaid.Id}/pay"));

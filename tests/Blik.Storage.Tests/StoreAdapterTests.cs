@@ -95,4 +95,34 @@ public sealed class StoreAdapterTests(AzuriteFixture azurite) : IDisposable
         await due.RemoveAsync(new DueEntry(legacy, at, DueKind.Expiry), CancellationToken.None);
         Assert.False(await due.ExistsAsync(new DueEntry(legacy, at, DueKind.Unknown), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Of_many_creates_claiming_one_order_at_once_exactly_one_gets_it_on_table_storage()
+    {
+        var orderId = "order/" + Guid.NewGuid().ToString("N") + "#?\\ z"; // characters a table key cannot hold
+        var claims = _app.GetRequiredService<Blik.Checkout.Sessions.OrderClaims>();
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => claims.ClaimAsync(orderId, TimeSpan.FromMinutes(2), CancellationToken.None))));
+
+        var won = Assert.Single(outcomes, o => o.Refusal is null);
+        Assert.All(outcomes.Where(o => o.Refusal is not null), o => Assert.Equal(new Refusal.OrderInProgress(orderId), o.Refusal));
+        Assert.True(await claims.BindAsync(won.Value!, "2AW-bound", CancellationToken.None));
+        var row = (await _app.GetRequiredService<OrderIndex>().GetAsync(orderId, CancellationToken.None))!;
+        Assert.Equal((orderId, "2AW-bound"), (row.OrderId, row.SessionId));
+    }
+
+    [Fact]
+    public async Task An_order_claim_bound_after_it_was_taken_over_is_refused_by_its_etag_on_table_storage()
+    {
+        var orderId = "order-" + Guid.NewGuid().ToString("N");
+        var orders = _app.GetRequiredService<OrderIndex>();
+        var claims = _app.GetRequiredService<Blik.Checkout.Sessions.OrderClaims>();
+        var first = (await claims.ClaimAsync(orderId, TimeSpan.FromMinutes(2), CancellationToken.None)).Value!;
+
+        var taken = (await claims.ClaimAsync(orderId, TimeSpan.Zero, CancellationToken.None)).Value!; // a lease of zero: stale at once
+
+        Assert.False(await claims.BindAsync(first, "2AW-slow", CancellationToken.None));
+        Assert.True(await claims.BindAsync(taken, "2AW-taker", CancellationToken.None));
+        Assert.Equal("2AW-taker", (await orders.GetAsync(orderId, CancellationToken.None))!.SessionId);
+    }
 }

@@ -28,6 +28,18 @@ public sealed class ConvergeGateOptions
     /// </summary>
     public int ReadRetries { get; set; } = 2;
 
+    /// <summary>
+    /// Says a test key (<c>sk_test_…</c>) in an Azure deployment is on purpose (a staging app against the gateway's test
+    /// mode). Without it an Azure deployment refuses to start with a test key, so a live shop never runs in test mode.
+    /// </summary>
+    public bool TestMode { get; set; }
+
+    /// <summary>The prefix of Converge Gate's test keys; live keys have another one.</summary>
+    public const string TestKeyPrefix = "sk_test_";
+
+    /// <summary>Whether the gateway should report objects as live: the key is not a test key.</summary>
+    public bool ExpectsLivemode => SecretKey is not null && !SecretKey.StartsWith(TestKeyPrefix, StringComparison.Ordinal);
+
     public IEnumerable<string> VerificationKeys()
     {
         if (!string.IsNullOrEmpty(SecretKey))
@@ -93,10 +105,17 @@ public sealed class WebhookOptions
 
     /// <summary>
     /// Reject notifications whose <c>Sec-Timestamp</c> is further than this from our clock. 0 turns the check off
-    /// (the default): Converge Gate does not document whether retries are re-signed, and replays are harmless because
-    /// every event is re-fetched from the gateway before anything changes.
+    /// (the default): Converge Gate does not document whether retries are re-signed (it retries for up to 3 days), and
+    /// replays change nothing (every event is re-fetched from the gateway) and, within <see cref="ReplayWindow"/>, cost
+    /// no gateway read either.
     /// </summary>
     public TimeSpan TimestampTolerance { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long an applied event id is remembered: a replay or redelivery of it within this window is acknowledged
+    /// without queueing or reading the gateway. Covers Converge Gate's 3 days of retries. 0 turns it off.
+    /// </summary>
+    public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromDays(7);
 
     public int MaxBodyBytes { get; set; } = 256 * 1024;
 }

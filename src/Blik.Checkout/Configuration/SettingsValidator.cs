@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Configuration;
@@ -6,7 +7,7 @@ namespace Blik.Checkout.Configuration;
 /// Start-up validation with messages that name the setting as ops write it (app setting <c>Section__Name</c>),
 /// so a missing or wrong value is fixed from the log line alone.
 /// </summary>
-internal sealed class SettingsValidator :
+internal sealed class SettingsValidator(AzureDeployment deployment) :
     IValidateOptions<ConvergeGateOptions>,
     IValidateOptions<CheckoutOptions>,
     IValidateOptions<WebhookOptions>,
@@ -32,6 +33,20 @@ internal sealed class SettingsValidator :
         else if (options.SecretKey.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
         {
             failures.Add($"Setting {S}__SecretKey is an unresolved Key Vault reference: check the app's identity has Key Vault Secrets User on the vault and keyVaultReferenceIdentity is set.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.SecretKey))
+        {
+            var testKey = !options.ExpectsLivemode;
+            if (testKey && deployment.IsAzure && !options.TestMode)
+            {
+                failures.Add($"Setting {S}__SecretKey is a test key ({ConvergeGateOptions.TestKeyPrefix}…) in an Azure deployment ({deployment.Evidence}): set the live key, or set {S}__TestMode=true if this deployment runs in test mode on purpose.");
+            }
+
+            if (!testKey && options.TestMode)
+            {
+                failures.Add($"Setting {S}__TestMode=true needs a test key, but {S}__SecretKey is not one ({ConvergeGateOptions.TestKeyPrefix}…): remove {S}__TestMode or set the test key.");
+            }
         }
 
         if (options.PreviousSecretKey is { Length: > 0 } previous && previous == options.SecretKey)
@@ -119,6 +134,11 @@ internal sealed class SettingsValidator :
             failures.Add($"Setting {WebhookOptions.Section}__TimestampTolerance must be 0 (off) or positive.");
         }
 
+        if (options.ReplayWindow < TimeSpan.Zero)
+        {
+            failures.Add($"Setting {WebhookOptions.Section}__ReplayWindow must be 0 (off) or positive.");
+        }
+
         if (options.MaxBodyBytes is < 1024 or > 1024 * 1024)
         {
             failures.Add($"Setting {WebhookOptions.Section}__MaxBodyBytes must be between 1024 and 1048576.");
@@ -164,4 +184,23 @@ internal sealed class SettingsValidator :
 
     private static ValidateOptionsResult Result(List<string> failures) =>
         failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+}
+
+/// <summary>
+/// Whether this process runs in an Azure deployment: App Service sets <c>WEBSITE_INSTANCE_ID</c> on every instance,
+/// and a Functions environment other than Development (<c>AZURE_FUNCTIONS_ENVIRONMENT</c>) is one too. Read from
+/// configuration, which the worker fills from the environment variables.
+/// </summary>
+public sealed class AzureDeployment(IConfiguration configuration)
+{
+    private readonly string? _instance = configuration["WEBSITE_INSTANCE_ID"];
+    private readonly string? _environment = configuration["AZURE_FUNCTIONS_ENVIRONMENT"];
+
+    public bool IsAzure => !string.IsNullOrEmpty(_instance)
+        || (!string.IsNullOrEmpty(_environment) && !string.Equals(_environment, "Development", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Which variable says so, for the start-up message.</summary>
+    public string Evidence => !string.IsNullOrEmpty(_instance)
+        ? "WEBSITE_INSTANCE_ID is set"
+        : $"AZURE_FUNCTIONS_ENVIRONMENT is '{_environment}', not Development";
 }

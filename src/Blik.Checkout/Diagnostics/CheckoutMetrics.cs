@@ -20,6 +20,7 @@ public sealed class CheckoutMetrics : IDisposable
     private readonly Counter<long> _sessionsFinished;
     private readonly Counter<long> _lateCompletions;
     private readonly Counter<long> _amountMismatches;
+    private readonly Counter<long> _livemodeMismatches;
     private readonly Counter<long> _codesSubmitted;
     private readonly Histogram<double> _completionTime;
     private readonly Counter<long> _webhooks;
@@ -40,7 +41,8 @@ public sealed class CheckoutMetrics : IDisposable
         _sessionsFinished = _meter.CreateCounter<long>("blik.sessions.finished", "{session}", "Sessions that became final, by status (completed, expired).");
         _lateCompletions = _meter.CreateCounter<long>("blik.sessions.late_completions", "{session}", "Sessions the gateway completed after they had expired here (the Critical event 2006).");
         _amountMismatches = _meter.CreateCounter<long>("blik.sessions.amount_mismatches", "{session}", "Sessions the gateway completed for an amount or currency other than the one created here (the Critical event AmountMismatch).");
-        _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited).");
+        _livemodeMismatches = _meter.CreateCounter<long>("blik.gateway.livemode_mismatches", "{answer}", "Gateway answers whose livemode differs from what the secret key says (the Critical event 2102), by operation.");
+        _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited, not_sent, merchant_refused).");
         _completionTime = _meter.CreateHistogram<double>("blik.codes.completion_time", "s", "From a session's last code submission to its completion, as recorded on the session.");
         _webhooks = _meter.CreateCounter<long>("blik.webhooks", "{webhook}", "Webhook notifications received, by outcome (accepted: verified and queued; rejected, with the reason).");
         _events = _meter.CreateCounter<long>("blik.events.applied", "{event}", "Queued events processed, by outcome (applied, unchanged, unknown_session, unknown_at_gateway, refund, unknown_refund).");
@@ -70,6 +72,9 @@ public sealed class CheckoutMetrics : IDisposable
 
     /// <summary>The gateway completed a session for another amount or currency than ours (the Critical event AmountMismatch).</summary>
     public void AmountMismatch() => _amountMismatches.Add(1);
+
+    /// <summary>A gateway answer in the other mode than the key's (the Critical event 2102).</summary>
+    public void LivemodeMismatch(string operation) => _livemodeMismatches.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>Counts a code submission's outcome and tags the current span (the pay span) with it.</summary>
     public void CodeSubmitted(string outcome)

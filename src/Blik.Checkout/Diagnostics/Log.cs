@@ -54,6 +54,12 @@ internal static partial class SessionLog
 
     [LoggerMessage(2011, LogLevel.Error, "Converge Gate created session {SessionId} for {GatewayAmount} {GatewayCurrency}, but we asked for {Amount} {Currency}: refused, not stored")]
     public static partial void CreateEchoDiffers(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
+
+    [LoggerMessage(2101, LogLevel.Critical, "Converge Gate answered {Status} ({ErrorType}) to a code for session {SessionId}, which it created: this service's key or account is not the one the session belongs to. No attempt was counted; every payment fails until ConvergeGate__BaseUrl and ConvergeGate__SecretKey are right")]
+    public static partial void PayRefusedOurAccount(ILogger logger, string sessionId, int status, string? errorType);
+
+    [LoggerMessage(2102, LogLevel.Critical, "Converge Gate reported session {SessionId} with livemode {Livemode} on {Operation}, but ConvergeGate__SecretKey says livemode {Expected}: check the key and ConvergeGate__BaseUrl before taking payments")]
+    public static partial void LivemodeMismatch(ILogger logger, string sessionId, string operation, bool livemode, bool expected);
 }
 
 internal static partial class WebhookLog
@@ -69,6 +75,9 @@ internal static partial class WebhookLog
 
     [LoggerMessage(3004, LogLevel.Warning, "Event for session {SessionId} that this service does not know; ignored")]
     public static partial void UnknownSession(ILogger logger, string sessionId);
+
+    [LoggerMessage(3101, LogLevel.Information, "Webhook event {EventId} ({EventType}) for session {SessionId} was already applied; acknowledged without queueing")]
+    public static partial void Duplicate(ILogger logger, string eventId, string eventType, string sessionId);
 }
 
 internal static partial class SweepLog

@@ -85,4 +85,13 @@ public sealed class GatewayUnavailableException(string reason, TimeSpan? retryAf
     /// did nothing. True whenever the gateway may have received it, including when we cannot tell.
     /// </summary>
     public bool Sent { get; init; } = true;
+
+    /// <summary>The gateway's HTTP status when it answered (429 or 5xx); null when no answer came.</summary>
+    public int? HttpStatus { get; init; }
+
+    /// <summary>
+    /// Certainly nothing was done: the request never left (<see cref="Sent"/> false), or the gateway answered 429 Too
+    /// Many Requests, which refuses a request before processing it.
+    /// </summary>
+    public bool NothingDone => !Sent || HttpStatus == 429;
 }

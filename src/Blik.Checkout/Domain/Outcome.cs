@@ -29,6 +29,24 @@ public abstract record Refusal
     /// <summary>The session was re-read from the gateway moments ago; another re-read is allowed after <see cref="RetryAfter"/>.</summary>
     public sealed record TooManyRefreshes(TimeSpan RetryAfter) : Refusal;
 
+    /// <summary>
+    /// The gateway refused this service itself (its key revoked or wrong, or it does not know a session it created):
+    /// nothing the caller can change; an operator has to. No code attempt was counted.
+    /// </summary>
+    public sealed record PaymentsUnavailable : Refusal;
+
+    /// <summary>
+    /// The code was sent but no answer came: it may have reached the bank. The session is re-checked; the shopper
+    /// waits until <see cref="RetryCodeAfter"/> (<see cref="RetryAfter"/> from now) before a new code.
+    /// </summary>
+    public sealed record CodeOutcomeUnknown(DateTimeOffset RetryCodeAfter, TimeSpan RetryAfter) : Refusal;
+
+    /// <summary>The order already has a session that is open, pending or completed: one paid session per order.</summary>
+    public sealed record OrderHasSession(string OrderId, string SessionId, SessionStatus Status) : Refusal;
+
+    /// <summary>Another create for the same order is running (or died less than a lease ago): retry shortly.</summary>
+    public sealed record OrderInProgress(string OrderId) : Refusal;
+
     /// <summary>The <c>Idempotency-Key</c> was used with another request.</summary>
     public sealed record IdempotencyKeyReused : Refusal;
 

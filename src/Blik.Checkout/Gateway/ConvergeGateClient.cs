@@ -174,7 +174,7 @@ public sealed class ConvergeGateClient(
                     ?? (response.Headers.RetryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
                 GatewayLog.GatewayFailed(logger, operation, status);
                 throw new GatewayUnavailableException(
-                    status == 429 ? "it is throttling requests (429)" : $"it answered {status}", retryAfter);
+                    status == 429 ? "it is throttling requests (429)" : $"it answered {status}", retryAfter) { HttpStatus = status };
             }
 
             var error = await ReadErrorAsync(response, status, cancellationToken);

@@ -32,6 +32,7 @@ public static class ServiceCollectionExtensions
         services.AddOptions<CheckoutOptions>().Bind(configuration.GetSection(CheckoutOptions.Section)).ValidateOnStart();
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.Section)).ValidateOnStart();
         services.AddOptions<SweepOptions>().Bind(configuration.GetSection(SweepOptions.Section)).ValidateOnStart();
+        services.TryAddSingleton(new AzureDeployment(configuration));
         services.AddSingleton<IValidateOptions<ConvergeGateOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<CheckoutOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
@@ -49,6 +50,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Outbox>();
         services.TryAddSingleton<ClientSecrets>();
         services.TryAddSingleton<IFirstRecheckQueue, FirstRecheckQueue>();
+        services.TryAddSingleton<LivemodeCheck>();
+        services.TryAddSingleton<OrderClaims>();
         services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();

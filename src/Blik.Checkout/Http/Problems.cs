@@ -127,6 +127,39 @@ public static class Problems
             RetryAfter = retryAfter is { } r && r > TimeSpan.Zero && r < TimeSpan.FromMinutes(5) ? r : TimeSpan.FromSeconds(5),
         };
 
+    /// <summary>
+    /// A code whose outcome is unknown: wait for <c>retry_code_after</c> (also the <c>Retry-After</c>), watching the
+    /// session meanwhile, since the code may have reached the bank.
+    /// </summary>
+    public static CheckoutProblemException CodeOutcomeUnknown(DateTimeOffset retryCodeAfter, TimeSpan retryAfter) =>
+        new(503, "gateway-unavailable", "The payment gateway did not answer.", "The code may have reached the bank; its outcome is being checked. Watch the session and ask for a new code only after retry_code_after.")
+        {
+            RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1),
+            Extensions = new Dictionary<string, object?> { ["retry_code_after"] = retryCodeAfter.ToUnixTimeSeconds() },
+        };
+
+    /// <summary>The gateway refused this service itself (key, account): an operator has been alerted.</summary>
+    public static CheckoutProblemException PaymentsUnavailable() =>
+        new(503, "payments-unavailable", "Payments are unavailable.", "The payment gateway refused this shop's credentials; the shop has been alerted. Try again later.")
+        {
+            RetryAfter = TimeSpan.FromSeconds(60),
+        };
+
+    public static CheckoutProblemException OrderHasSession(string orderId, string sessionId, string status) =>
+        new(409, "order-has-session", "The order already has a session.", $"Order {orderId} already has session {sessionId}, which is {status}; an order gets another session only once its session has expired.")
+        {
+            Errors = new Dictionary<string, string[]> { ["order_id"] = [$"Already has session {sessionId} ({status})."] },
+            Extensions = new Dictionary<string, object?> { ["order_id"] = orderId, ["session_id"] = sessionId, ["session_status"] = status },
+        };
+
+    public static CheckoutProblemException OrderInProgress(string orderId) =>
+        new(409, "order-in-progress", "A session for this order is being created.", $"Another request is creating a session for order {orderId}; retry shortly.")
+        {
+            Errors = new Dictionary<string, string[]> { ["order_id"] = ["A session for this order is being created."] },
+            Extensions = new Dictionary<string, object?> { ["order_id"] = orderId },
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
+
     public static CheckoutProblemException StorageUnavailable() =>
         new(503, "storage-unavailable", "Temporarily unavailable.", "Session storage is unavailable; retry shortly.")
         {
@@ -153,6 +186,10 @@ internal static class ProblemMapping
         }),
         Refusal.TooManyCodes r => Problems.TooManyAttempts(r.RetryAfter),
         Refusal.TooManyRefreshes r => Problems.TooManyRefreshes(r.RetryAfter),
+        Refusal.PaymentsUnavailable => Problems.PaymentsUnavailable(),
+        Refusal.CodeOutcomeUnknown r => Problems.CodeOutcomeUnknown(r.RetryCodeAfter, r.RetryAfter),
+        Refusal.OrderHasSession r => Problems.OrderHasSession(r.OrderId, r.SessionId, r.Status.ToWire()),
+        Refusal.OrderInProgress r => Problems.OrderInProgress(r.OrderId),
         Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
         Refusal.InProgress => Problems.IdempotencyInFlight(),
         Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),

@@ -27,7 +27,8 @@ public sealed class SessionReconciler(
     ISessionStore sessions,
     SessionWrites writes,
     TimeProvider time,
-    ILogger<SessionReconciler> logger)
+    ILogger<SessionReconciler> logger,
+    LivemodeCheck? livemode = null)
 {
     /// <exception cref="GatewayUnavailableException">The gateway could not be read; nothing changed.</exception>
     public Task<ReconcileResult> ReconcileAsync(string sessionId, string operation, CancellationToken cancellationToken) =>
@@ -44,6 +45,7 @@ public sealed class SessionReconciler(
             return new ReconcileResult(ReconcileOutcome.UnknownAtGateway, await sessions.GetAsync(sessionId, cancellationToken));
         }
 
+        livemode?.Observe(snapshot, "get");
         if (snapshot.Status is null)
         {
             SessionLog.UnknownStatus(logger, sessionId, snapshot.RawStatus);

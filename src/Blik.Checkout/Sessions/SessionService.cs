@@ -22,6 +22,8 @@ public sealed class SessionService(
     IOptions<CheckoutOptions> checkoutOptions,
     TimeProvider time,
     CheckoutMetrics metrics,
+    LivemodeCheck livemode,
+    OrderClaims orders,
     ILogger<SessionService> logger)
 {
     /// <summary>How long a session lives when neither the request nor the gateway says (the gateway's documented default).</summary>
@@ -39,7 +41,7 @@ public sealed class SessionService(
             async (checkpoint, ct) =>
             {
                 var created = await CreateAtGatewayAndStoreAsync(request, checkpoint, ct);
-                return (created, created.Id);
+                return created.Refusal is { } refused ? refused : (created.Value!, created.Value!.Id);
             },
             sessions.GetAsync,
             cancellationToken);
@@ -53,39 +55,46 @@ public sealed class SessionService(
         return new CreatedSession(session, replayed);
     }
 
-    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    private async Task<Outcome<CheckoutSession>> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
     {
-        var observed = time.GetUtcNow();
-        var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
+        // One session per order: claimed before the gateway is asked, so a refused create costs the gateway nothing.
+        OrderClaim? claim = null;
+        if (request.OrderId is { } orderId)
         {
-            Amount = request.Amount,
-            Currency = request.Currency,
-            CustomerEmail = request.CustomerEmail,
-            CustomerFirstname = request.CustomerFirstname,
-            CustomerLastname = request.CustomerLastname,
-            CustomerPhone = request.CustomerPhone,
-            SuccessUrl = request.SuccessUrl,
-            CancelUrl = request.CancelUrl,
-            NotificationUrl = NotificationUrl(),
-            CustomerIp = request.CustomerIp,
-            CustomerCountry = request.CustomerCountry,
-            ExpiresAt = request.ExpiresAt,
-            Locale = request.Locale,
-            Metadata = request.Metadata,
-        }, cancellationToken);
+            var claimed = await orders.ClaimAsync(orderId, _options.IdempotencyLease, cancellationToken);
+            if (claimed.Refusal is { } refusal)
+            {
+                return refusal;
+            }
 
-        if (!SessionIds.IsValid(created.Id))
-        {
-            throw new GatewayUnavailableException("it returned a session id this service cannot store");
+            claim = claimed.Value;
         }
 
-        if (SessionRules.AmountDiffers(created, request.Amount, request.Currency))
+        var observed = time.GetUtcNow();
+        GatewaySession created;
+        try
         {
-            // The gateway would take another amount or currency than the shop asked for: hand nobody this session.
-            SessionLog.CreateEchoDiffers(logger, created.Id, created.AmountTotal, created.Currency, request.Amount, request.Currency);
-            throw new GatewayRejectedException(new GatewayError(
-                200, null, "amount_mismatch", null, created.AmountTotal != request.Amount ? "amount" : "currency",
-                "Converge Gate created the session for another amount or currency than requested; it was not stored."));
+            created = await CreateAtGatewayAsync(request, cancellationToken);
+            if (SessionRules.AmountDiffers(created, request.Amount, request.Currency))
+            {
+                // The gateway would take another amount or currency than the shop asked for: hand nobody this session.
+                SessionLog.CreateEchoDiffers(logger, created.Id, created.AmountTotal, created.Currency, request.Amount, request.Currency);
+                throw new GatewayRejectedException(new GatewayError(
+                    200, null, "amount_mismatch", null, created.AmountTotal != request.Amount ? "amount" : "currency",
+                    "Converge Gate created the session for another amount or currency than requested; it was not stored."));
+            }
+        }
+        catch when (claim is not null)
+        {
+            await orders.ReleaseAsync(claim);
+            throw;
+        }
+
+        if (claim is not null && !await orders.BindAsync(claim, created.Id, cancellationToken))
+        {
+            // Slower than the lease: another create took the order over. This session is never stored or answered,
+            // so no shopper can pay it here.
+            return new Refusal.OrderInProgress(claim.OrderId);
         }
 
         var now = time.GetUtcNow().WholeSeconds();
@@ -123,14 +132,44 @@ public sealed class SessionService(
         return session;
     }
 
+    /// <summary>Asks the gateway for the session; one with an id this service cannot store is a failure.</summary>
+    private async Task<GatewaySession> CreateAtGatewayAsync(CreateSessionRequest request, CancellationToken cancellationToken)
+    {
+        var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
+        {
+            Amount = request.Amount,
+            Currency = request.Currency,
+            CustomerEmail = request.CustomerEmail,
+            CustomerFirstname = request.CustomerFirstname,
+            CustomerLastname = request.CustomerLastname,
+            CustomerPhone = request.CustomerPhone,
+            SuccessUrl = request.SuccessUrl,
+            CancelUrl = request.CancelUrl,
+            NotificationUrl = NotificationUrl(),
+            CustomerIp = request.CustomerIp,
+            CustomerCountry = request.CustomerCountry,
+            ExpiresAt = request.ExpiresAt,
+            Locale = request.Locale,
+            Metadata = request.Metadata,
+        }, cancellationToken);
+        livemode.Observe(created, "create");
+        return SessionIds.IsValid(created.Id)
+            ? created
+            : throw new GatewayUnavailableException("it returned a session id this service cannot store");
+    }
+
     public async Task<Outcome<CheckoutSession>> GetAsync(string id, CancellationToken cancellationToken) =>
         await sessions.GetAsync(id, cancellationToken) is { } session ? session : new Refusal.SessionNotFound();
 
     /// <summary>
-    /// Sends a shopper's code to the gateway for the session. A gateway that refuses the code or cannot be reached
-    /// ends in its <see cref="GatewayRejectedException"/> or <see cref="GatewayUnavailableException"/>, after what
-    /// that means for the session has been recorded.
+    /// Sends a shopper's code to the gateway for the session. Every answer is classified for what it says about the
+    /// code: taken (the session), refused (<see cref="GatewayRejectedException"/>, recorded on the session), nothing
+    /// done (not sent, throttled, in conflict, or our own key or account refused: no attempt counted), or unknown
+    /// (<see cref="Refusal.CodeOutcomeUnknown"/>: the re-check is due before <c>retry_code_after</c>).
     /// </summary>
+    /// <param name="cancellationToken">The caller's: honoured until the attempt is reserved. From then on the code
+    /// may reach the bank, so a caller that goes away stops neither the gateway call nor its bookkeeping (both are
+    /// bounded by their own timeouts).</param>
     public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
@@ -168,14 +207,17 @@ public sealed class SessionService(
             return new Refusal.TooManyCodes(retryAfter);
         }
 
+        // The attempt is reserved: from here on, nothing is cancelled by the caller going away.
+        var ct = CancellationToken.None;
+
         // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
         var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(recheck, cancellationToken);
+        await due.ScheduleAsync(recheck, ct);
 
         GatewaySession answer;
         try
         {
-            answer = await gateway.PayAsync(id, code, cancellationToken);
+            answer = await gateway.PayAsync(id, code, ct);
         }
         catch (GatewayRejectedException e) when (e.Error.HttpStatus == 409)
         {
@@ -183,12 +225,22 @@ public sealed class SessionService(
             // no attempt, so undo what was written for it, then learn the session's state and say so.
             metrics.CodeSubmitted("conflict");
             await UndoAttemptAsync();
-            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", cancellationToken)).Session ?? reserved.Before;
+            var current = (await reconciler.ReconcileAsync(id, "pay-conflict", ct)).Session ?? reserved.Before;
             return new Refusal.SessionNotPayable(current.Status);
         }
-        catch (GatewayUnavailableException e) when (!e.Sent)
+        catch (GatewayRejectedException e) when (e.Error.HttpStatus is 401 or 403 or 404)
         {
-            // The code never left this service (the gateway is failing and calls are paused): no attempt either.
+            // Not an answer about the code: the gateway refused our key (revoked, rotated wrongly) or does not know a
+            // session it created for us (another account or host). The shopper's code was not judged.
+            metrics.CodeSubmitted("merchant_refused");
+            SessionLog.PayRefusedOurAccount(logger, id, e.Error.HttpStatus, e.Error.Type);
+            await UndoAttemptAsync();
+            return new Refusal.PaymentsUnavailable();
+        }
+        catch (GatewayUnavailableException e) when (e.NothingDone)
+        {
+            // The code never left this service (calls are paused), or the gateway throttled it unprocessed (429):
+            // no attempt either.
             metrics.CodeSubmitted("not_sent");
             await UndoAttemptAsync();
             throw;
@@ -198,23 +250,32 @@ public sealed class SessionService(
             var error = DeclineMessages.ToSessionError(e.Error);
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
-            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", cancellationToken);
+            await writes.ApplyAsync(id, null, s => s.Status.IsFinal() ? null : SessionRules.CodeRefused(s, error, time.GetUtcNow()), "pay", ct);
             throw;
         }
         catch (GatewayUnavailableException e)
         {
             metrics.CodeSubmitted("unknown");
             SessionLog.CodeOutcomeUnknown(logger, id, e.Reason);
-            await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", cancellationToken);
-            throw;
+            var unknown = await writes.ApplyAsync(id, null, s => SessionRules.CodeOutcomeUnknown(s, time.GetUtcNow(), _options.ConfirmationWindow), "pay", ct);
+            var session = unknown?.After ?? reserved.After;
+            if (session.Status.IsFinal())
+            {
+                return session; // it finished meanwhile (a webhook came first): that is the answer
+            }
+
+            // The re-check written before the call is due no later than this, so the answer is known by then.
+            var retryCodeAfter = session.RetryCodeAfter ?? time.GetUtcNow() + _options.ConfirmationWindow;
+            return new Refusal.CodeOutcomeUnknown(retryCodeAfter, retryCodeAfter - time.GetUtcNow());
         }
 
+        livemode.Observe(answer, "pay");
         var accepted = await writes.ApplyAsync(
             id,
             reserved.After,
             s => SessionRules.CodeAccepted(s, answer, submittedAt, time.GetUtcNow(), _options.ConfirmationWindow),
             "pay",
-            cancellationToken);
+            ct);
         if (accepted is null)
         {
             return new Refusal.SessionNotFound(); // deleted while the code was on its way; nothing deletes sessions
@@ -234,10 +295,10 @@ public sealed class SessionService(
                 reserved.After,
                 s => s.ETag == reserved.After.ETag ? reserved.Before with { ETag = s.ETag } : null,
                 "pay undone",
-                cancellationToken);
+                ct);
             if (!recheckWasThere)
             {
-                await due.RemoveAsync(recheck, cancellationToken);
+                await due.RemoveAsync(recheck, ct);
             }
         }
     }

@@ -77,3 +77,41 @@ public interface IIdempotencyRecords
     /// <exception cref="StoragePreconditionFailedException">The record changed since <see cref="IdempotencyRecord.ETag"/>.</exception>
     Task DeleteAsync(IdempotencyRecord record, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Which session holds an <c>order_id</c>: one row per order, inserted before the gateway is asked, so the insert's
+/// uniqueness decides which of two racing creates goes ahead.
+/// </summary>
+/// <param name="OrderId">The merchant's order id as sent.</param>
+/// <param name="SessionId">The session created for it; null while the create that claimed it runs.</param>
+/// <param name="ClaimedAt">When the current holder claimed it (our clock).</param>
+public sealed record OrderClaim(string OrderId, string? SessionId, DateTimeOffset ClaimedAt, string? ETag = null);
+
+/// <summary>The rows behind the one-session-per-order rule, one per order id.</summary>
+public interface IOrderIndex
+{
+    Task<OrderClaim?> GetAsync(string orderId, CancellationToken cancellationToken);
+
+    /// <exception cref="StorageConflictException">The order already has a row.</exception>
+    Task<OrderClaim> InsertAsync(OrderClaim claim, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="OrderClaim.ETag"/>.</exception>
+    Task<OrderClaim> ReplaceAsync(OrderClaim claim, CancellationToken cancellationToken);
+
+    /// <exception cref="StoragePreconditionFailedException">The row changed since <see cref="OrderClaim.ETag"/>.</exception>
+    Task DeleteAsync(OrderClaim claim, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Webhook events already applied, one row per event id with when: a replay or redelivery within the window costs no
+/// gateway read and no queue message. A cost guard, not a correctness one (applying an event twice changes nothing),
+/// so a read-then-skip suffices and nothing is inserted before the event is applied.
+/// </summary>
+public interface IProcessedEvents
+{
+    /// <returns>When the event was last applied, or null when never (or the row is unreadable as one).</returns>
+    Task<DateTimeOffset?> AppliedAtAsync(string eventId, CancellationToken cancellationToken);
+
+    /// <summary>Records (or refreshes) that the event was applied at <paramref name="at"/>.</summary>
+    Task MarkAppliedAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken);
+}

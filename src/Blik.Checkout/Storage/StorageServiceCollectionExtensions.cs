@@ -51,6 +51,8 @@ public static class StorageServiceCollectionExtensions
         services.AddPort<IRefundStore, RefundStore>();
         services.AddPort<IDueIndex, DueIndex>();
         services.AddPort<IIdempotencyRecords, IdempotencyRecords>();
+        services.AddPort<IOrderIndex, OrderIndex>();
+        services.AddPort<IProcessedEvents, ProcessedEvents>();
         services.TryAddSingleton<IdempotencyStore>();
         return services;
     }

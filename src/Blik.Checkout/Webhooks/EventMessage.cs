@@ -8,6 +8,8 @@ namespace Blik.Checkout.Webhooks;
 /// What the webhook function puts on the <c>checkout-events</c> queue: identifiers only. The processor re-fetches
 /// the authoritative state from the gateway, so nothing in the notification body is trusted beyond these ids.
 /// <c>traceparent</c>/<c>tracestate</c> (W3C) carry the intake's span to the processor, so both are one trace.
+/// <c>received_at</c> (Unix ms, our clock) is when the notification arrived: a gateway read started after it has
+/// already seen what the notification announced.
 /// </summary>
 public sealed record EventMessage(
     [property: JsonPropertyName("event_id")] string EventId,
@@ -15,7 +17,8 @@ public sealed record EventMessage(
     [property: JsonPropertyName("session_id")] string SessionId,
     [property: JsonPropertyName("refund_id")] string? RefundId,
     [property: JsonPropertyName("traceparent")] string? TraceParent = null,
-    [property: JsonPropertyName("tracestate")] string? TraceState = null)
+    [property: JsonPropertyName("tracestate")] string? TraceState = null,
+    [property: JsonPropertyName("received_at")] long? ReceivedAt = null)
 {
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 

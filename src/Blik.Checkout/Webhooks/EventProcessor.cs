@@ -4,7 +4,9 @@ using Blik.Checkout.Domain;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
+using Blik.Checkout.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Blik.Checkout.Webhooks;
 
@@ -19,13 +21,48 @@ public sealed class EventProcessor(
     SessionReconciler reconciler,
     Outbox outbox,
     Refunds.RefundReconciler refunds,
+    IProcessedEvents processed,
+    IOptions<WebhookOptions> webhookOptions,
+    TimeProvider time,
     CheckoutMetrics metrics,
     ILogger<EventProcessor> logger)
 {
+    /// <summary>
+    /// A gateway read is skipped only when it started at least this long after the notification arrived, so clocks a
+    /// little apart between the instance that took the webhook and the one that read the gateway cannot hide news.
+    /// </summary>
+    internal static readonly TimeSpan CoalesceMargin = TimeSpan.FromSeconds(1);
+
+    private readonly TimeSpan _replayWindow = webhookOptions.Value.ReplayWindow;
+
+    /// <summary>
+    /// Applies one event, unless it was applied within the replay window (a duplicate: nothing is read). When it has
+    /// been applied (whatever it changed), that is recorded, so a replay of it costs nothing.
+    /// </summary>
     public async Task<ReconcileOutcome> ProcessAsync(string messageText, CancellationToken cancellationToken)
     {
         var message = EventMessage.Parse(messageText);
         using var activity = StartProcessing(message);
+        if (_replayWindow > TimeSpan.Zero
+            && await processed.AppliedAtAsync(message.EventId, cancellationToken) is { } appliedAt
+            && time.GetUtcNow() - appliedAt < _replayWindow)
+        {
+            WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already applied");
+            metrics.Event("duplicate");
+            return ReconcileOutcome.Unchanged;
+        }
+
+        var outcome = await ApplyAsync(message, cancellationToken);
+        if (_replayWindow > TimeSpan.Zero)
+        {
+            await processed.MarkAppliedAsync(message.EventId, time.GetUtcNow(), cancellationToken);
+        }
+
+        return outcome;
+    }
+
+    private async Task<ReconcileOutcome> ApplyAsync(EventMessage message, CancellationToken cancellationToken)
+    {
         var stored = await sessions.GetAsync(message.SessionId, cancellationToken);
         if (stored is null)
         {
@@ -56,6 +93,16 @@ public sealed class EventProcessor(
             await outbox.PublishAsync(stored, claimed: false, cancellationToken);
             WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "already final");
             metrics.Event("unchanged");
+            return ReconcileOutcome.Unchanged;
+        }
+
+        if (message.ReceivedAt is { } received
+            && stored.GatewayObservedAt >= DateTimeOffset.FromUnixTimeMilliseconds(received) + CoalesceMargin)
+        {
+            // A gateway read that started after this notification arrived is already applied: it saw at least what
+            // the notification announced (events of one session arriving together cost one read).
+            WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, "coalesced");
+            metrics.Event("coalesced");
             return ReconcileOutcome.Unchanged;
         }
 

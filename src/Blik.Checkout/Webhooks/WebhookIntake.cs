@@ -19,6 +19,7 @@ namespace Blik.Checkout.Webhooks;
 public sealed class WebhookIntake
 {
     private readonly IMessageQueues _queues;
+    private readonly IProcessedEvents _processed;
     private readonly TimeProvider _time;
     private readonly CheckoutMetrics _metrics;
     private readonly ILogger<WebhookIntake> _logger;
@@ -27,6 +28,7 @@ public sealed class WebhookIntake
 
     public WebhookIntake(
         IMessageQueues queues,
+        IProcessedEvents processed,
         IOptions<ConvergeGateOptions> gatewayOptions,
         IOptions<WebhookOptions> webhookOptions,
         TimeProvider time,
@@ -34,6 +36,7 @@ public sealed class WebhookIntake
         ILogger<WebhookIntake> logger)
     {
         _queues = queues;
+        _processed = processed;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -73,12 +76,39 @@ public sealed class WebhookIntake
             return Reject(new Refusal.Invalid(errors.ToDictionary()), "signed but malformed");
         }
 
-        var message = parsed.WithTraceContext(Activity.Current);
+        var receivedAt = _time.GetUtcNow();
+        var message = parsed.WithTraceContext(Activity.Current) with { ReceivedAt = receivedAt.ToUnixTimeMilliseconds() };
         activity?.SetTag(CheckoutTelemetry.SessionIdTag, message.SessionId).SetTag("checkout.event_id", message.EventId);
+        if (await AppliedRecentlyAsync(message.EventId, receivedAt, cancellationToken))
+        {
+            // A replay or a redelivery of an event already applied: acknowledged, at the cost of one storage read.
+            _metrics.Webhook("duplicate");
+            WebhookLog.Duplicate(_logger, message.EventId, message.Type, message.SessionId);
+            return message;
+        }
+
         await _queues.SendAsync(QueueNames.Events, message.Serialize(), cancellationToken);
         _metrics.Webhook("accepted");
         WebhookLog.Accepted(_logger, message.EventId, message.Type, message.SessionId);
         return message;
+    }
+
+    /// <summary>Whether the event was applied within the replay window; an unreadable record means "no" (queue it).</summary>
+    private async Task<bool> AppliedRecentlyAsync(string eventId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_options.ReplayWindow <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await _processed.AppliedAtAsync(eventId, cancellationToken) is { } at && now - at < _options.ReplayWindow;
+        }
+        catch (StorageException)
+        {
+            return false; // the queue decides then: if storage is down, its send fails and the gateway retries
+        }
     }
 
     private const string IdentifierRule = "Must be a non-empty string of at most 200 characters, without control characters.";

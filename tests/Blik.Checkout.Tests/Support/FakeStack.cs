@@ -23,19 +23,27 @@ internal sealed class FakeStack : IDisposable
 {
     public FakeStack(IDictionary<string, string?>? settings = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
             ["ConvergeGate:BaseUrl"] = "https://gateway.test/",
             ["ConvergeGate:SecretKey"] = AppServices.SecretKey,
             ["Checkout:PublicBaseUrl"] = "https://checkout.test/",
-        }.Concat(settings ?? new Dictionary<string, string?>())).Build();
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value; // a test's setting overrides the default
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
         Sessions = new InMemorySessionStore(Faults);
         Refunds = new InMemoryRefundStore(Faults);
         Due = new InMemoryDueIndex(Faults);
         Queues = new InMemoryQueues(Faults);
         Idempotency = new InMemoryIdempotencyRecords(Faults);
+        Orders = new InMemoryOrderIndex(Faults);
+        Events = new InMemoryProcessedEvents(Faults);
 
         var services = new ServiceCollection();
         services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
@@ -46,6 +54,8 @@ internal sealed class FakeStack : IDisposable
         services.Replace(ServiceDescriptor.Singleton<IDueIndex>(Due));
         services.Replace(ServiceDescriptor.Singleton<IMessageQueues>(Queues));
         services.Replace(ServiceDescriptor.Singleton<IIdempotencyRecords>(Idempotency));
+        services.Replace(ServiceDescriptor.Singleton<IOrderIndex>(Orders));
+        services.Replace(ServiceDescriptor.Singleton<IProcessedEvents>(Events));
         services.Replace(ServiceDescriptor.Singleton<IConvergeGate>(Gateway));
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -63,6 +73,10 @@ internal sealed class FakeStack : IDisposable
     public InMemoryQueues Queues { get; }
 
     public InMemoryIdempotencyRecords Idempotency { get; }
+
+    public InMemoryOrderIndex Orders { get; }
+
+    public InMemoryProcessedEvents Events { get; }
 
     public FakeGateway Gateway { get; } = new();
 

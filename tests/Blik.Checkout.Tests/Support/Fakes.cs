@@ -179,6 +179,45 @@ internal sealed class InMemoryIdempotencyRecords(StorageFaults faults) : InMemor
     protected override IdempotencyRecord WithETag(IdempotencyRecord row, string etag) => row with { ETag = etag };
 }
 
+internal sealed class InMemoryOrderIndex(StorageFaults faults) : InMemoryTable<string, OrderClaim>(faults, "orders"), IOrderIndex
+{
+    public Task<OrderClaim?> GetAsync(string orderId, CancellationToken cancellationToken) => Task.FromResult(Read(orderId));
+
+    public Task<OrderClaim> InsertAsync(OrderClaim claim, CancellationToken cancellationToken) => Task.FromResult(Insert(claim.OrderId, claim));
+
+    public Task<OrderClaim> ReplaceAsync(OrderClaim claim, CancellationToken cancellationToken) => Task.FromResult(Replace(claim.OrderId, claim));
+
+    public Task DeleteAsync(OrderClaim claim, CancellationToken cancellationToken)
+    {
+        Delete(claim.OrderId, claim.ETag);
+        return Task.CompletedTask;
+    }
+
+    protected override string? ETagOf(OrderClaim row) => row.ETag;
+
+    protected override OrderClaim WithETag(OrderClaim row, string etag) => row with { ETag = etag };
+}
+
+internal sealed class InMemoryProcessedEvents(StorageFaults faults) : IProcessedEvents
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _applied = new();
+
+    public IReadOnlyDictionary<string, DateTimeOffset> Applied => _applied;
+
+    public Task<DateTimeOffset?> AppliedAtAsync(string eventId, CancellationToken cancellationToken)
+    {
+        faults.Read("Read from events");
+        return Task.FromResult(_applied.TryGetValue(eventId, out var at) ? at : (DateTimeOffset?)null);
+    }
+
+    public Task MarkAppliedAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        faults.Write("Upsert into events");
+        _applied[eventId] = at;
+        return Task.CompletedTask;
+    }
+}
+
 internal sealed class InMemoryDueIndex(StorageFaults faults) : IDueIndex
 {
     private readonly ConcurrentDictionary<(string, DateTimeOffset), DueEntry> _entries = new();
@@ -264,14 +303,18 @@ internal sealed class FakeGateway : IConvergeGate
     public Func<GatewayRefundRequest, GatewayRefund>? OnRefund { get; set; }
 
     /// <summary>What the gateway answers to a create, from the session it would echo by default.</summary>
-    public Func<GatewaySession, GatewaySession>? OnCreate { get; set; }
+    public Func<GatewaySession, GatewaySession>? AnswerCreate { get; set; }
 
     /// <summary>Thrown by every read (GET) while set.</summary>
     public Exception? ReadsFail { get; set; }
 
+    /// <summary>Runs inside each create call before it answers (a second request racing the first, a failure).</summary>
+    public Action<GatewayCreateRequest>? OnCreate { get; set; }
+
     public Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken)
     {
         Record("create");
+        OnCreate?.Invoke(request);
         var id = $"gw-session-{Interlocked.Increment(ref _created)}";
         var session = new GatewaySession
         {
@@ -282,7 +325,7 @@ internal sealed class FakeGateway : IConvergeGate
             Url = "https://gateway.test/pay/" + id,
             ExpiresAt = request.ExpiresAt,
         };
-        session = OnCreate?.Invoke(session) ?? session;
+        session = AnswerCreate?.Invoke(session) ?? session;
         Sessions[id] = session;
         return Task.FromResult(session);
     }
@@ -298,6 +341,9 @@ internal sealed class FakeGateway : IConvergeGate
         Record("pay " + sessionId);
         var answer = OnPay?.Invoke(sessionId, code) ?? Sessions[sessionId] with { RawStatus = "open" };
         Sessions[sessionId] = answer;
+
+        // As HttpClient does: a caller that cancelled while the call was out loses the answer, though the gateway acted.
+        cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(answer);
     }
 
