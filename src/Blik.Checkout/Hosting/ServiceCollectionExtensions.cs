@@ -36,6 +36,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<CheckoutOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<SweepOptions>, SettingsValidator>();
+        services.AddSingleton<IValidateOptions<CheckoutOptions>, GatewayCallLeases>();
 
         services.AddTestClock(configuration);
         services.AddMetrics();
@@ -51,7 +52,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<SessionWrites>();
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<GatewayCallLeases>();
         services.TryAddSingleton<RefundReservations>();
+        services.TryAddSingleton<RefundResolver>();
         services.TryAddSingleton<RefundWrites>();
         services.TryAddSingleton<RefundReconciler>();
         services.TryAddSingleton<RefundSweep>();

@@ -36,12 +36,12 @@ public sealed class SessionService(
             idempotencyKey,
             request.Fingerprint(),
             _options.IdempotencyLease,
-            async (checkpoint, ct) =>
+            async (scope, ct) =>
             {
-                var created = await CreateAtGatewayAndStoreAsync(request, checkpoint, ct);
+                var created = await CreateAtGatewayAndStoreAsync(request, scope, ct);
                 return (created, created.Id);
             },
-            sessions.GetAsync,
+            async (id, ct) => await sessions.GetAsync(id, ct) is { } stored ? (Outcome<CheckoutSession>?)(Outcome<CheckoutSession>)stored : null,
             cancellationToken);
         if (outcome.Refusal is { } refusal)
         {
@@ -53,7 +53,7 @@ public sealed class SessionService(
         return new CreatedSession(session, replayed);
     }
 
-    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    private async Task<CheckoutSession> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, IdempotencyScope scope, CancellationToken cancellationToken)
     {
         var observed = time.GetUtcNow();
         var created = await gateway.CreateSessionAsync(new GatewayCreateRequest
@@ -79,6 +79,10 @@ public sealed class SessionService(
             throw new GatewayUnavailableException("it returned a session id this service cannot store");
         }
 
+        // The gateway created a session: from here a failure keeps the key (it is taken over after its lease), so a
+        // retry never makes a second one at once. A call whose answer was lost leaves at most a session nobody has the
+        // id of, which is never paid and expires: that key is freed.
+        scope.Creating();
         var now = time.GetUtcNow().WholeSeconds();
         var session = new CheckoutSession
         {
@@ -101,7 +105,7 @@ public sealed class SessionService(
         try
         {
             session = await writes.CreateAsync(session, cancellationToken);
-            await checkpoint(session.Id); // from here a retry with the same key gets this session back
+            await scope.CheckpointAsync(session.Id); // from here a retry with the same key gets this session back
         }
         catch (StorageConflictException e)
         {

@@ -36,6 +36,7 @@ internal sealed class FakeStack : IDisposable
         Due = new InMemoryDueIndex(Faults);
         Queues = new InMemoryQueues(Faults);
         Idempotency = new InMemoryIdempotencyRecords(Faults);
+        Gateway.Time = Time;
 
         var services = new ServiceCollection();
         services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
