@@ -340,7 +340,7 @@ public sealed class RefundServicesTests : IDisposable
     }
 
     [Fact]
-    public async Task The_reservation_lease_outlives_the_longest_gateway_call_the_settings_allow()
+    public void The_reservation_lease_outlives_the_longest_gateway_call_the_settings_allow()
     {
         using var slow = new FakeStack(new Dictionary<string, string?>
         {
@@ -352,6 +352,18 @@ public sealed class RefundServicesTests : IDisposable
         // 40 s × 2 attempts + 2 s between them, and the writes around the call.
         Assert.Equal(TimeSpan.FromSeconds(82) + GatewayCallLeases.Margin, slow.Get<RefundReservations>().Lease);
         Assert.Equal(TimeSpan.FromSeconds(34) + GatewayCallLeases.Margin, Reservations.Lease);
+    }
+
+    [Fact]
+    public void An_idempotency_lease_shorter_than_the_longest_gateway_call_stops_start_up_naming_the_setting()
+    {
+        using var tooShort = new FakeStack(new Dictionary<string, string?> { ["ConvergeGate:Timeout"] = "00:01:00" });
+
+        var failure = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => tooShort.Get<Microsoft.Extensions.Options.IOptions<Configuration.CheckoutOptions>>().Value);
+
+        Assert.Contains(failure.Failures, f => f.StartsWith("Setting Checkout__IdempotencyLease (00:02:00) must be at least", StringComparison.Ordinal)
+                                             && f.Contains("ConvergeGate__Timeout", StringComparison.Ordinal));
     }
 
     [Fact]
