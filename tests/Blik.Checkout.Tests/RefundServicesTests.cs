@@ -285,6 +285,56 @@ public sealed class RefundServicesTests : IDisposable
         Assert.Single(_stack.Gateway.Refunds);
     }
 
+    [Theory]
+    [InlineData(null, null, true, ReservationFate.Undecided)] // the session says nothing about refunds
+    [InlineData(null, 0L, false, ReservationFate.Undecided)] // nothing yet, but the call may still be running
+    [InlineData(null, 0L, true, ReservationFate.NotCreated)]
+    [InlineData(null, 650L, true, ReservationFate.Undecided)] // more refunded than stored: a refund exists, its id unknown
+    [InlineData(null, 250L, true, ReservationFate.NotCreated)] // exactly what the stored refund accounts for
+    [InlineData("re_new", null, false, ReservationFate.Created)] // listed, even before the lease ends
+    [InlineData("re_old", null, true, ReservationFate.NotCreated)] // the only listed refund is the stored one
+    public void What_the_gateways_session_says_decides_a_lost_answer(string? listed, long? amountRefunded, bool pastLease, ReservationFate expected)
+    {
+        var at = TestTime.Start;
+        var reservation = new RefundRecord
+        {
+            SessionId = Id, Id = RefundRecord.ReservationPrefix + "r", Amount = 400, Currency = "pln", Status = RefundStatuses.Unknown,
+            CreatedAt = at, UpdatedAt = at,
+        };
+        var old = new RefundRecord
+        {
+            SessionId = Id, Id = "re_old", Amount = 250, Currency = "pln", Status = RefundStatuses.Succeeded, CreatedAt = at.AddHours(-1),
+            UpdatedAt = at, ReservationId = RefundRecord.ReservationPrefix + "earlier",
+        };
+        GatewayRefund[]? refunds = listed is null ? null :
+        [
+            new GatewayRefund { Id = "re_old", Amount = 250, CreatedAt = at.AddHours(-1) },
+            .. listed == "re_new" ? [new GatewayRefund { Id = "re_new", Amount = 400, CreatedAt = at.AddSeconds(2) }] : Array.Empty<GatewayRefund>(),
+        ];
+        var session = new GatewaySession { Id = Id, Refunds = refunds, AmountRefunded = amountRefunded };
+
+        var (fate, match) = RefundResolver.Judge(reservation, session, [old, reservation], pastLease);
+
+        Assert.Equal(expected, fate);
+        Assert.Equal(expected == ReservationFate.Created ? "re_new" : null, match?.Id);
+    }
+
+    [Theory]
+    [InlineData(false, ReservationFate.NotCreated)] // the rest was not refunded: the reservation for it was not created
+    [InlineData(true, ReservationFate.Undecided)] // all refunded: it exists, its webhook names it
+    public void Refunded_alone_settles_a_lost_answer_for_the_whole_rest(bool refunded, ReservationFate expected)
+    {
+        var reservation = new RefundRecord
+        {
+            SessionId = Id, Id = RefundRecord.ReservationPrefix + "r", Amount = 1000, Currency = "pln", Status = RefundStatuses.Unknown,
+            CreatedAt = TestTime.Start, UpdatedAt = TestTime.Start,
+        };
+
+        var (fate, _) = RefundResolver.Judge(reservation, new GatewaySession { Id = Id, AmountTotal = 1000, Refunded = refunded }, [reservation], pastLease: true);
+
+        Assert.Equal(expected, fate);
+    }
+
     [Fact]
     public async Task A_refund_learned_only_from_the_gateway_takes_the_reservation_lock()
     {

@@ -24,7 +24,8 @@ public sealed record ReservationResolution(ReservationFate Fate, RefundRecord? R
 /// <summary>
 /// Finds out what became of a reservation whose gateway call ended without an answer (or whose process stopped
 /// mid-call), from the gateway's session: its <c>refunds</c> list names the refund; without a list,
-/// <c>amount_refunded</c> (or <c>refunded</c>) tells whether more was refunded than the stored rows account for.
+/// <c>amount_refunded</c> tells whether more was refunded than the stored rows account for, and <c>refunded</c>
+/// whether a reservation for the whole rest was created.
 /// Nothing is released before the gateway says so: a reservation is dropped only once no call of its own can still be
 /// running and the gateway's list has no refund for it.
 /// </summary>
@@ -42,7 +43,6 @@ public sealed partial class RefundResolver(
     /// <exception cref="GatewayUnavailableException">The gateway could not be read; nothing changed.</exception>
     public async Task<ReservationResolution> ResolveAsync(RefundRecord reservation, CancellationToken cancellationToken)
     {
-        var session = await gateway.GetSessionAsync(reservation.SessionId, cancellationToken);
         var stored = await refunds.ListAsync(reservation.SessionId, cancellationToken);
         if (stored.FirstOrDefault(r => r.ReservationId == reservation.Id && !r.IsReservation) is { } already)
         {
@@ -56,7 +56,11 @@ public sealed partial class RefundResolver(
             return new ReservationResolution(ReservationFate.NotCreated); // released meanwhile
         }
 
-        var (fate, match) = Judge(reservation, session, stored, reservations.PastLease(reservation));
+        // Whether its call can still be running is decided before the gateway is read: a read that began inside the
+        // lease may not show a refund the call is still creating.
+        var pastLease = reservations.PastLease(reservation);
+        var session = await gateway.GetSessionAsync(reservation.SessionId, cancellationToken);
+        var (fate, match) = Judge(reservation, session, stored, pastLease);
         switch (fate)
         {
             case ReservationFate.Created:
@@ -103,6 +107,12 @@ public sealed partial class RefundResolver(
         if (session.AmountRefunded is { } refunded)
         {
             return refunded - accounted >= reservation.Amount ? (ReservationFate.Undecided, null) : (settled, null);
+        }
+
+        // Only `refunded`: it settles a reservation that would have refunded the rest, either way.
+        if (session.Refunded is { } full && session.AmountTotal is { } total && accounted + reservation.Amount >= total)
+        {
+            return full ? (ReservationFate.Undecided, null) : (settled, null);
         }
 
         return (ReservationFate.Undecided, null);
