@@ -140,6 +140,7 @@ public sealed partial class CheckoutMetricsTests : IDisposable
         _metrics.SessionFinished(TestSessions.Open() with { Status = SessionStatus.Completed, CodeSubmittedAt = submitted, CompletedAt = submitted.AddSeconds(5) });
         _metrics.LateCompletion();
         _metrics.AmountMismatch();
+        _metrics.RefundUnresolved("pending");
         _metrics.CodeSubmitted("accepted");
         _metrics.Webhook("accepted");
         _metrics.Webhook("rejected", "signature mismatch");

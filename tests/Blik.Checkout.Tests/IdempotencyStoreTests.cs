@@ -23,11 +23,12 @@ public sealed class IdempotencyStoreTests : IDisposable
             key,
             request,
             Lease,
-            async (checkpoint, _) =>
+            async (scope, _) =>
             {
                 var id = $"result-{Interlocked.Increment(ref _runs)}";
+                scope.Creating();
                 _results[id] = id;
-                await checkpoint(id);
+                await scope.CheckpointAsync(id);
                 if (afterCheckpoint is not null)
                 {
                     await afterCheckpoint(id);
@@ -35,8 +36,11 @@ public sealed class IdempotencyStoreTests : IDisposable
 
                 return (id, id);
             },
-            (id, _) => Task.FromResult(_results.GetValueOrDefault(id)),
+            LoadAsync,
             CancellationToken.None);
+
+    private Task<Outcome<string>?> LoadAsync(string id, CancellationToken cancellationToken) =>
+        Task.FromResult(_results.GetValueOrDefault(id) is { } found ? (Outcome<string>?)(Outcome<string>)found : null);
 
     [Fact]
     public async Task A_repeat_with_the_same_key_and_request_gets_the_first_result_without_running_again()
@@ -81,13 +85,95 @@ public sealed class IdempotencyStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_repeat_while_the_first_still_runs_is_told_to_retry()
+    public async Task A_repeat_while_the_first_still_runs_and_has_recorded_nothing_is_told_to_retry()
+    {
+        var begin = await Store.BeginAsync("key-1", "request-1", Lease, CancellationToken.None);
+
+        var during = await RunAsync("key-1");
+
+        Assert.Equal(IdempotencyOutcome.Started, begin.Outcome);
+        Assert.IsType<Refusal.InProgress>(during.Refusal);
+        Assert.Equal(0, _runs);
+    }
+
+    [Fact]
+    public async Task A_repeat_while_the_first_still_runs_gets_what_the_first_has_recorded()
     {
         Outcome<(string, bool)> during = default;
 
         await RunAsync("key-1", afterCheckpoint: async _ => during = await RunAsync("key-1"));
 
-        Assert.IsType<Refusal.InProgress>(during.Refusal);
+        Assert.Equal(("result-1", true), during.Value);
+        Assert.Equal(1, _runs);
+    }
+
+    [Fact]
+    public async Task A_failure_after_something_may_have_been_created_keeps_the_key_bound_to_it()
+    {
+        // A storage hiccup after the checkpoint: freeing the key would work, and would let a retry create again.
+        await Assert.ThrowsAsync<StorageUnavailableException>(() =>
+            RunAsync("key-1", afterCheckpoint: _ => throw new StorageUnavailableException("hiccup", 0, null)));
+
+        var retry = await RunAsync("key-1");
+
+        Assert.Equal(("result-1", true), retry.Value);
+        Assert.Equal(1, _runs);
+        Assert.False(Assert.Single(_stack.Idempotency.Rows).Done);
+    }
+
+    [Fact]
+    public async Task A_failure_that_created_nothing_frees_the_key_even_after_a_checkpoint()
+    {
+        // E.g. a reservation was checkpointed, then the gateway refused: the operation says nothing was created.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.ExecuteAsync<string>(
+            "key-1",
+            "request-1",
+            Lease,
+            async (scope, _) =>
+            {
+                await scope.CheckpointAsync("reservation-1");
+                scope.Creating();
+                scope.NothingCreated();
+                throw new InvalidOperationException("refused");
+            },
+            LoadAsync,
+            CancellationToken.None));
+
+        Assert.Empty(_stack.Idempotency.Rows);
+        Assert.Equal(("result-1", false), (await RunAsync("key-1")).Value);
+    }
+
+    [Fact]
+    public async Task An_undecided_outcome_keeps_the_key_and_a_retry_gets_the_answer_once_it_is_known()
+    {
+        var known = false;
+        Task<Outcome<string>?> Load(string id, CancellationToken _) => Task.FromResult<Outcome<string>?>(
+            known ? (Outcome<string>)"refund-1" : new Refusal.RefundOutcomePending(TimeSpan.FromSeconds(30)));
+        Task<Outcome<(string, bool)>> Run() => Store.ExecuteAsync<string>(
+            "key-1",
+            "request-1",
+            Lease,
+            async (scope, _) =>
+            {
+                Interlocked.Increment(ref _runs);
+                await scope.CheckpointAsync("reservation-1");
+                scope.Creating();
+                return new Refusal.RefundOutcomePending(TimeSpan.FromSeconds(30)); // the gateway's answer was lost
+            },
+            Load,
+            CancellationToken.None);
+
+        var first = await Run();
+        var meanwhile = await Run();
+        _stack.Time.Advance(Lease);
+        var afterTheLease = await Run();
+        known = true;
+        var once = await Run();
+
+        Assert.IsType<Refusal.RefundOutcomePending>(first.Refusal);
+        Assert.IsType<Refusal.RefundOutcomePending>(meanwhile.Refusal);
+        Assert.IsType<Refusal.RefundOutcomePending>(afterTheLease.Refusal);
+        Assert.Equal(("refund-1", true), once.Value);
         Assert.Equal(1, _runs);
     }
 
@@ -103,7 +189,7 @@ public sealed class IdempotencyStoreTests : IDisposable
         _stack.Time.Advance(Lease);
         var retry = await RunAsync("key-1");
 
-        Assert.IsType<Refusal.InProgress>(tooEarly.Refusal);
+        Assert.Equal(("result-1", true), tooEarly.Value); // what it checkpointed exists: that is the answer already
         Assert.Equal(("result-1", true), retry.Value);
         Assert.Equal(1, _runs);
         Assert.True(Assert.Single(_stack.Idempotency.Rows).Done);
@@ -130,7 +216,7 @@ public sealed class IdempotencyStoreTests : IDisposable
             "request-1",
             Lease,
             (_, _) => Task.FromResult<Outcome<(string, string)>>(new Refusal.NothingToRefund()),
-            (_, _) => Task.FromResult<string?>(null),
+            LoadAsync,
             CancellationToken.None);
         var retry = await RunAsync("key-1");
 
@@ -146,7 +232,7 @@ public sealed class IdempotencyStoreTests : IDisposable
             "request-1",
             Lease,
             (_, _) => throw new TimeoutException(),
-            (_, _) => Task.FromResult<string?>(null),
+            LoadAsync,
             CancellationToken.None));
 
         Assert.Empty(_stack.Idempotency.Rows);

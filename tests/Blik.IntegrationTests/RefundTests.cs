@@ -162,6 +162,60 @@ public sealed class RefundTests(AzuriteFixture azurite)
         Assert.Equal(300, (await stack.ViewAsync(session)).GetProperty("amount_refunded").GetInt64());
     }
 
+    /// <summary>
+    /// A paid session whose refund call the gateway carries out but answers with a 503, and whose session cannot be read
+    /// right after (three failed attempts: the read and its two retries); no webhook arrives.
+    /// </summary>
+    private static async Task<(CreatedSession Session, HttpStatusCode Status, JsonElement Body)> RefundWithLostAnswerAsync(ServiceStack stack, string key)
+    {
+        var session = await stack.CreateSessionAsync(SessionBodies.Create(1000));
+        (await stack.PayAsync(session, BlikTestCodes.Instant)).Dispose();
+        await stack.WaitForEventsAsync();
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Refunds, AfterProcessing = true, Times = 1 });
+        stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Get, Times = 3 });
+        var (status, body) = await RefundAsync(stack, session, new { amount = 400 }, key);
+        return (session, status, body);
+    }
+
+    [Fact]
+    public async Task A_refund_whose_answer_is_lost_keeps_its_amount_and_key_and_a_retry_with_the_key_gets_it_never_a_second_refund()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
+        var key = "refund-" + Guid.NewGuid();
+
+        var (session, status, pending) = await RefundWithLostAnswerAsync(stack, key);
+        var (overStatus, over) = await RefundAsync(stack, session, new { amount = 700 });
+        var (retryStatus, retried) = await RefundAsync(stack, session, new { amount = 400 }, key);
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("urn:blik-checkout:problem:refund-outcome-pending", pending.GetProperty("type").GetString());
+        Assert.True(pending.GetProperty("retry_after").GetInt32() >= 1);
+        Assert.Equal(HttpStatusCode.BadRequest, overStatus); // the 400 stays reserved: 600 remain
+        Assert.True(over.GetProperty("errors").TryGetProperty("amount", out _), over.ToString());
+        var created = Assert.Single(stack.Sandbox.Sessions[session.Id].Refunds);
+        Assert.Equal(HttpStatusCode.Created, retryStatus);
+        Assert.Equal((created.Id, 400L), (retried.GetProperty("id").GetString(), retried.GetProperty("amount").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_refund_whose_answer_is_lost_is_resolved_by_the_sweep_without_any_webhook()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
+
+        var (session, status, _) = await RefundWithLostAnswerAsync(stack, "refund-" + Guid.NewGuid());
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(61)); // the refund settles at the gateway; its webhooks are dropped
+        var sweep = await stack.SweepAsync();
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.True(sweep.Succeeded, sweep.Error);
+        var created = Assert.Single(stack.Sandbox.Sessions[session.Id].Refunds);
+        using var list = await stack.Http.GetAsync($"/api/checkout/sessions/{session.Id}/refunds");
+        var refund = Assert.Single(JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement.GetProperty("data").EnumerateArray());
+        Assert.Equal((created.Id, "succeeded", 400L), (refund.GetProperty("id").GetString(), refund.GetProperty("status").GetString(), refund.GetProperty("amount").GetInt64()));
+        Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.Type == "checkout.refund.succeeded");
+    }
+
     [Theory]
     [InlineData("{\"amount\":0}", "amount")]
     [InlineData("{\"amount\":-5}", "amount")]

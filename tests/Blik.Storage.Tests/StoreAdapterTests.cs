@@ -76,6 +76,29 @@ public sealed class StoreAdapterTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task A_refund_row_without_an_amount_never_loads_as_0_and_the_new_fields_round_trip()
+    {
+        var sessionId = NewId();
+        var store = _app.GetRequiredService<RefundStore>();
+        await (await TableAsync(TableNames.Refunds)).AddEntityAsync(new TableEntity(sessionId, "re_1")
+        {
+            ["Currency"] = "pln", ["Status"] = "pending", ["CreatedAt"] = 1_760_000_000L, ["UpdatedAt"] = 1_760_000_060L,
+        });
+        var written = await store.InsertAsync(new RefundRecord
+        {
+            SessionId = sessionId, Id = "re_2", Amount = 250, Currency = "pln", Status = RefundStatuses.Pending, CreatedAt = Created,
+            UpdatedAt = Created, ReservationId = "reserve-abc", EscalatedAt = Created.AddHours(24), AmountUnknown = true,
+        }, CancellationToken.None);
+
+        var legacy = (await store.GetAsync(sessionId, "re_1", CancellationToken.None))!;
+        var read = (await store.GetAsync(sessionId, "re_2", CancellationToken.None))!;
+
+        Assert.True(legacy.AmountUnknown);
+        Assert.Equal(("reserve-abc", Created.AddHours(24), true), (read.ReservationId, read.EscalatedAt, read.AmountUnknown));
+        Assert.Equal(written with { ETag = read.ETag }, read);
+    }
+
+    [Fact]
     public async Task Due_entries_keep_their_kind_and_one_written_before_kinds_reads_as_unknown()
     {
         var (expiry, legacy, later) = (NewId(), NewId(), NewId());

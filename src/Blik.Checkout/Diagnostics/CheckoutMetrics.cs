@@ -21,6 +21,7 @@ public sealed class CheckoutMetrics : IDisposable
     private readonly Counter<long> _lateCompletions;
     private readonly Counter<long> _amountMismatches;
     private readonly Counter<long> _livemodeMismatches;
+    private readonly Counter<long> _refundsUnresolved;
     private readonly Counter<long> _codesSubmitted;
     private readonly Histogram<double> _completionTime;
     private readonly Counter<long> _webhooks;
@@ -42,6 +43,7 @@ public sealed class CheckoutMetrics : IDisposable
         _lateCompletions = _meter.CreateCounter<long>("blik.sessions.late_completions", "{session}", "Sessions the gateway completed after they had expired here (the Critical event 2006).");
         _amountMismatches = _meter.CreateCounter<long>("blik.sessions.amount_mismatches", "{session}", "Sessions the gateway completed for an amount or currency other than the one created here (the Critical event AmountMismatch).");
         _livemodeMismatches = _meter.CreateCounter<long>("blik.gateway.livemode_mismatches", "{answer}", "Gateway answers whose livemode differs from what the secret key says (the Critical event 2102), by operation.");
+        _refundsUnresolved = _meter.CreateCounter<long>("blik.refunds.unresolved", "{refund}", "Refunds the gateway left unresolved past the sweep's limit, by state (pending, unknown_outcome); counted once per refund (the Critical event RefundUnresolved).");
         _codesSubmitted = _meter.CreateCounter<long>("blik.codes.submitted", "{code}", "BLIK codes submitted, by outcome (accepted, refused, unknown, conflict, limited, not_sent, merchant_refused).");
         _completionTime = _meter.CreateHistogram<double>("blik.codes.completion_time", "s", "From a session's last code submission to its completion, as recorded on the session.");
         _webhooks = _meter.CreateCounter<long>("blik.webhooks", "{webhook}", "Webhook notifications received, by outcome (accepted: verified and queued; rejected, with the reason).");
@@ -75,6 +77,10 @@ public sealed class CheckoutMetrics : IDisposable
 
     /// <summary>A gateway answer in the other mode than the key's (the Critical event 2102).</summary>
     public void LivemodeMismatch(string operation) => _livemodeMismatches.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>A refund stayed unresolved past the sweep's limit (the Critical event RefundUnresolved).</summary>
+    /// <param name="state"><c>pending</c> (the gateway calls it pending) or <c>unknown_outcome</c> (a reservation whose answer was lost).</param>
+    public void RefundUnresolved(string state) => _refundsUnresolved.Add(1, new KeyValuePair<string, object?>("state", state));
 
     /// <summary>Counts a code submission's outcome and tags the current span (the pay span) with it.</summary>
     public void CodeSubmitted(string outcome)

@@ -31,6 +31,12 @@ public sealed record GatewaySession
     public long? AmountTotal { get; init; }
     public long? AmountSubtotal { get; init; }
     public long? AmountRefunded { get; init; }
+
+    /// <summary>The session's refunds as the gateway lists them (<c>refunds</c>); null when the answer has no list.</summary>
+    public IReadOnlyList<GatewayRefund>? Refunds { get; init; }
+
+    /// <summary><c>refunded</c>: the whole amount is refunded (or being refunded); null when absent.</summary>
+    public bool? Refunded { get; init; }
     public string? Currency { get; init; }
     public string? Url { get; init; }
     public DateTimeOffset? ExpiresAt { get; init; }

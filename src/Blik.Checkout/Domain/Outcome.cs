@@ -56,6 +56,12 @@ public abstract record Refusal
     /// </summary>
     public sealed record InProgress : Refusal;
 
+    /// <summary>
+    /// The gateway was asked for this refund and its answer was lost: whether it exists is not known yet. The amount
+    /// stays reserved and the <c>Idempotency-Key</c> bound; retry with the same key after <see cref="RetryAfter"/>.
+    /// </summary>
+    public sealed record RefundOutcomePending(TimeSpan RetryAfter) : Refusal;
+
     /// <summary>A webhook whose signature (or timestamp) does not verify.</summary>
     public sealed record SignatureInvalid(string Detail) : Refusal;
 

@@ -4,6 +4,12 @@ public static class RefundStatuses
 {
     /// <summary>Our reservation while the gateway call is in flight; it has no gateway id yet.</summary>
     public const string Creating = "creating";
+
+    /// <summary>
+    /// A reservation whose gateway call ended without an answer (timeout, 5xx, dropped connection): the gateway may
+    /// or may not have created the refund. It holds its amount until the gateway's session says which.
+    /// </summary>
+    public const string Unknown = "unknown";
     public const string Pending = "pending";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
@@ -37,6 +43,18 @@ public sealed record RefundRecord
     /// <summary>The fulfilment message this refund's final state owes, and whether it went out.</summary>
     public OutboxState Outbox { get; init; } = OutboxState.None;
 
+    /// <summary>The reservation this refund was created from (how a retry with the reservation's key finds it).</summary>
+    public string? ReservationId { get; init; }
+
+    /// <summary>
+    /// The gateway has not said how much this refund is (or the stored row has no amount): it holds the session's
+    /// whole amount until it does, never nothing.
+    /// </summary>
+    public bool AmountUnknown { get; init; }
+
+    /// <summary>When an operator was told this refund stays unresolved; null until then.</summary>
+    public DateTimeOffset? EscalatedAt { get; init; }
+
     public string? ETag { get; init; }
 
     /// <summary>The id prefix of a reservation: a refund being created, which has no gateway id yet.</summary>
@@ -55,11 +73,12 @@ public sealed record RefundRecord
         Outbox = OutboxState.AfterWrite(Outbox, RefundStatuses.IsFinal(Status), RefundStatuses.IsFinal(status), now),
     };
 
-    /// <summary>Counts against what may still be refunded: reservations that are alive, pending and succeeded refunds.</summary>
-    public bool Holds(DateTimeOffset now, TimeSpan reservationLease) => Status switch
-    {
-        RefundStatuses.Pending or RefundStatuses.Succeeded => true,
-        RefundStatuses.Creating => now - CreatedAt < reservationLease,
-        _ => false,
-    };
+    /// <summary>
+    /// Counts against what may still be refunded: reservations (until the gateway's session says whether they became a
+    /// refund, however long that takes), pending and succeeded refunds. Failed refunds free their amount.
+    /// </summary>
+    public bool Holds => Status is not RefundStatuses.Failed;
+
+    /// <summary>Still waiting for the gateway: a reservation, or a refund it calls pending.</summary>
+    public bool Unresolved => IsReservation || Status == RefundStatuses.Pending;
 }

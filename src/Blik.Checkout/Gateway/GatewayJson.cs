@@ -27,6 +27,10 @@ internal static class GatewayJson
             AmountTotal = Int64(root, "amount_total") ?? Int64(root, "amount"),
             AmountSubtotal = Int64(root, "amount_subtotal") ?? Int64(root, "amount_sub_total"),
             AmountRefunded = Int64(root, "amount_refunded"),
+            Refunds = root.TryGetProperty("refunds", out var refunds) && refunds.ValueKind == JsonValueKind.Array
+                ? refunds.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.Object && String(r, "id") is { Length: > 0 }).Select(ReadRefund).ToArray()
+                : null,
+            Refunded = Boolean(root, "refunded"),
             Currency = String(root, "currency")?.ToLowerInvariant(),
             Url = String(root, "url"),
             ExpiresAt = Time(root, "expires_at") ?? Time(root, "expire_at"),

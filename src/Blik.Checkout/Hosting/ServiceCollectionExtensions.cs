@@ -37,6 +37,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<CheckoutOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<WebhookOptions>, SettingsValidator>();
         services.AddSingleton<IValidateOptions<SweepOptions>, SettingsValidator>();
+        services.AddSingleton<IValidateOptions<CheckoutOptions>, GatewayCallLeases>();
 
         services.AddTestClock(configuration);
         services.AddMetrics();
@@ -56,7 +57,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<SessionReconciler>();
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<SessionRefresh>();
+        services.TryAddSingleton<GatewayCallLeases>();
         services.TryAddSingleton<RefundReservations>();
+        services.TryAddSingleton<RefundResolver>();
         services.TryAddSingleton<RefundWrites>();
         services.TryAddSingleton<RefundReconciler>();
         services.TryAddSingleton<RefundSweep>();

@@ -92,6 +92,13 @@ public static class Problems
             RetryAfter = TimeSpan.FromSeconds(1),
         };
 
+    public static CheckoutProblemException RefundOutcomePending(TimeSpan retryAfter) =>
+        new(409, "refund-outcome-pending", "Refund outcome not known yet.",
+            "The gateway was asked for this refund and its answer was lost. The amount stays reserved; retry with the same Idempotency-Key to get the refund once the gateway says whether it exists. Never retry with a new key meanwhile.")
+        {
+            RetryAfter = retryAfter,
+        };
+
     public static CheckoutProblemException TooManyAttempts(TimeSpan retryAfter) =>
         new(429, "too-many-attempts", "Too many BLIK codes for this session.", "Wait before submitting another code.")
         {
@@ -192,6 +199,7 @@ internal static class ProblemMapping
         Refusal.OrderInProgress r => Problems.OrderInProgress(r.OrderId),
         Refusal.IdempotencyKeyReused => Problems.IdempotencyMismatch(),
         Refusal.InProgress => Problems.IdempotencyInFlight(),
+        Refusal.RefundOutcomePending r => Problems.RefundOutcomePending(r.RetryAfter),
         Refusal.SignatureInvalid r => Problems.BadSignature(r.Detail),
         Refusal.Invalid r => Problems.Validation(r.Errors),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.GetType().Name, "A refusal without a problem."),

@@ -14,6 +14,7 @@ public sealed partial class RefundReconciler(
     IConvergeGate gateway,
     ISessionStore sessions,
     IRefundStore refunds,
+    RefundReservations reservations,
     RefundWrites writes,
     Outbox outbox,
     TimeProvider time,
@@ -47,18 +48,32 @@ public sealed partial class RefundReconciler(
             {
                 if (stored is null)
                 {
-                    // Created where we did not see the answer (a lost response, or the gateway's dashboard).
-                    return await writes.InsertAsync(new RefundRecord
+                    // Created where we did not see the answer (a lost response, or the gateway's dashboard). It takes
+                    // the reservation lock like a refund of ours; a reservation it may belong to keeps holding its
+                    // amount too until the sweep matches them (RefundResolver). Without an amount from the gateway it
+                    // holds the whole session until one comes.
+                    var inserted = await writes.InsertAsync(new RefundRecord
                     {
                         SessionId = sessionId,
                         Id = refundId,
-                        Amount = snapshot.Amount ?? 0,
+                        Amount = snapshot.Amount ?? session.Amount,
+                        AmountUnknown = snapshot.Amount is null,
                         Currency = snapshot.Currency ?? session.Currency,
                         Status = RefundStatuses.Pending,
                         Reason = snapshot.Reason,
                         CreatedAt = snapshot.CreatedAt ?? now,
                         UpdatedAt = now,
                     }.WithStatus(status, now), cancellationToken);
+                    await reservations.TakeLockAsync(sessionId, cancellationToken);
+                    return inserted;
+                }
+
+                if (stored.AmountUnknown && snapshot.Amount is { } amount)
+                {
+                    var moved = RefundStatuses.IsFinal(stored.Status) ? stored : stored.WithStatus(status, now);
+                    var known = await writes.ReplaceAsync(stored, moved with { Amount = amount, AmountUnknown = false }, cancellationToken);
+                    RefundTransition(logger, refundId, sessionId, stored.Status, moved.Status);
+                    return known;
                 }
 
                 if (RefundStatuses.IsFinal(stored.Status) || stored.Status == status)

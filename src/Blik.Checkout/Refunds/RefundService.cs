@@ -10,7 +10,9 @@ namespace Blik.Checkout.Refunds;
 /// <summary>
 /// The refund operations of the merchant API: create (reserve the amount, ask the gateway, store the refund), list
 /// and get. Refund state then follows the gateway (<see cref="RefundReconciler"/>: webhooks and the sweep), and each
-/// refund's first final state publishes one message on the fulfilment queue.
+/// refund's first final state publishes one message on the fulfilment queue. A refund whose gateway answer was lost is
+/// not a failure: its amount stays reserved and its <c>Idempotency-Key</c> bound until the gateway's session says
+/// whether it exists (<see cref="RefundResolver"/>: at once, on a retry with the key, or by the sweep).
 /// </summary>
 public sealed partial class RefundService(
     IConvergeGate gateway,
@@ -19,12 +21,16 @@ public sealed partial class RefundService(
     IDueIndex due,
     IdempotencyStore idempotency,
     RefundReservations reservations,
+    RefundResolver resolver,
     RefundWrites writes,
     IOptions<CheckoutOptions> checkoutOptions,
     IOptions<SweepOptions> sweepOptions,
     TimeProvider time,
     ILogger<RefundService> logger)
 {
+    /// <summary>What a retry is told to wait once a reservation's own call can no longer be running.</summary>
+    private static readonly TimeSpan PendingRetryAfter = TimeSpan.FromSeconds(30);
+
     private readonly CheckoutOptions _options = checkoutOptions.Value;
     private readonly SweepOptions _sweep = sweepOptions.Value;
 
@@ -45,12 +51,12 @@ public sealed partial class RefundService(
             idempotencyKey is null ? null : $"refund:{sessionId}:{idempotencyKey}",
             request.Fingerprint(sessionId),
             _options.IdempotencyLease,
-            async (checkpoint, ct) =>
+            async (scope, ct) =>
             {
-                var refund = await ReserveAndCreateAsync(session, request, checkpoint, ct);
+                var refund = await ReserveAndCreateAsync(session, request, scope, ct);
                 return refund.Refusal is { } refused ? refused : (refund.Value!, refund.Value!.Id);
             },
-            (refundId, ct) => refunds.GetAsync(sessionId, refundId, ct),
+            (id, ct) => FindForKeyAsync(sessionId, id, ct),
             cancellationToken);
     }
 
@@ -75,7 +81,44 @@ public sealed partial class RefundService(
             ? 0
             : (await refunds.ListAsync(session.Id, cancellationToken)).Where(r => r.Status == RefundStatuses.Succeeded).Sum(r => r.Amount);
 
-    private async Task<Outcome<RefundRecord>> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    /// <summary>
+    /// What an <c>Idempotency-Key</c>'s recorded id stands for now: its refund; a refusal while that is not known
+    /// (the first request still waits for the gateway, or the gateway's answer was lost and its session says nothing
+    /// yet); null when the gateway created nothing, so a retry may refund.
+    /// </summary>
+    private async Task<Outcome<RefundRecord>?> FindForKeyAsync(string sessionId, string id, CancellationToken cancellationToken)
+    {
+        if (!id.StartsWith(RefundRecord.ReservationPrefix, StringComparison.Ordinal))
+        {
+            return await refunds.GetAsync(sessionId, id, cancellationToken) is { } stored ? (Outcome<RefundRecord>?)(Outcome<RefundRecord>)stored : null;
+        }
+
+        var rows = await refunds.ListAsync(sessionId, cancellationToken);
+        if (rows.FirstOrDefault(r => r.ReservationId == id && !r.IsReservation) is { } refund)
+        {
+            return refund;
+        }
+
+        if (rows.FirstOrDefault(r => r.Id == id) is not { } reservation)
+        {
+            return null; // released: the gateway created nothing for it
+        }
+
+        if (reservation.Status == RefundStatuses.Creating && !reservations.PastLease(reservation))
+        {
+            return new Refusal.InProgress(); // its request is still waiting for the gateway
+        }
+
+        var resolution = await TryResolveAsync(reservation, cancellationToken);
+        return resolution.Fate switch
+        {
+            ReservationFate.Created => resolution.Refund!,
+            ReservationFate.NotCreated => null,
+            _ => Pending(reservation),
+        };
+    }
+
+    private async Task<Outcome<RefundRecord>> ReserveAndCreateAsync(CheckoutSession session, CreateRefundRequest request, IdempotencyScope scope, CancellationToken cancellationToken)
     {
         var reserved = await reservations.ReserveAsync(session.Id, request, cancellationToken);
         if (reserved.Refusal is not null)
@@ -84,18 +127,44 @@ public sealed partial class RefundService(
         }
 
         var reservation = reserved.Value!;
+        var recheck = new DueEntry(session.Id, time.GetUtcNow() + _sweep.RecheckInterval, DueKind.RefundPending);
+        try
+        {
+            // The sweep's next look at the session's refunds: the re-check of a pending refund, and the look at the
+            // reservation should this request stop before it is settled. Then the id a retry with the same key finds
+            // the refund by.
+            await due.ScheduleAsync(recheck, cancellationToken);
+            await scope.CheckpointAsync(reservation.Id);
+            if (!reservations.CanStartCall(reservation))
+            {
+                throw new ConcurrencyConflictException("Storage was too slow to start the gateway call within the reservation's lease.");
+            }
+        }
+        catch (Exception)
+        {
+            await ReleaseQuietlyAsync(reservation);
+            throw;
+        }
+
+        scope.Creating();
         GatewayRefund created;
         try
         {
+            // Not cancelled with the merchant's request: a call cut off half-way is an answer lost for no reason.
+            // The pipeline's total timeout bounds it.
             created = await gateway.CreateRefundAsync(
-                new GatewayRefundRequest(session.Id, reservation.Amount, request.Reason, request.Metadata), cancellationToken);
+                new GatewayRefundRequest(session.Id, reservation.Amount, request.Reason, request.Metadata), CancellationToken.None);
         }
-        catch (Exception e) when (e is GatewayRejectedException or GatewayUnavailableException)
+        catch (Exception e) when (e is GatewayRejectedException or GatewayUnavailableException { Sent: false })
         {
-            // Refused: nothing was refunded. Unknown: if the gateway did create it, its refund.created webhook
-            // brings it back as a row (and the gateway itself refuses to refund more than was paid).
+            // Refused, or never sent: nothing was refunded.
+            scope.NothingCreated();
             await reservations.ReleaseAsync(reservation, CancellationToken.None);
             throw;
+        }
+        catch (GatewayUnavailableException e)
+        {
+            return await OutcomeUnknownAsync(reservation, e);
         }
 
         if (!SessionIds.IsValid(created.Id))
@@ -103,32 +172,107 @@ public sealed partial class RefundService(
             throw new GatewayUnavailableException("it returned a refund id this service cannot store");
         }
 
-        await checkpoint(created.Id); // from here a retry with the same key gets this refund back once it is stored
-
-        // The real row first, then drop the reservation: in between the amount counts twice, never zero times.
+        // The real row first, then drop the reservation: in between the amount counts twice, never zero times. From
+        // here nothing is cancelled with the caller: the refund exists and has to be recorded.
         var now = time.GetUtcNow().WholeSeconds();
-        var refund = (reservation with { Id = created.Id, Amount = created.Amount ?? reservation.Amount, ETag = null })
-            .WithStatus(RefundStatuses.FromGateway(created.Status), now);
+        var refund = (reservation with
+        {
+            Id = created.Id,
+            Amount = created.Amount ?? reservation.Amount,
+            Status = RefundStatuses.Pending,
+            ReservationId = reservation.Id,
+            ETag = null,
+        }).WithStatus(RefundStatuses.FromGateway(created.Status), now);
         try
         {
-            refund = await writes.InsertAsync(refund, cancellationToken);
+            refund = await writes.InsertAsync(refund, CancellationToken.None);
         }
         catch (StorageConflictException)
         {
-            // Its webhook was quicker and already wrote the row.
-            refund = await refunds.GetAsync(session.Id, created.Id, cancellationToken) ?? refund;
+            // Its webhook was quicker and already wrote the row: claim it for this reservation.
+            var written = await refunds.GetAsync(session.Id, created.Id, CancellationToken.None) ?? refund;
+            refund = written.ReservationId is null
+                ? await refunds.ReplaceAsync(written with { ReservationId = reservation.Id, Reason = written.Reason ?? reservation.Reason, Metadata = written.Metadata ?? reservation.Metadata }, CancellationToken.None)
+                : written;
         }
 
-        await reservations.ReleaseAsync(reservation, cancellationToken);
-        if (refund.Status == RefundStatuses.Pending)
+        await reservations.ReleaseAsync(reservation, CancellationToken.None);
+        if (refund.Status != RefundStatuses.Pending)
         {
-            await due.ScheduleAsync(new DueEntry(session.Id, now + _sweep.RecheckInterval, DueKind.RefundPending), cancellationToken);
+            await RemoveQuietlyAsync(recheck); // settled at once: nothing left to re-check
         }
 
         RefundCreated(logger, refund.Id, session.Id, refund.Amount, refund.Status);
         return refund;
     }
 
+    /// <summary>
+    /// The gateway may or may not have created the refund. The reservation stays (marked unknown) and keeps holding
+    /// its amount; the gateway's session is read at once, since a 5xx or a dropped connection often comes after the
+    /// work was done. What is not settled now is settled by a retry with the key or by the sweep.
+    /// </summary>
+    private async Task<Outcome<RefundRecord>> OutcomeUnknownAsync(RefundRecord reservation, GatewayUnavailableException failure)
+    {
+        RefundOutcomeUnknown(logger, reservation.Id, reservation.SessionId, failure.Reason);
+        try
+        {
+            reservation = await refunds.ReplaceAsync(reservation with { Status = RefundStatuses.Unknown, UpdatedAt = time.GetUtcNow().WholeSeconds() }, CancellationToken.None);
+        }
+        catch (StorageException)
+        {
+            // It stays "creating"; past its lease it is resolved the same way.
+        }
+
+        var resolution = await TryResolveAsync(reservation, CancellationToken.None);
+        return resolution.Fate == ReservationFate.Created ? resolution.Refund! : Pending(reservation);
+    }
+
+    /// <summary>Resolves if the gateway and storage answer; otherwise the reservation stays for a later look.</summary>
+    private async Task<ReservationResolution> TryResolveAsync(RefundRecord reservation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await resolver.ResolveAsync(reservation, cancellationToken);
+        }
+        catch (Exception e) when (e is GatewayUnavailableException or StorageException or ConcurrencyConflictException)
+        {
+            return new ReservationResolution(ReservationFate.Undecided);
+        }
+    }
+
+    private Refusal.RefundOutcomePending Pending(RefundRecord reservation)
+    {
+        var untilLeaseEnds = reservations.LeaseEnds(reservation) - time.GetUtcNow();
+        return new Refusal.RefundOutcomePending(untilLeaseEnds > TimeSpan.Zero ? TimeSpan.FromSeconds(Math.Ceiling(untilLeaseEnds.TotalSeconds)) : PendingRetryAfter);
+    }
+
+    private async Task RemoveQuietlyAsync(DueEntry entry)
+    {
+        try
+        {
+            await due.RemoveAsync(entry, CancellationToken.None);
+        }
+        catch (StorageException)
+        {
+            // Best effort: the sweep finds nothing to watch and drops it.
+        }
+    }
+
+    private async Task ReleaseQuietlyAsync(RefundRecord reservation)
+    {
+        try
+        {
+            await reservations.ReleaseAsync(reservation, CancellationToken.None);
+        }
+        catch (StorageException)
+        {
+            // Nothing was sent: the sweep finds no refund for it at the gateway and drops it after its lease.
+        }
+    }
+
     [LoggerMessage(2201, LogLevel.Information, "Refund {RefundId} of {Amount} created for session {SessionId}: {Status}")]
     private static partial void RefundCreated(ILogger logger, string refundId, string sessionId, long amount, string status);
+
+    [LoggerMessage(2204, LogLevel.Warning, "Refund reservation {ReservationId} of session {SessionId}: the gateway's answer was lost ({Reason}); its amount stays reserved until the gateway says whether the refund exists")]
+    private static partial void RefundOutcomeUnknown(ILogger logger, string reservationId, string sessionId, string reason);
 }

@@ -38,12 +38,12 @@ public sealed class SessionService(
             idempotencyKey,
             request.Fingerprint(),
             _options.IdempotencyLease,
-            async (checkpoint, ct) =>
+            async (scope, ct) =>
             {
-                var created = await CreateAtGatewayAndStoreAsync(request, checkpoint, ct);
+                var created = await CreateAtGatewayAndStoreAsync(request, scope, ct);
                 return created.Refusal is { } refused ? refused : (created.Value!, created.Value!.Id);
             },
-            sessions.GetAsync,
+            async (id, ct) => await sessions.GetAsync(id, ct) is { } stored ? (Outcome<CheckoutSession>?)(Outcome<CheckoutSession>)stored : null,
             cancellationToken);
         if (outcome.Refusal is { } refusal)
         {
@@ -55,7 +55,7 @@ public sealed class SessionService(
         return new CreatedSession(session, replayed);
     }
 
-    private async Task<Outcome<CheckoutSession>> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, Func<string, Task> checkpoint, CancellationToken cancellationToken)
+    private async Task<Outcome<CheckoutSession>> CreateAtGatewayAndStoreAsync(CreateSessionRequest request, IdempotencyScope scope, CancellationToken cancellationToken)
     {
         // One session per order: claimed before the gateway is asked, so a refused create costs the gateway nothing.
         OrderClaim? claim = null;
@@ -97,6 +97,10 @@ public sealed class SessionService(
             return new Refusal.OrderInProgress(claim.OrderId);
         }
 
+        // The gateway created a session: from here a failure keeps the key (it is taken over after its lease), so a
+        // retry never makes a second one at once. A call whose answer was lost leaves at most a session nobody has the
+        // id of, which is never paid and expires: that key is freed.
+        scope.Creating();
         var now = time.GetUtcNow().WholeSeconds();
         var session = new CheckoutSession
         {
@@ -119,7 +123,7 @@ public sealed class SessionService(
         try
         {
             session = await writes.CreateAsync(session, cancellationToken);
-            await checkpoint(session.Id); // from here a retry with the same key gets this session back
+            await scope.CheckpointAsync(session.Id); // from here a retry with the same key gets this session back
         }
         catch (StorageConflictException e)
         {

@@ -20,7 +20,9 @@ public enum IdempotencyOutcome
 }
 
 /// <param name="SessionId">With <see cref="IdempotencyOutcome.Started"/> after a takeover: what the dead first
-/// request had already created (its checkpoint), for the new holder to return if it still exists.</param>
+/// request had already created (its checkpoint), for the new holder to return if it still exists; with
+/// <see cref="IdempotencyOutcome.InFlight"/> what the running request has recorded so far; with
+/// <see cref="IdempotencyOutcome.Replay"/> the answer.</param>
 public sealed record IdempotencyBegin(IdempotencyOutcome Outcome, string? Lease = null, string? SessionId = null);
 
 /// <summary>One <c>Idempotency-Key</c> as stored: who holds it since when, for which request, and what it produced.</summary>
@@ -36,6 +38,30 @@ public sealed record IdempotencyRecord(
     bool Done,
     string? ResultId,
     string? ETag = null);
+
+/// <summary>
+/// What an operation run under an <c>Idempotency-Key</c> tells the key while it works: the id a retry should get back
+/// (<see cref="CheckpointAsync"/>), and whether something may exist now that a retry must not create again
+/// (<see cref="MayHaveCreated"/>: then the key is never freed, whatever happens next).
+/// </summary>
+public sealed class IdempotencyScope
+{
+    private readonly Func<string, Task> _checkpoint;
+
+    internal IdempotencyScope(Func<string, Task> checkpoint) => _checkpoint = checkpoint;
+
+    /// <summary>True from <see cref="Creating"/> until <see cref="NothingCreated"/>.</summary>
+    public bool MayHaveCreated { get; private set; }
+
+    /// <summary>Records what exists so far, for a retry to get back.</summary>
+    public Task CheckpointAsync(string id) => _checkpoint(id);
+
+    /// <summary>Right before a step that may create something outside (a gateway call whose answer can be lost).</summary>
+    public void Creating() => MayHaveCreated = true;
+
+    /// <summary>The step is known to have created nothing (refused, or never sent): the key may be freed again.</summary>
+    public void NothingCreated() => MayHaveCreated = false;
+}
 
 /// <summary>
 /// <c>Idempotency-Key</c>s. Insert-first (never check-then-insert): the store's uniqueness on the key decides which of
@@ -81,7 +107,7 @@ public sealed class IdempotencyStore(IIdempotencyRecords records, TimeProvider t
 
             if (now - existing.StartedAt < lease)
             {
-                return new IdempotencyBegin(IdempotencyOutcome.InFlight);
+                return new IdempotencyBegin(IdempotencyOutcome.InFlight, SessionId: existing.ResultId);
             }
 
             try
@@ -159,25 +185,30 @@ public sealed class IdempotencyStore(IIdempotencyRecords records, TimeProvider t
 
     /// <summary>
     /// Runs <paramref name="create"/> at most once per key and request: a repeat with the same request gets what the
-    /// first produced (looked up by <paramref name="load"/> from the id it recorded), another request with the key is
-    /// refused (<see cref="Refusal.IdempotencyKeyReused"/>), a repeat while the first still runs is refused
-    /// (<see cref="Refusal.InProgress"/>). A refusal or failure of <paramref name="create"/> frees the key for a retry.
+    /// first produced (looked up by <paramref name="load"/> from the id it recorded, also while the first still runs),
+    /// another request with the key is refused (<see cref="Refusal.IdempotencyKeyReused"/>), a repeat while the first
+    /// still runs and has recorded nothing is refused (<see cref="Refusal.InProgress"/>). The key is freed for a retry
+    /// only when <paramref name="create"/> refused or failed before anything may have been created
+    /// (<see cref="IdempotencyScope.MayHaveCreated"/>); otherwise it stays bound to what the first request recorded.
     /// Without a key, <paramref name="create"/> simply runs.
     /// </summary>
-    /// <param name="create">Does the work; calls its checkpoint argument with an id as soon as something exists
-    /// that a retry should get back (e.g. right after the gateway created it), then returns the result and its id.</param>
+    /// <param name="create">Does the work through its <see cref="IdempotencyScope"/>: records an id as soon as
+    /// something exists that a retry should get back, says when something may be created that the key must then keep,
+    /// then returns the result and its id.</param>
+    /// <param name="load">What a recorded id stands for now: the answer, a refusal to answer meanwhile (the outcome is
+    /// not known yet), or null when nothing exists under it (nothing was created: the work may run again).</param>
     public async Task<Outcome<(T Result, bool Replayed)>> ExecuteAsync<T>(
         string? key,
         string requestHash,
         TimeSpan lease,
-        Func<Func<string, Task>, CancellationToken, Task<Outcome<(T Result, string Id)>>> create,
-        Func<string, CancellationToken, Task<T?>> load,
+        Func<IdempotencyScope, CancellationToken, Task<Outcome<(T Result, string Id)>>> create,
+        Func<string, CancellationToken, Task<Outcome<T>?>> load,
         CancellationToken cancellationToken)
         where T : class
     {
         if (key is null)
         {
-            var once = await create(_ => Task.CompletedTask, cancellationToken);
+            var once = await create(new IdempotencyScope(_ => Task.CompletedTask), cancellationToken);
             return once.Refusal is { } refused ? refused : (once.Value.Result, false);
         }
 
@@ -187,37 +218,52 @@ public sealed class IdempotencyStore(IIdempotencyRecords records, TimeProvider t
             case IdempotencyOutcome.Mismatch:
                 return new Refusal.IdempotencyKeyReused();
             case IdempotencyOutcome.InFlight:
-                return new Refusal.InProgress();
             case IdempotencyOutcome.Replay:
-                var earlier = begin.SessionId is null ? null : await load(begin.SessionId, cancellationToken);
-                return earlier is null ? new Refusal.InProgress() : (earlier, true);
+                // Still running or done: what it recorded is the answer (or says why there is none yet).
+                return begin.SessionId is { } recorded && await load(recorded, cancellationToken) is { } earlier
+                    ? earlier.Refusal is { } pending ? pending : (earlier.Value!, true)
+                    : new Refusal.InProgress();
         }
 
         if (begin.SessionId is { } checkpointed && await load(checkpointed, cancellationToken) is { } resumed)
         {
+            if (resumed.Refusal is { } notYet)
+            {
+                return notYet; // what the first request started is still undecided: the key stays bound to it
+            }
+
             // The first request created this and died before answering: it is the answer.
             await CompleteAsync(key, begin.Lease!, requestHash, checkpointed, cancellationToken);
-            return (resumed, true);
+            return (resumed.Value!, true);
         }
 
+        var scope = new IdempotencyScope(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken));
         Outcome<(T Result, string Id)> created;
         try
         {
-            created = await create(id => CheckpointAsync(key, begin.Lease!, id, cancellationToken), cancellationToken);
+            created = await create(scope, cancellationToken);
         }
         catch
         {
-            await AbandonQuietlyAsync(key, begin.Lease!);
+            if (!scope.MayHaveCreated)
+            {
+                await AbandonQuietlyAsync(key, begin.Lease!);
+            }
+
             throw;
         }
 
         if (created.Refusal is { } refusal)
         {
-            await AbandonQuietlyAsync(key, begin.Lease!);
+            if (!scope.MayHaveCreated)
+            {
+                await AbandonQuietlyAsync(key, begin.Lease!);
+            }
+
             return refusal;
         }
 
-        await CompleteAsync(key, begin.Lease!, requestHash, created.Value.Id, cancellationToken);
+        await CompleteAsync(key, begin.Lease!, requestHash, created.Value.Id, CancellationToken.None);
         return (created.Value.Result, false);
     }
 

@@ -63,6 +63,13 @@ public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
             ["UpdatedAt"] = r.UpdatedAt.ToUnixTimeSeconds(),
         };
         e.SetIfNotNull("Reason", r.Reason);
+        e.SetIfNotNull("ReservationId", r.ReservationId);
+        e.SetIfNotNull("EscalatedAt", r.EscalatedAt?.ToUnixTimeSeconds());
+        if (r.AmountUnknown)
+        {
+            e["AmountUnknown"] = true;
+        }
+
         e.SetIfNotNull("Metadata", r.Metadata is { Count: > 0 } m ? JsonSerializer.Serialize(m) : null);
         e.SetOutbox(r.Outbox);
         return e;
@@ -71,11 +78,13 @@ public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
     private static RefundRecord FromEntity(TableEntity e)
     {
         var metadata = e.GetString("Metadata");
+        var amount = e.GetInt64("Amount");
         return new RefundRecord
         {
             SessionId = e.PartitionKey,
             Id = e.RowKey,
-            Amount = e.GetInt64("Amount") ?? 0,
+            Amount = amount ?? 0,
+            AmountUnknown = amount is null || e.GetBoolean("AmountUnknown") == true, // a row without an amount never counts as 0
             Currency = e.GetString("Currency") ?? "",
             Status = e.GetString("Status") ?? RefundStatuses.Pending,
             Reason = e.GetString("Reason"),
@@ -83,6 +92,8 @@ public sealed class RefundStore(StorageBootstrap storage) : IRefundStore
             CreatedAt = Times.FromUnixSeconds(e.GetInt64("CreatedAt")) ?? DateTimeOffset.UnixEpoch,
             UpdatedAt = Times.FromUnixSeconds(e.GetInt64("UpdatedAt")) ?? DateTimeOffset.UnixEpoch,
             Outbox = e.GetOutbox(),
+            ReservationId = e.GetString("ReservationId"),
+            EscalatedAt = Times.FromUnixSeconds(e.GetInt64("EscalatedAt")),
             ETag = e.ETag.ToString(),
         };
     }

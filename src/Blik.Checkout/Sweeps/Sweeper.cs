@@ -116,10 +116,10 @@ public sealed class Sweeper(
                 return SweepOutcome.Rescheduled;
             }
 
-            if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken))
+            if (stored.Status == SessionStatus.Completed && await refunds.SweepAsync(stored.Id, cancellationToken) is { } nextLook)
             {
-                // A refund of this session is still pending: look again later.
-                await MoveAsync(entry, new DueEntry(entry.SessionId, time.GetUtcNow() + _options.RecheckInterval, DueKind.RefundPending), cancellationToken);
+                // A refund of this session is still unresolved: look again when it is due (backing off as it ages).
+                await MoveAsync(entry, new DueEntry(entry.SessionId, nextLook, DueKind.RefundPending), cancellationToken);
                 return SweepOutcome.Rescheduled;
             }
 

@@ -44,6 +44,7 @@ internal sealed class FakeStack : IDisposable
         Idempotency = new InMemoryIdempotencyRecords(Faults);
         Orders = new InMemoryOrderIndex(Faults);
         Events = new InMemoryProcessedEvents(Faults);
+        Gateway.Time = Time;
 
         var services = new ServiceCollection();
         services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);

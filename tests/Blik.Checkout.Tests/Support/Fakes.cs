@@ -21,6 +21,9 @@ internal sealed class StorageFaults
     /// <summary>Fails every read too (storage unreachable).</summary>
     public bool Unreachable { get; set; }
 
+    /// <summary>The next write whose description starts with this fails, once (a hiccup; later writes go through).</summary>
+    public string? FailNextWrite { get; set; }
+
     public void Read(string what)
     {
         if (Unreachable)
@@ -32,6 +35,12 @@ internal sealed class StorageFaults
     public void Write(string what)
     {
         Read(what);
+        if (FailNextWrite is { } prefix && what.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            FailNextWrite = null;
+            throw new StorageUnavailableException($"{what} failed: a hiccup (test).", 0, null);
+        }
+
         if (Interlocked.Increment(ref _writes) > CrashAfter)
         {
             throw new StorageUnavailableException($"{what} failed: the process stopped here (test).", 0, null);
@@ -43,6 +52,7 @@ internal sealed class StorageFaults
     {
         CrashAfter = null;
         Unreachable = false;
+        FailNextWrite = null;
     }
 }
 
@@ -290,6 +300,11 @@ internal sealed class FakeGateway : IConvergeGate
 {
     private int _created;
 
+    /// <summary>The gateway's clock, for the times it stamps on what it creates.</summary>
+    public TimeProvider? Time { get; set; }
+
+    private DateTimeOffset? Now => Time?.GetUtcNow();
+
     public ConcurrentDictionary<string, GatewaySession> Sessions { get; } = new();
 
     public ConcurrentDictionary<string, GatewayRefund> Refunds { get; } = new();
@@ -310,6 +325,12 @@ internal sealed class FakeGateway : IConvergeGate
 
     /// <summary>Runs inside each create call before it answers (a second request racing the first, a failure).</summary>
     public Action<GatewayCreateRequest>? OnCreate { get; set; }
+
+    /// <summary>While set, a refund call creates the refund and then throws this instead of answering (the answer is lost).</summary>
+    public Exception? RefundAnswerLost { get; set; }
+
+    /// <summary>Whether a session read lists its refunds and <c>amount_refunded</c> (the documented fields); default yes.</summary>
+    public bool SessionsListRefunds { get; set; } = true;
 
     public Task<GatewaySession> CreateSessionAsync(GatewayCreateRequest request, CancellationToken cancellationToken)
     {
@@ -333,7 +354,23 @@ internal sealed class FakeGateway : IConvergeGate
     public Task<GatewaySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken)
     {
         Record("get " + sessionId);
-        return ReadsFail is { } failure ? Task.FromException<GatewaySession?>(failure) : Task.FromResult(Sessions.GetValueOrDefault(sessionId));
+        if (ReadsFail is { } failure)
+        {
+            return Task.FromException<GatewaySession?>(failure);
+        }
+
+        var session = Sessions.GetValueOrDefault(sessionId);
+        if (session is null || !SessionsListRefunds)
+        {
+            return Task.FromResult(session);
+        }
+
+        var refunds = Refunds.Values.Where(r => r.SessionId == sessionId).OrderBy(r => r.CreatedAt).ToArray();
+        return Task.FromResult<GatewaySession?>(session with
+        {
+            Refunds = refunds,
+            AmountRefunded = refunds.Where(r => r.Status != "failed").Sum(r => r.Amount ?? 0),
+        });
     }
 
     public Task<GatewaySession> PayAsync(string sessionId, BlikCode code, CancellationToken cancellationToken)
@@ -351,9 +388,15 @@ internal sealed class FakeGateway : IConvergeGate
     {
         Record("refund " + request.SessionId);
         var refund = OnRefund?.Invoke(request)
-                     ?? new GatewayRefund { Id = $"re_{Refunds.Count + 1}", Amount = request.Amount, Currency = "pln", SessionId = request.SessionId, Status = "pending" };
+                     ?? new GatewayRefund { Id = $"re_{Refunds.Count + 1}", Amount = request.Amount, Currency = "pln", SessionId = request.SessionId, Status = "pending", CreatedAt = Now };
         Refunds[refund.Id] = refund;
-        return Task.FromResult(refund);
+        if (RefundAnswerLost is { } lost)
+        {
+            return Task.FromException<GatewayRefund>(lost);
+        }
+
+        // As over HTTP: a caller that gave up while the gateway worked gets no answer, though the refund exists.
+        return cancellationToken.IsCancellationRequested ? Task.FromCanceled<GatewayRefund>(cancellationToken) : Task.FromResult(refund);
     }
 
     public Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken)
