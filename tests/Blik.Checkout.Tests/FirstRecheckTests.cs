@@ -59,8 +59,9 @@ public sealed class FirstRecheckTests : IDisposable
         _stack.Seed(Id);
         _stack.Gateway.OnPay = (_, _) => throw new GatewayUnavailableException("it timed out");
 
-        await Assert.ThrowsAsync<GatewayUnavailableException>(() => _stack.Get<SessionService>().PayAsync(Id, Code, CancellationToken.None));
+        var outcome = await _stack.Get<SessionService>().PayAsync(Id, Code, CancellationToken.None);
 
+        Assert.IsType<Refusal.CodeOutcomeUnknown>(outcome.Refusal);
         Assert.Single(Rechecks);
     }
 
