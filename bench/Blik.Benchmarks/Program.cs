@@ -26,6 +26,12 @@ if (args.SkipWhile(a => a != "--sweep-sizes").Skip(1).FirstOrDefault() is { } sw
 {
     sizes = sizes with { SweepSizes = sweepSizes.Split(',').Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToArray() };
 }
+// `--parts startup,cost`: only some parts (the cost part alone is the quick check of CPU and allocation per operation).
+if (args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() is { } parts)
+{
+    sizes = sizes with { Parts = parts.Split(',').ToHashSet() };
+}
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
