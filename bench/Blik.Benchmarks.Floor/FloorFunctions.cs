@@ -146,7 +146,7 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
         var expiry = DueEntity(id, row.GetInt64("ExpiresAt") ?? now, "Expiry");
         await DueTable.DeleteEntityAsync(expiry.PartitionKey, expiry.RowKey, ETag.All, ct);
         await DueTable.DeleteEntityAsync(safety.PartitionKey, safety.RowKey, ETag.All, ct);
-        logger.LogInformation("{Id}: applied", id);
+        logger.LogInformation("Event for session {Id}: applied", id);
     }
 
     /// <summary>A due entry keyed like the service's (a shard per partition, due time then id); the benchmark seeds the same keys.</summary>

@@ -39,6 +39,9 @@ public sealed partial class BenchHost : IAsyncDisposable
     /// <summary>From <see cref="FunctionsHost.StartAsync"/> (the worker process not started yet) to the first 200 from <c>GET /api/health</c> (when Health is loaded).</summary>
     public TimeSpan StartToHealthy { get; }
 
+    /// <summary>Extra settings for every host of the service's app (not the floor's): <c>--service-setting KEY=VALUE</c>.</summary>
+    public static Dictionary<string, string?> ServiceSettings { get; } = [];
+
     public int WorkerPid => Host.WorkerProcessId ?? throw new InvalidOperationException("no worker");
 
     public double WorkerRssMiB() => AppProcess.ReadRssMiB(WorkerPid);
@@ -67,8 +70,16 @@ public sealed partial class BenchHost : IAsyncDisposable
     public static async Task<BenchHost> StartAsync(string storage, Uri gateway, string secretKey, IReadOnlyCollection<string>? functions, CancellationToken ct,
         IReadOnlyDictionary<string, string?>? settings = null, string? app = null, bool probe = false)
     {
-        app ??= await FunctionsApp.DirectoryAsync();
         var extra = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        if (app is null)
+        {
+            foreach (var (key, value) in ServiceSettings)
+            {
+                extra[key] = value;
+            }
+        }
+
+        app ??= await FunctionsApp.DirectoryAsync();
         string? probeSocket = null;
         if (probe)
         {
@@ -165,9 +176,13 @@ public sealed partial class BenchHost : IAsyncDisposable
 
         private readonly ConcurrentQueue<(string Method, string Path, double Milliseconds)> _requests = new();
         private long _applied;
+        private long _processed;
 
         /// <summary>Events the worker reported applied (its EventProcessor log).</summary>
         public long EventsApplied => Interlocked.Read(ref _applied);
+
+        /// <summary>Events the worker reported done with, whatever the outcome (applied, unchanged, unknown…).</summary>
+        public long EventsProcessed => Interlocked.Read(ref _processed);
 
         /// <summary>The last sweep's report (entries read, failed), from its log line.</summary>
         public (int Read, int Failed)? LastSweep { get; private set; }
@@ -204,6 +219,11 @@ public sealed partial class BenchHost : IAsyncDisposable
             _ when categoryName.StartsWith(FunctionCategory + ".", StringComparison.Ordinal) || categoryName.StartsWith(AppCategory + ".", StringComparison.Ordinal) => new Logger(line =>
             {
                 var message = line.StartsWith('[') && line.IndexOf("] ", StringComparison.Ordinal) is var end and > 0 ? line[(end + 2)..] : line;
+                if (message.StartsWith("Event ", StringComparison.Ordinal) || message.EndsWith(": applied", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _processed);
+                }
+
                 if (message.EndsWith(": applied", StringComparison.Ordinal))
                 {
                     Interlocked.Increment(ref _applied);

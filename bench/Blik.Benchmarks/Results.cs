@@ -71,8 +71,8 @@ public sealed record BenchSizes
         MemoryGetRate = 100,
         MemoryCreateRate = 20,
         StartupRuns = 5,
-        CostOperations = 300,
-        CostWarmup = 60,
+        CostOperations = 200,
+        CostWarmup = 40,
     };
 }
 
