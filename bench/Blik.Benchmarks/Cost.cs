@@ -172,6 +172,7 @@ public static partial class Bench
 
     private static void CostRows(Run run, string path, OperationCost service, OperationCost floor, double cpuTarget, double allocTarget, string per = "op")
     {
+        var shape = per == "op" ? $"{CostConcurrency} in flight" : "the host's queue batches";
         const string Area = "cost per operation";
         var cpu = service.CpuMsPerOp / floor.CpuMsPerOp;
         var alloc = service.AllocatedKiBPerOp / floor.AllocatedKiBPerOp;
@@ -181,7 +182,7 @@ public static partial class Bench
             "KiB", "×", alloc, $"≤ {allocTarget:0.0}×", alloc <= allocTarget));
         run.Report.Add(new BenchRow(Area, $"{path}: storage requests per {per} (baseline: floor app)", service.RequestsPerOp, floor.RequestsPerOp,
             "req", "×", service.RequestsPerOp / floor.RequestsPerOp, "reported", null));
-        run.Report.Add(new BenchRow(Area, $"{path}: wall time per {per}, {CostConcurrency} in flight (baseline: floor app)", service.WallMsPerOp, floor.WallMsPerOp,
+        run.Report.Add(new BenchRow(Area, $"{path}: wall time per {per}, {shape} (baseline: floor app)", service.WallMsPerOp, floor.WallMsPerOp,
             "ms", "×", service.WallMsPerOp / floor.WallMsPerOp, "reported", null));
     }
 
