@@ -5,6 +5,7 @@
 #   scripts/bench.sh              full run; the table is also written to artifacts/bench-<UTC time>.md
 #   scripts/bench.sh --size tiny  the small run the test suite does (tests/Blik.Benchmarks.Tests)
 #   scripts/bench.sh --size full --sweep-sizes 1000,10000   the full run without the slow 100 000-session seeding
+#   scripts/bench.sh --size full --parts startup,cost        only start-up and cost per operation (CPU, allocation)
 # Record a run's table in docs/performance.md as a new dated section (keep the older ones).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,13 +20,10 @@ dotnet publish src/Blik.Functions -c Release -nologo -v quiet -o artifacts/bench
 export BLIK_FUNCTIONS_APP="$root/artifacts/bench/functions-app"
 
 size="full"
-if [[ "${1:-}" == "--size" && -n "${2:-}" ]]; then
-  size="$2"
-fi
-extra=()
-if [[ "${3:-}" == "--sweep-sizes" && -n "${4:-}" ]]; then
-  extra=(--sweep-sizes "$4")
-fi
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ "${args[$i]}" == "--size" ]]; then size="${args[$((i + 1))]:-full}"; fi
+done
 
 mkdir -p artifacts
 out="artifacts/bench-$(date -u +%Y%m%dT%H%M%SZ)-${size}.md"
@@ -33,5 +31,5 @@ out="artifacts/bench-$(date -u +%Y%m%dT%H%M%SZ)-${size}.md"
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 } >&2
-dotnet bench/Blik.Benchmarks/bin/Release/net10.0/Blik.Benchmarks.dll --size "$size" "${extra[@]}" --out "$out"
+dotnet bench/Blik.Benchmarks/bin/Release/net10.0/Blik.Benchmarks.dll --size "$size" "$@" --out "$out"
 echo "Table written to $out" >&2

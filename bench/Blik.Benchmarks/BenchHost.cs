@@ -18,8 +18,11 @@ public sealed partial class BenchHost : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggers;
 
-    private BenchHost(FunctionsHost host, ILoggerFactory loggers, WorkerRequests requests, TimeSpan startToHealthy)
+    private readonly string? _probe;
+
+    private BenchHost(FunctionsHost host, ILoggerFactory loggers, WorkerRequests requests, TimeSpan startToHealthy, string? probe)
     {
+        _probe = probe;
         Host = host;
         _loggers = loggers;
         Requests = requests;
@@ -36,22 +39,62 @@ public sealed partial class BenchHost : IAsyncDisposable
     /// <summary>From <see cref="FunctionsHost.StartAsync"/> (the worker process not started yet) to the first 200 from <c>GET /api/health</c> (when Health is loaded).</summary>
     public TimeSpan StartToHealthy { get; }
 
+    /// <summary>Extra settings for every host of the service's app (not the floor's): <c>--service-setting KEY=VALUE</c>.</summary>
+    public static Dictionary<string, string?> ServiceSettings { get; } = [];
+
     public int WorkerPid => Host.WorkerProcessId ?? throw new InvalidOperationException("no worker");
 
     public double WorkerRssMiB() => AppProcess.ReadRssMiB(WorkerPid);
 
+    /// <summary>The worker process's CPU time so far (user + system, from <c>/proc/&lt;pid&gt;/stat</c>), in milliseconds.</summary>
+    public double WorkerCpuMs() => AppProcess.ReadCpuMs(WorkerPid);
+
+    /// <summary>
+    /// The bytes the worker process has allocated since it started, as its own GC counts them (read through the
+    /// startup hook in bench/Blik.Benchmarks.Probe; only for a host started with <c>probe: true</c>).
+    /// </summary>
+    public long WorkerAllocatedBytes()
+    {
+        var path = _probe ?? throw new InvalidOperationException("this host was started without the allocation probe");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+        using var reader = new StreamReader(stream);
+        return long.Parse(reader.ReadLine() ?? throw new InvalidOperationException("the probe answered nothing"), CultureInfo.InvariantCulture);
+    }
+
     /// <param name="functions">The functions to load (null: all). Leaving out ProcessEvent leaves the queue alone.</param>
     /// <param name="settings">Extra app or host settings (e.g. host.json overrides).</param>
-    public static async Task<BenchHost> StartAsync(string storage, Uri gateway, string secretKey, IReadOnlyCollection<string>? functions, CancellationToken ct, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="app">The Functions app folder (default: the published Blik.Functions app; <see cref="AppProcess.FloorApp"/> for the floor).</param>
+    /// <param name="probe">Load the allocation probe into the worker (<see cref="WorkerAllocatedBytes"/>).</param>
+    public static async Task<BenchHost> StartAsync(string storage, Uri gateway, string secretKey, IReadOnlyCollection<string>? functions, CancellationToken ct,
+        IReadOnlyDictionary<string, string?>? settings = null, string? app = null, bool probe = false)
     {
-        var app = await FunctionsApp.DirectoryAsync();
+        var extra = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        if (app is null)
+        {
+            foreach (var (key, value) in ServiceSettings)
+            {
+                extra[key] = value;
+            }
+        }
+
+        app ??= await FunctionsApp.DirectoryAsync();
+        string? probeSocket = null;
+        if (probe)
+        {
+            probeSocket = Path.Combine(Path.GetTempPath(), $"blik-probe-{Guid.NewGuid():N}"[..24] + ".sock");
+            extra["DOTNET_STARTUP_HOOKS"] = AppProcess.ProbeAssembly;
+            extra["BLIK_BENCH_PROBE"] = probeSocket;
+        }
+
         var requests = new WorkerRequests();
         var loggers = LoggerFactory.Create(logging => logging
             .AddProvider(requests)
-            .SetMinimumLevel(LogLevel.Warning)
+            .SetMinimumLevel(WorkerRequests.Trace ? LogLevel.Information : LogLevel.Warning)
             .AddFilter(WorkerRequests.HostingCategory, LogLevel.Information)
-            .AddFilter(WorkerRequests.EventsCategory, LogLevel.Information)
-            .AddFilter(WorkerRequests.SweepCategory, LogLevel.Information));
+            .AddFilter(WorkerRequests.FunctionCategory, LogLevel.Information)
+            .AddFilter(WorkerRequests.AppCategory, LogLevel.Information));
         var port = FreePort.Next();
         var clock = Stopwatch.StartNew();
         FunctionsHost host;
@@ -65,7 +108,7 @@ public sealed partial class BenchHost : IAsyncDisposable
                 Functions = functions,
                 HostId = "bench" + Guid.NewGuid().ToString("N")[..12],
                 LoggerFactory = loggers,
-                Settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+                Settings = new Dictionary<string, string?>(extra)
                 {
                     ["AzureWebJobsStorage"] = storage,
                     ["ConvergeGate__BaseUrl"] = gateway.ToString(),
@@ -81,10 +124,10 @@ public sealed partial class BenchHost : IAsyncDisposable
             throw;
         }
 
-        using var probe = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var healthClient = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
         while (functions is null || functions.Contains(Blik.Checkout.FunctionNames.Health))
         {
-            using var response = await probe.GetAsync("api/health", ct);
+            using var response = await healthClient.GetAsync("api/health", ct);
             if ((int)response.StatusCode == 200)
             {
                 break;
@@ -100,13 +143,17 @@ public sealed partial class BenchHost : IAsyncDisposable
             await Task.Delay(10, ct);
         }
 
-        return new BenchHost(host, loggers, requests, clock.Elapsed);
+        return new BenchHost(host, loggers, requests, clock.Elapsed, probeSocket);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync();
         _loggers.Dispose();
+        if (_probe is not null)
+        {
+            File.Delete(_probe);
+        }
     }
 
     /// <summary>
@@ -118,14 +165,24 @@ public sealed partial class BenchHost : IAsyncDisposable
     public sealed partial class WorkerRequests : ILoggerProvider
     {
         public const string HostingCategory = "Host.Worker.Microsoft.AspNetCore.Hosting.Diagnostics";
-        public const string EventsCategory = "Host.Worker.Blik.Checkout.Webhooks.EventProcessor";
-        public const string SweepCategory = "Host.Worker.Blik.Checkout.Sweeps.Sweeper";
+        /// <summary>
+        /// The host relays what the worker logs during an invocation as <c>Function.&lt;name&gt;[.User]</c>, each line
+        /// starting with the worker's own category in brackets (the service's EventProcessor and Sweeper, the floor's functions).
+        /// </summary>
+        public const string FunctionCategory = "Function";
+
+        /// <summary>The service's own lines logged outside an invocation's scope: <c>Host.Worker.&lt;its category&gt;</c>.</summary>
+        public const string AppCategory = "Host.Worker.Blik";
 
         private readonly ConcurrentQueue<(string Method, string Path, double Milliseconds)> _requests = new();
         private long _applied;
+        private long _processed;
 
         /// <summary>Events the worker reported applied (its EventProcessor log).</summary>
         public long EventsApplied => Interlocked.Read(ref _applied);
+
+        /// <summary>Events the worker reported done with, whatever the outcome (applied, unchanged, unknown…).</summary>
+        public long EventsProcessed => Interlocked.Read(ref _processed);
 
         /// <summary>The last sweep's report (entries read, failed), from its log line.</summary>
         public (int Read, int Failed)? LastSweep { get; private set; }
@@ -136,7 +193,20 @@ public sealed partial class BenchHost : IAsyncDisposable
         public double[] Durations(string method, Regex path) =>
             _requests.Where(r => r.Method == method && path.IsMatch(r.Path)).Select(r => r.Milliseconds).ToArray();
 
-        public ILogger CreateLogger(string categoryName) => categoryName switch
+        /// <summary><c>BLIK_BENCH_TRACE=1</c>: every line the host logs is also printed, with its category (for finding out why a part stalls).</summary>
+        public static bool Trace { get; } = Environment.GetEnvironmentVariable("BLIK_BENCH_TRACE") == "1";
+
+        public ILogger CreateLogger(string categoryName)
+        {
+            var logger = Route(categoryName);
+            return Trace ? new Logger(line =>
+            {
+                Console.WriteLine($"    [{categoryName}] {line}");
+                logger.Log(LogLevel.Information, line);
+            }) : logger;
+        }
+
+        private Logger Route(string categoryName) => categoryName switch
         {
             HostingCategory => new Logger(line =>
             {
@@ -146,17 +216,19 @@ public sealed partial class BenchHost : IAsyncDisposable
                     _requests.Enqueue((m.Groups["method"].Value, new Uri(m.Groups["url"].Value).AbsolutePath, double.Parse(m.Groups["ms"].Value, CultureInfo.InvariantCulture)));
                 }
             }),
-            EventsCategory => new Logger(line =>
+            _ when categoryName.StartsWith(FunctionCategory + ".", StringComparison.Ordinal) || categoryName.StartsWith(AppCategory + ".", StringComparison.Ordinal) => new Logger(line =>
             {
-                if (line.EndsWith(": applied", StringComparison.Ordinal))
+                var message = line.StartsWith('[') && line.IndexOf("] ", StringComparison.Ordinal) is var end and > 0 ? line[(end + 2)..] : line;
+                if (message.StartsWith("Event ", StringComparison.Ordinal) || message.EndsWith(": applied", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _processed);
+                }
+
+                if (message.EndsWith(": applied", StringComparison.Ordinal))
                 {
                     Interlocked.Increment(ref _applied);
                 }
-            }),
-            SweepCategory => new Logger(line =>
-            {
-                var m = Swept().Match(line);
-                if (m.Success)
+                else if (Swept().Match(message) is { Success: true } m)
                 {
                     LastSweep = (int.Parse(m.Groups["read"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["failed"].Value, CultureInfo.InvariantCulture));
                 }
@@ -176,6 +248,8 @@ public sealed partial class BenchHost : IAsyncDisposable
 
         private sealed class Logger(Action<string> line) : ILogger
         {
+            public void Log(LogLevel level, string text) => line(text);
+
             public IDisposable? BeginScope<TState>(TState state)
                 where TState : notnull => null;
 

@@ -110,6 +110,40 @@ public static class Load
         return new LoadResult(total, total - failed, failed, elapsed, latencies, firstError);
     }
 
+    /// <summary>
+    /// A fixed number of operations (indices <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1),
+    /// <paramref name="concurrency"/> at a time, each worker starting the next when its last one ends.
+    /// </summary>
+    public static async Task<LoadResult> CountAsync(int concurrency, int start, int count, Func<int, CancellationToken, Task> operation, CancellationToken cancellationToken)
+    {
+        var latencies = new Latencies();
+        var failed = 0;
+        var next = start - 1;
+        string? firstError = null;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            await Task.Yield();
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < start + count)
+            {
+                var started = clock.Elapsed.TotalMilliseconds;
+                try
+                {
+                    await operation(index, cancellationToken);
+                    latencies.Add(clock.Elapsed.TotalMilliseconds - started);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref failed);
+                    Interlocked.CompareExchange(ref firstError, e.GetType().Name + ": " + e.Message, null);
+                }
+            }
+        }));
+
+        return new LoadResult(count, count - failed, failed, clock.Elapsed.TotalSeconds, latencies, firstError);
+    }
+
     /// <summary>Closed loop: <paramref name="concurrency"/> workers, each starting its next operation when the last one ends.</summary>
     public static async Task<LoadResult> ClosedLoopAsync(int concurrency, TimeSpan duration, Func<int, CancellationToken, Task> operation, CancellationToken cancellationToken)
     {

@@ -48,6 +48,25 @@ public sealed class AppProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution ({configuration}) first.", path);
     }
 
+    /// <summary>The floor Functions app's build output (bench/Blik.Benchmarks.Floor; built with this project).</summary>
+    public static string FloorApp => Path.GetDirectoryName(BuildOutput(Path.Combine("bench", "Blik.Benchmarks.Floor"), "Blik.Benchmarks.Floor"))!;
+
+    /// <summary>The startup hook that reports a worker's allocated bytes (bench/Blik.Benchmarks.Probe; built with this project).</summary>
+    public static string ProbeAssembly => BuildOutput(Path.Combine("bench", "Blik.Benchmarks.Probe"), "Blik.Benchmarks.Probe");
+
+    /// <summary>User + system CPU time of a process so far (fields 14 and 15 of <c>/proc/&lt;pid&gt;/stat</c>, in clock ticks of 10 ms), in milliseconds.</summary>
+    public static double ReadCpuMs(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 1000.0 / ClockTicksPerSecond;
+    }
+
+    /// <summary>USER_HZ: 100 on every Linux architecture .NET runs on.</summary>
+    private const int ClockTicksPerSecond = 100;
+
     public static string Configuration =>
         typeof(AppProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "?";
 

@@ -26,6 +26,22 @@ if (args.SkipWhile(a => a != "--sweep-sizes").Skip(1).FirstOrDefault() is { } sw
 {
     sizes = sizes with { SweepSizes = sweepSizes.Split(',').Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToArray() };
 }
+// `--parts startup,cost`: only some parts (the cost part alone is the quick check of CPU and allocation per operation).
+if (args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() is { } parts)
+{
+    sizes = sizes with { Parts = parts.Split(',').ToHashSet() };
+}
+
+// `--service-setting KEY=VALUE` (repeatable): an extra app setting for the service's worker only, e.g.
+// OTEL_SDK_DISABLED=true to see what its tracing costs per operation.
+for (var i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--service-setting" && args[i + 1].Split('=', 2) is [var key, var value])
+    {
+        BenchHost.ServiceSettings[key] = value;
+    }
+}
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

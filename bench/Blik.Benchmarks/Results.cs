@@ -23,6 +23,13 @@ public sealed record BenchSizes
     public double MemoryGetRate { get; init; }
     public double MemoryCreateRate { get; init; }
     public int StartupRuns { get; init; }
+    public int CostOperations { get; init; }
+    public int CostWarmup { get; init; }
+
+    /// <summary>The parts to run (all by default): startup, cost, ingest, merchant, memory, processing, sweep.</summary>
+    public IReadOnlySet<string> Parts { get; init; } = AllParts;
+
+    public static IReadOnlySet<string> AllParts { get; } = new HashSet<string>(["startup", "cost", "ingest", "merchant", "memory", "processing", "sweep"]);
 
     public static BenchSizes Tiny { get; } = new()
     {
@@ -42,6 +49,8 @@ public sealed record BenchSizes
         MemoryGetRate = 20,
         MemoryCreateRate = 5,
         StartupRuns = 1,
+        CostOperations = 12,
+        CostWarmup = 3,
     };
 
     public static BenchSizes Full { get; } = new()
@@ -62,6 +71,8 @@ public sealed record BenchSizes
         MemoryGetRate = 100,
         MemoryCreateRate = 20,
         StartupRuns = 5,
+        CostOperations = 200,
+        CostWarmup = 40,
     };
 }
 

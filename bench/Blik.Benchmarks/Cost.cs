@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Blik.Checkout;
+using Blik.Checkout.Storage;
+using Blik.DevServices;
+
+namespace Blik.Benchmarks;
+
+/// <summary>What one path cost in the worker process over a fixed number of operations.</summary>
+public sealed record OperationCost(int Operations, double CpuMs, long AllocatedBytes, long StorageRequests, double WallSeconds)
+{
+    public double CpuMsPerOp => CpuMs / Operations;
+    public double AllocatedKiBPerOp => AllocatedBytes / 1024.0 / Operations;
+    public double RequestsPerOp => (double)StorageRequests / Operations;
+    public double WallMsPerOp => WallSeconds * 1000 / Operations;
+}
+
+public static partial class Bench
+{
+    private const int CostConcurrency = 8;
+
+    /// <summary>The floor's functions that answer HTTP (its queue function stays unloaded until the processing part).</summary>
+    private static readonly string[] FloorHttp = ["Health", "FloorIngest", "FloorCreate", "FloorPay", "FloorGet"];
+
+    // ---------------------------------------------------------------- cost per operation
+
+    /// <summary>
+    /// Cost per operation, read from the worker process itself: CPU time (user + system, /proc/&lt;pid&gt;/stat) and bytes
+    /// allocated (the worker's own GC counter, through the probe) before and after a fixed number of operations, for the
+    /// service's worker and for the floor app's worker (same worker packages and host; raw SDK calls only), both behind
+    /// the local host and both counted through the same storage proxies. Closed loop, a few in flight: cost, not speed.
+    /// </summary>
+    private static async Task CostAsync(Run run, CancellationToken ct)
+    {
+        var sizes = run.Sizes;
+        var n = sizes.CostOperations;
+        var warm = sizes.CostWarmup;
+        Console.WriteLine($"[cost] worker CPU and allocation per operation, service vs floor app (same calls, raw SDK): {n} operations per path after {warm} warm-up, {CostConcurrency} in flight");
+        await using var azurite = await AzuriteInstance.StartAsync(ct);
+        var costRun = run with { Azurite = azurite };
+        var storage = costRun.Storage;
+        await using var tableProxy = await CountingProxy.StartAsync(azurite.TablePort);
+        await using var queueProxy = await CountingProxy.StartAsync(azurite.QueuePort);
+        var proxied = InProcess.Proxied(azurite, tableProxy.Port, queueProxy.Port);
+        await storage.Tables.GetTableClient(Floor.Sessions).CreateIfNotExistsAsync(ct);
+        await storage.Tables.GetTableClient(Floor.Due).CreateIfNotExistsAsync(ct);
+        foreach (var q in new[] { Floor.IngestQueue, Floor.ProcessQueue, Floor.FulfilmentQueue })
+        {
+            await storage.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken: ct);
+        }
+
+        async Task<OperationCost> MeasureAsync(BenchHost host, Func<int, CancellationToken, Task> operation)
+        {
+            await Load.CountAsync(CostConcurrency, 0, warm, operation, ct);
+            tableProxy.Reset();
+            queueProxy.Reset();
+            var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
+            var clock = Stopwatch.StartNew();
+            var result = await Load.CountAsync(CostConcurrency, warm, n, operation, ct);
+            var wall = clock.Elapsed.TotalSeconds;
+            Check(result, "cost");
+            return new OperationCost(n, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+        }
+
+        var httpFunctions = (await FunctionsApp.FunctionNamesAsync()).Where(f => f != FunctionNames.ProcessEvent).ToArray();
+        await using (var svcHost = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, httpFunctions, ct, probe: true))
+        await using (var floorHost = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, FloorHttp, ct, app: AppProcess.FloorApp, probe: true))
+        {
+            using var service = new ServiceCalls(svcHost.BaseAddress, SecretKey);
+            using var floor = new FloorCalls(floorHost.BaseAddress, SecretKey);
+            var eventSessions = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
+
+            var svcIngest = await MeasureAsync(svcHost, (i, c) => service.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
+            var floorIngest = await MeasureAsync(floorHost, (i, c) => floor.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
+            CostRows(run, "webhook ingest", svcIngest, floorIngest, 1.3, 1.5);
+
+            var svcSessions = new ServiceCalls.Created[warm + n];
+            var floorSessions = new string[warm + n];
+            var svcCreate = await MeasureAsync(svcHost, async (i, c) => svcSessions[i] = await service.CreateAsync(c));
+            var floorCreate = await MeasureAsync(floorHost, async (i, c) => floorSessions[i] = await floor.CreateAsync(c));
+            CostRows(run, "create", svcCreate, floorCreate, 1.5, 1.5);
+
+            var svcGet = await MeasureAsync(svcHost, (i, c) => service.GetAsync(svcSessions[i], c));
+            var floorGet = await MeasureAsync(floorHost, (i, c) => floor.GetAsync(floorSessions[i], c));
+            CostRows(run, "get", svcGet, floorGet, 1.3, 1.3);
+
+            var svcPay = await MeasureAsync(svcHost, (i, c) => service.PayAsync(svcSessions[i], ServiceStackCodes.Pending, c));
+            var floorPay = await MeasureAsync(floorHost, (i, c) => floor.PayAsync(floorSessions[i], ServiceStackCodes.Pending, c));
+            CostRows(run, "pay", svcPay, floorPay, 1.5, 1.5);
+        }
+
+        // Event processing: sessions completed at the gateway and open in storage, one session.completed event each.
+        await using var sp = InProcess.Build(azurite.ConnectionString, run.Sandbox.BaseAddress, SecretKey);
+        var svcPrepared = await PrepareCompletedAsync(costRun, sp, warm + n, ct);
+        var floorPrepared = await PrepareFloorCompletedAsync(costRun, warm + n, ct);
+        var polling = new Dictionary<string, string?> { ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.100" };
+
+        // Done when the worker has reported every event processed and the queue is empty; or, should some event fail
+        // and wait for its retry, when the queue has been empty with no progress for 5 s (the cost is then per event
+        // the worker reported).
+        async Task<OperationCost> MeasureQueueAsync(BenchHost host, QueueClient queue, IReadOnlyList<string> messages)
+        {
+            async Task DrainAsync(int from, int count)
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
+                    async (i, c) => await queue.SendMessageAsync(messages[i], c));
+                var deadline = Stopwatch.StartNew();
+                var (seen, still) = (-1L, Stopwatch.StartNew());
+                while (true)
+                {
+                    var processed = host.Requests.EventsProcessed;
+                    var empty = (await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount == 0;
+                    if (processed >= from + count && empty)
+                    {
+                        return;
+                    }
+
+                    if (processed != seen || !empty)
+                    {
+                        (seen, still) = (processed, Stopwatch.StartNew());
+                    }
+                    else if (still.Elapsed > TimeSpan.FromSeconds(5))
+                    {
+                        Console.WriteLine($"  the worker reported {processed} of {from + count} events processed ({host.Requests.EventsApplied} applied); the queue is empty");
+                        return;
+                    }
+
+                    if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+                    {
+                        throw new TimeoutException($"the worker processed {processed} of {from + count} events in 10 minutes");
+                    }
+
+                    await Task.Delay(20, ct);
+                }
+            }
+
+            await DrainAsync(0, warm);
+            var before = host.Requests.EventsProcessed;
+            tableProxy.Reset();
+            queueProxy.Reset();
+            var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
+            var clock = Stopwatch.StartNew();
+            await DrainAsync(warm, n);
+            var wall = clock.Elapsed.TotalSeconds;
+            var done = (int)Math.Max(1, host.Requests.EventsProcessed - before);
+            return new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+        }
+
+        OperationCost svcProcess, floorProcess;
+        await using (var host = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, [FunctionNames.ProcessEvent], ct, polling, probe: true))
+        {
+            var events = storage.Queues.GetQueueClient(QueueNames.Events);
+            await events.CreateIfNotExistsAsync(cancellationToken: ct);
+            svcProcess = await MeasureQueueAsync(host, events,
+                svcPrepared.Select(s => new Blik.Checkout.Webhooks.EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", s.Id, null).Serialize()).ToArray());
+        }
+
+        await using (var host = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, ["FloorProcess"], ct, polling, app: AppProcess.FloorApp, probe: true))
+        {
+            floorProcess = await MeasureQueueAsync(host, storage.Queues.GetQueueClient(Floor.ProcessQueue),
+                floorPrepared.Select(id => JsonSerializer.Serialize(new { session_id = id })).ToArray());
+        }
+
+        CostRows(run, "event processing", svcProcess, floorProcess, 1.5, 1.5, "event");
+        run.FloorEventCost = floorProcess;
+    }
+
+    private static void CostRows(Run run, string path, OperationCost service, OperationCost floor, double cpuTarget, double allocTarget, string per = "op")
+    {
+        var shape = per == "op" ? $"{CostConcurrency} in flight" : "the host's queue batches";
+        const string Area = "cost per operation";
+        var cpu = service.CpuMsPerOp / floor.CpuMsPerOp;
+        var alloc = service.AllocatedKiBPerOp / floor.AllocatedKiBPerOp;
+        run.Report.Add(new BenchRow(Area, $"{path}: worker CPU per {per} ({service.Operations}; baseline: floor app)", service.CpuMsPerOp, floor.CpuMsPerOp,
+            "ms", "×", cpu, $"≤ {cpuTarget:0.0}×", cpu <= cpuTarget));
+        run.Report.Add(new BenchRow(Area, $"{path}: allocated per {per} (baseline: floor app)", service.AllocatedKiBPerOp, floor.AllocatedKiBPerOp,
+            "KiB", "×", alloc, $"≤ {allocTarget:0.0}×", alloc <= allocTarget));
+        run.Report.Add(new BenchRow(Area, $"{path}: storage requests per {per} (baseline: floor app)", service.RequestsPerOp, floor.RequestsPerOp,
+            "req", "×", service.RequestsPerOp / floor.RequestsPerOp, "reported", null));
+        run.Report.Add(new BenchRow(Area, $"{path}: wall time per {per}, {shape} (baseline: floor app)", service.WallMsPerOp, floor.WallMsPerOp,
+            "ms", "×", service.WallMsPerOp / floor.WallMsPerOp, "reported", null));
+    }
+
+    /// <summary>Floor sessions completed at the gateway (instant code) and open in the floor's table, with their expiry entry.</summary>
+    private static async Task<List<string>> PrepareFloorCompletedAsync(Run run, int count, CancellationToken ct)
+    {
+        var sessions = run.Storage.Tables.GetTableClient(Floor.Sessions);
+        var due = run.Storage.Tables.GetTableClient(Floor.Due);
+        var result = new string[count];
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, c) =>
+        {
+            var id = await run.Gateway.CreateAsync("http://127.0.0.1:9/api/webhooks/convergegate", c);
+            await run.Gateway.PayAsync(id, ServiceStackCodes.Instant, c);
+            var (pk, rk) = Floor.DueKeys(id, now + 86_400);
+            await due.UpsertEntityAsync(new TableEntity(pk, rk) { ["SessionId"] = id, ["Kind"] = "Expiry" }, TableUpdateMode.Replace, c);
+            await sessions.UpsertEntityAsync(FloorSession(id, now), TableUpdateMode.Replace, c);
+            result[i] = id;
+        });
+        return [.. result];
+    }
+
+    private static TableEntity FloorSession(string id, long now)
+    {
+        var entity = SessionEntity(id, "open", now);
+        entity["Attempts"] = 0;
+        return entity;
+    }
+}
+
+/// <summary>Names and keys of the floor app (bench/Blik.Benchmarks.Floor), which the benchmark seeds.</summary>
+internal static class Floor
+{
+    public const string Sessions = "floorsessions";
+    public const string Due = "floordue";
+    public const string IngestQueue = "floor-ingest";
+    public const string ProcessQueue = "floor-process";
+    public const string FulfilmentQueue = "floor-fulfilment";
+
+    /// <summary>The keys FloorFunctions.DueEntity gives an entry.</summary>
+    public static (string PartitionKey, string RowKey) DueKeys(string id, long at) =>
+        ("due-" + (id[^1] % 8).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{at:D12}_{id}");
+}
+
+/// <summary>The floor app's endpoints, called with the same bodies as the service's.</summary>
+public sealed class FloorCalls(Uri baseAddress, string secretKey) : IDisposable
+{
+    private readonly HttpClient _http = Http.Client(baseAddress, null);
+
+    public async Task PostWebhookAsync(string sessionId, CancellationToken ct)
+    {
+        var body = Encoding.UTF8.GetBytes(ServiceCalls.EventBody(sessionId));
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/floor/webhook") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("Sec-Timestamp", timestamp);
+        request.Headers.Add("Sec-Signature", ConvergeGate.Sandbox.WebhookSignature.Compute(secretKey, timestamp, body));
+        using var response = await _http.SendAsync(request, ct);
+        await Http.EnsureAsync(response, ct);
+    }
+
+    public async Task<string> CreateAsync(CancellationToken ct)
+    {
+        using var response = await _http.PostAsJsonAsync("api/floor/sessions", SessionBodies.Create(), ct);
+        return await Http.ReadIdAsync(response, ct);
+    }
+
+    public async Task PayAsync(string id, string code, CancellationToken ct)
+    {
+        using var response = await _http.PostAsJsonAsync($"api/floor/sessions/{id}/pay", new { blik_code = code }, ct);
+        await Http.EnsureAsync(response, ct);
+    }
+
+    public async Task GetAsync(string id, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync($"api/floor/sessions/{id}", ct);
+        await Http.EnsureAsync(response, ct);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
