@@ -169,8 +169,9 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
         using var recorded = app.Record();
         var session = await app.CreateSessionAsync();
 
-        // Only our clock moves: the sweep expires the session here while the gateway still has it open.
-        clock.Advance(TimeSpan.FromHours(25));
+        // Only our clock moves: past expires_at (24 h) and Sweep__LocalExpiryGrace (24 h) with nothing in flight, the
+        // sweep expires the session here while the gateway still has it open.
+        clock.Advance(TimeSpan.FromHours(49));
         await app.SweepAsync();
         Assert.Equal("expired", (await app.ViewAsync(session)).GetProperty("status").GetString());
 

@@ -36,7 +36,7 @@ public sealed class InfraShapeTests(CompiledInfra infra)
         var queues = infra.Deployed.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Select(Snapshot.LeafName);
 
         Assert.Equal(
-            new[] { QueueNames.Events, QueueNames.EventsPoison, new CheckoutOptions().FulfilmentQueue }.Order(StringComparer.Ordinal),
+            new[] { QueueNames.Events, QueueNames.EventsPoison, QueueNames.Rechecks, new CheckoutOptions().FulfilmentQueue }.Order(StringComparer.Ordinal),
             queues.Order(StringComparer.Ordinal));
     }
 
