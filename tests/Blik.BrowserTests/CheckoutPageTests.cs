@@ -187,7 +187,7 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             await run.DocScreenshotAsync("06-waiting-pl");
 
             // The service's retry_code_after passes with the session still pending: the page asks for a new code.
-            await Expect(run.CodeMessage).ToHaveTextAsync("Nie otrzymaliśmy potwierdzenia z aplikacji banku na czas. Wpisz nowy kod BLIK, aby spróbować ponownie.");
+            await Expect(run.CodeMessage).ToHaveTextAsync("Nie otrzymaliśmy odpowiedzi na czas. Bank mógł nie przyjąć kodu albo płatność nie została potwierdzona w aplikacji banku; nie wiemy, co się stało. Sprawdź aplikację banku i wpisz nowy kod BLIK, aby spróbować ponownie.");
             await Expect(run.CodeField).ToBeFocusedAsync();
             await run.DocScreenshotAsync("07-not-confirmed-pl");
             var view = (await run.SessionAsync()).View;

@@ -159,13 +159,14 @@ public sealed class GatewayJsonTests
         Assert.Throws<FormatException>(() => Read(json));
 
     [Fact]
-    public void The_last_payment_error_is_read_with_decline_code_or_code()
+    public void The_last_payment_error_is_read_with_decline_code_or_code_in_our_words_never_the_gateways()
     {
         var declined = Read("""{"id":"x","last_payment_error":{"decline_code":"insufficient_funds","code":"card_declined","message":"No money."}}""");
         var coded = Read("""{"id":"x","last_payment_error":{"code":"code_expired"}}""");
 
-        Assert.Equal(new GatewayPaymentError("insufficient_funds", "No money."), declined.LastPaymentError);
-        Assert.Equal(new GatewayPaymentError("code_expired", null), coded.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("insufficient_funds", DeclineMessages.Describe("insufficient_funds")), declined.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("code_expired", DeclineMessages.Describe("code_expired")), coded.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("no_such_reason", DeclineMessages.Unknown), Read("""{"id":"x","last_payment_error":{"decline_code":"no_such_reason","message":"Gateway words."}}""").LastPaymentError);
         Assert.Null(Read("""{"id":"x","last_payment_error":null}""").LastPaymentError);
         Assert.Null(Read("""{"id":"x","last_payment_error":"declined"}""").LastPaymentError);
     }

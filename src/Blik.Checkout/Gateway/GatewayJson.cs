@@ -33,10 +33,23 @@ internal static class GatewayJson
             CreatedAt = Time(root, "created_at"),
             Livemode = Boolean(root, "livemode") ?? false,
             PaymentMethodTypes = Strings(root, "payment_method_types") ?? Strings(root, "payment_method") ?? [],
-            LastPaymentError = root.TryGetProperty("last_payment_error", out var lpe) && lpe.ValueKind == JsonValueKind.Object
-                ? new GatewayPaymentError(String(lpe, "decline_code") ?? String(lpe, "code"), String(lpe, "message"))
-                : null,
+            LastPaymentError = PaymentError(root),
         };
+    }
+
+    /// <summary>
+    /// <c>last_payment_error</c>, which no page documents: read when the gateway sends it, with our own words for its
+    /// reason code (never its free text). Absent, the caller learns only that an attempt ended, not why.
+    /// </summary>
+    private static GatewayPaymentError? PaymentError(JsonElement root)
+    {
+        if (!root.TryGetProperty("last_payment_error", out var error) || error.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var code = String(error, "decline_code") ?? String(error, "code");
+        return new GatewayPaymentError(code, DeclineMessages.Describe(code));
     }
 
     public static GatewayRefund ReadRefund(JsonElement root)
