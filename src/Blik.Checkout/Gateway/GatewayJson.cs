@@ -14,7 +14,8 @@ internal static class GatewayJson
             throw new FormatException("The session is not a JSON object.");
         }
 
-        var id = String(root, "id");
+        var url = String(root, "url");
+        var id = UrlId(String(root, "id"), url);
         if (string.IsNullOrEmpty(id))
         {
             throw new FormatException("The session has no id.");
@@ -28,13 +29,32 @@ internal static class GatewayJson
             AmountSubtotal = Int64(root, "amount_subtotal") ?? Int64(root, "amount_sub_total"),
             AmountRefunded = Int64(root, "amount_refunded"),
             Currency = String(root, "currency")?.ToLowerInvariant(),
-            Url = String(root, "url"),
+            Url = url,
             ExpiresAt = Time(root, "expires_at") ?? Time(root, "expire_at"),
             CreatedAt = Time(root, "created_at"),
             Livemode = Boolean(root, "livemode") ?? false,
             PaymentMethodTypes = Strings(root, "payment_method_types") ?? Strings(root, "payment_method") ?? [],
             LastPaymentError = PaymentError(root),
         };
+    }
+
+    /// <summary>
+    /// The session id as the gateway's URLs write it. The Pay page's example writes the JSON <c>id</c> without the
+    /// leading character its URLs have (<c>AW-kLc…</c> against <c>…/sessions/2AW-kLc…/pay</c> and <c>url</c>
+    /// <c>…/pay/2AW-kLc…</c>): when the <c>url</c>'s last segment is the id with a prefix, that segment is the id the
+    /// API's paths take, so it is the one kept. Without a <c>url</c> the id is taken as written.
+    /// </summary>
+    private static string? UrlId(string? id, string? url)
+    {
+        if (string.IsNullOrEmpty(id) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return id;
+        }
+
+        var segment = Uri.UnescapeDataString(uri.AbsolutePath.TrimEnd('/').Split('/')[^1]);
+        return segment.Length > id.Length && segment.EndsWith(id, StringComparison.Ordinal) && SessionIds.IsValid(segment)
+            ? segment
+            : id;
     }
 
     /// <summary>
