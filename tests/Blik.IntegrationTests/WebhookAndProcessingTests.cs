@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Blik.Checkout;
+using Blik.Checkout.Domain;
 using Blik.Checkout.Webhooks;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
@@ -178,7 +179,8 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
             async () => (await poison.PeekMessagesAsync(32)).Value.Select(m => EventMessage.Parse(m.MessageText)).ToArray(),
             messages => messages.Any(m => m.Type == "session.completed"),
             "the completed event in the poison queue");
-        Assert.All(poisoned, m => Assert.Equal(session.Id, m.SessionId));
+        // As the notification named it: in the Pay page's spelling, without the id's leading character.
+        Assert.All(poisoned, m => Assert.True(SessionIds.Same(session.Id, m.SessionId), m.SessionId));
         Assert.Contains(stack.Logs.Lines, l => l.Contains("Moving message to queue 'checkout-events-poison'", StringComparison.Ordinal));
         Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());
 
@@ -200,7 +202,8 @@ public sealed class WebhookAndProcessingTests(AzuriteFixture azurite)
 
         await stack.WaitForStatusAsync(session, "expired");
         Assert.Contains(stack.Sandbox.Deliveries.ForSession(session.Id), d => d.EventType == "session.expired");
-        var fulfilment = Assert.Single(await stack.FulfilmentMessagesAsync());
+        // The message is owed by the write that expired the session and sent right after it.
+        var fulfilment = Assert.Single(await Wait.ForAsync(stack.FulfilmentMessagesAsync, m => m.Count > 0, "the expired session's fulfilment message"));
         Assert.Equal(("expired", "checkout.session.expired"), (fulfilment.Status, fulfilment.Type));
     }
 
