@@ -2,7 +2,8 @@
 # The project's test command: installs what the tests need (Azurite from npm, Chromium from Debian), builds everything with
 # warnings as errors, publishes the deployable Functions app to artifacts/functions-app, runs every test project (unit,
 # storage, sandbox, local host, integration, browser, deployment, reliability, benchmark) against that published app's
-# real worker, and prints a summary line with the time it took.
+# real worker, then the integration and browser tests again against the sandbox's strict-docs mode and the flow tests
+# against each of its response profiles, and prints a summary line with the time it took.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -38,6 +39,26 @@ status=0
 # local Functions hosts and workers, and on a 2-core machine running them side by side only trades determinism for a
 # minute or two.
 dotnet test BlikFunctions.sln -c Release --no-build -nologo -maxcpucount:1 2>&1 | tee "$log" || status=$?
+
+# The same service against the other ways Converge Gate may answer (docs/sandbox.md): the test stacks read the
+# sandbox's mode and response profile from BLIK_SANDBOX_MODE / BLIK_SANDBOX_PROFILE. The integration and browser suites
+# run again against the strict-docs sandbox (only what the pages say: no decline reasons, no "pending" pay answer, no
+# 409s, JSON bodies refused, no refund cap); the classes that drive create, pay, get, webhooks and refunds run again
+# against each single-spelling profile. The client's reading of every mode x profile is GatewayDialectTests, in the
+# run above. Each extra pass adds its own "Passed!/Failed!" line to the total.
+flows="FullyQualifiedName~CheckoutFlowTests|FullyQualifiedName~WebhookAndProcessingTests|FullyQualifiedName~RefundTests"
+run_pass() {
+  local name="$1" project="$2" filter="$3"; shift 3
+  local pass_started=$(date +%s)
+  echo "== $project against the sandbox's $name" | tee -a "$log"
+  env "$@" dotnet test "$project" -c Release --no-build -nologo ${filter:+--filter "$filter"} 2>&1 | tee -a "$log" || status=$?
+  echo "== $name pass took $(( $(date +%s) - pass_started )) s" | tee -a "$log"
+}
+run_pass "strict-docs mode" tests/Blik.IntegrationTests "FullyQualifiedName!~GatewayDialectTests" BLIK_SANDBOX_MODE=StrictDocs
+run_pass "strict-docs mode" tests/Blik.BrowserTests "" BLIK_SANDBOX_MODE=StrictDocs
+for profile in CreateExample RetrieveExample PayExample Mixed; do
+  run_pass "$profile profile" tests/Blik.IntegrationTests "$flows" BLIK_SANDBOX_PROFILE=$profile
+done
 
 # One closing line over all test assemblies ("Passed!  - Failed: 0, Passed: 97, Skipped: 0, ..." per assembly):
 # "Total: N passed, N failed, N skipped".

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Blik.DevServices;
 using Blik.Testing;
+using ConvergeGate.Sandbox;
 using Microsoft.Playwright;
 
 using static Microsoft.Playwright.Assertions;
@@ -120,6 +121,11 @@ public sealed class CheckoutPageRun : IAsyncDisposable
     /// <summary>A screenshot of the current screen for docs/integration.md (copied to docs/images).</summary>
     public async Task DocScreenshotAsync(string name)
     {
+        if (StackOptions.DefaultMode != SandboxMode.Generous || StackOptions.DefaultProfile != ResponseProfile.BothSpellings)
+        {
+            return; // the documentation's pictures are of the default sandbox; another pass must not replace them
+        }
+
         Directory.CreateDirectory(DocScreenshotDirectory);
         // The caret blinks and the spinner turns: hide both so the images do not change from run to run.
         await Page.AddStyleTagAsync(new() { Content = "*{caret-color:transparent!important;animation:none!important}" });

@@ -115,7 +115,13 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
     [Fact]
     public async Task Invalid_code_is_refused_at_once_with_the_reason_and_a_pasted_code_keeps_only_its_digits()
     {
-        await using var stack = await ServiceStack.StartAsync(azurite);
+        // A gateway that only does what its pages say answers a refused code like an accepted one: the page can only
+        // wait out the confirmation window (short here), then ask for a new code without claiming to know why.
+        var strict = StackOptions.DefaultMode == SandboxMode.StrictDocs;
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions
+        {
+            Settings = strict ? new Dictionary<string, string?> { ["Checkout:ConfirmationWindow"] = "00:00:02" } : new Dictionary<string, string?>(),
+        });
 
         await RunAsync(stack, async run =>
         {
@@ -124,6 +130,18 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             await Expect(run.CodeField).ToHaveValueAsync("111111");
             await Expect(run.PayButton).ToBeEnabledAsync();
             await run.PayButton.ClickAsync();
+
+            if (strict)
+            {
+                await Expect(run.Heading(WaitingTitle)).ToBeVisibleAsync();
+                await Expect(run.CodeMessage).ToHaveTextAsync("We didn't hear back in time. Your bank may not have accepted the code, or the payment wasn't confirmed in your bank app; we can't tell which. Check your bank app and enter a new BLIK code to try again.");
+                await Expect(run.CodeField).ToBeFocusedAsync();
+                await stack.AdvanceAsync(TimeSpan.FromMinutes(2)); // past the window and any re-check that came a moment early
+                await SweepUntilAsync(stack, await run.SessionAsync(), view => view.GetProperty("status").GetString() == "open"
+                    && view.GetProperty("last_error").ValueKind == JsonValueKind.Object
+                    && view.GetProperty("last_error").GetProperty("code").GetString() == "not_confirmed");
+                return;
+            }
 
             await Expect(run.CodeMessage).ToHaveTextAsync("That BLIK code isn't valid. Generate a new code in your bank app and enter it here.");
             await Expect(run.CodeMessage).ToHaveAttributeAsync("role", "alert");
@@ -153,12 +171,23 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             await run.EnterCodeAndPayAsync("444444");
             await Expect(run.Heading(WaitingTitle)).ToBeVisibleAsync();
 
-            // Declines send no webhook: the service learns it when the sweep re-reads the session at the gateway.
+            // Declines send no webhook: the service learns it when the sweep re-reads the session at the gateway. Only
+            // a gateway that reports last_payment_error says why; without it the page says it does not know.
             var session = await run.SessionAsync();
-            await SweepUntilAsync(stack, session, view => view.GetProperty("last_error").ValueKind == JsonValueKind.Object
-                && view.GetProperty("last_error").GetProperty("code").GetString() == "customer_declined");
+            var reason = stack.StrictDocs ? "not_confirmed" : "customer_declined";
+            if (stack.StrictDocs)
+            {
+                // Nothing tells the service the attempt ended: only the window passing does (a re-check that lands a
+                // moment before it waits for the next one).
+                await stack.AdvanceAsync(TimeSpan.FromMinutes(2));
+            }
 
-            await Expect(run.CodeMessage).ToHaveTextAsync("The payment was declined in your bank app. To pay, enter a new BLIK code.");
+            await SweepUntilAsync(stack, session, view => view.GetProperty("last_error").ValueKind == JsonValueKind.Object
+                && view.GetProperty("last_error").GetProperty("code").GetString() == reason);
+
+            await Expect(run.CodeMessage).ToHaveTextAsync(stack.StrictDocs
+                ? "We didn't hear back in time. Your bank may not have accepted the code, or the payment wasn't confirmed in your bank app; we can't tell which. Check your bank app and enter a new BLIK code to try again."
+                : "The payment was declined in your bank app. To pay, enter a new BLIK code.");
             await Expect(run.CodeField).ToBeFocusedAsync();
             await run.DocScreenshotAsync("05-declined");
 
@@ -187,7 +216,7 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
             await run.DocScreenshotAsync("06-waiting-pl");
 
             // The service's retry_code_after passes with the session still pending: the page asks for a new code.
-            await Expect(run.CodeMessage).ToHaveTextAsync("Nie otrzymaliśmy potwierdzenia z aplikacji banku na czas. Wpisz nowy kod BLIK, aby spróbować ponownie.");
+            await Expect(run.CodeMessage).ToHaveTextAsync("Nie otrzymaliśmy odpowiedzi na czas. Bank mógł nie przyjąć kodu albo płatność nie została potwierdzona w aplikacji banku; nie wiemy, co się stało. Sprawdź aplikację banku i wpisz nowy kod BLIK, aby spróbować ponownie.");
             await Expect(run.CodeField).ToBeFocusedAsync();
             await run.DocScreenshotAsync("07-not-confirmed-pl");
             var view = (await run.SessionAsync()).View;
@@ -230,16 +259,21 @@ public sealed class CheckoutPageTests(AzuriteFixture azurite, BrowserFixture bro
     [Fact]
     public async Task Too_many_codes_show_the_wait_from_the_429_problem_and_keep_pay_disabled()
     {
+        // Against a gateway that answers a refused code like an accepted one, the page asks again only after the
+        // confirmation window (short here).
+        var strict = StackOptions.DefaultMode == SandboxMode.StrictDocs;
         await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions
         {
-            Settings = new Dictionary<string, string?> { ["Checkout:MaxCodeAttempts"] = "1" },
+            Settings = strict
+                ? new Dictionary<string, string?> { ["Checkout:MaxCodeAttempts"] = "1", ["Checkout:ConfirmationWindow"] = "00:00:02" }
+                : new Dictionary<string, string?> { ["Checkout:MaxCodeAttempts"] = "1" },
         });
 
         await RunAsync(stack, async run =>
         {
             await run.OpenCheckoutAsync();
             await run.EnterCodeAndPayAsync("111111");
-            await Expect(run.CodeMessage).ToContainTextAsync("isn't valid");
+            await Expect(run.CodeMessage).ToContainTextAsync(strict ? "we can't tell which" : "isn't valid");
 
             await run.EnterCodeAndPayAsync(ServiceStack.SuccessCode);
             await Expect(run.CodeMessage).ToHaveTextAsync(new Regex(@"^Too many codes were entered for this payment\. You can try again in [0-9]+ s\.$"));

@@ -52,7 +52,23 @@ public sealed class EventProcessorTests : IDisposable
     public async Task An_event_for_a_session_this_service_does_not_know_is_ignored()
     {
         Assert.Equal(ReconcileOutcome.UnknownSession, await ProcessAsync());
-        Assert.Empty(_stack.Gateway.Calls);
+        Assert.Equal(["get " + Id], _stack.Gateway.Calls); // only to learn whether it is one of ours spelt otherwise
+        Assert.Empty(_stack.Sessions.Rows);
+    }
+
+    [Fact]
+    public async Task An_event_naming_a_session_without_its_leading_character_applies_to_that_session()
+    {
+        // The Pay page's JSON writes the id without the "2" its URLs have; the gateway's session names the URL form.
+        _stack.Seed(Id, SessionStatus.Pending);
+        _stack.Gateway.Set(Id, "completed");
+        _stack.Gateway.Sessions[Id[1..]] = _stack.Gateway.Sessions[Id];
+
+        var outcome = await _stack.Get<EventProcessor>().ProcessAsync(new EventMessage("evt_1", "session.completed", Id[1..], null).Serialize(), CancellationToken.None);
+
+        Assert.Equal(ReconcileOutcome.Applied, outcome);
+        Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
+        Assert.Single(_stack.Fulfilment);
     }
 
     [Fact]

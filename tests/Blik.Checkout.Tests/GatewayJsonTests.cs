@@ -158,14 +158,34 @@ public sealed class GatewayJsonTests
     public void A_session_without_an_id_is_a_format_error(string json) =>
         Assert.Throws<FormatException>(() => Read(json));
 
+    [Theory]
+    [InlineData("""{"id":"AW-kLcRRC5P8U68CYe0kVA","url":"https://gw.test/pay/2AW-kLcRRC5P8U68CYe0kVA"}""", "2AW-kLcRRC5P8U68CYe0kVA")]
+    [InlineData("""{"id":"2AW-kLcRRC5P8U68CYe0kVA","url":"https://gw.test/pay/2AW-kLcRRC5P8U68CYe0kVA"}""", "2AW-kLcRRC5P8U68CYe0kVA")]
+    [InlineData("""{"id":"AW-kLcRRC5P8U68CYe0kVA"}""", "AW-kLcRRC5P8U68CYe0kVA")]
+    [InlineData("""{"id":"AW-kLcRRC5P8U68CYe0kVA","url":""}""", "AW-kLcRRC5P8U68CYe0kVA")]
+    [InlineData("""{"id":"AW-kLc","url":"https://gw.test/pay/other"}""", "AW-kLc")]
+    public void The_session_id_is_the_one_the_gateways_urls_use(string json, string id) =>
+        Assert.Equal(id, Read(json).Id);
+
+    [Theory]
+    [InlineData("2AW-kLc", "2AW-kLc", true)]
+    [InlineData("2AW-kLc", "AW-kLc", true)]
+    [InlineData("2AW-kLc", "W-kLc", false)]
+    [InlineData("2AW-kLc", "2AW-kLd", false)]
+    [InlineData("2AW-kLc", null, false)]
+    [InlineData("2", "", false)]
+    public void A_session_id_without_its_leading_character_names_the_same_session(string id, string? reported, bool same) =>
+        Assert.Equal(same, SessionIds.Same(id, reported));
+
     [Fact]
-    public void The_last_payment_error_is_read_with_decline_code_or_code()
+    public void The_last_payment_error_is_read_with_decline_code_or_code_in_our_words_never_the_gateways()
     {
         var declined = Read("""{"id":"x","last_payment_error":{"decline_code":"insufficient_funds","code":"card_declined","message":"No money."}}""");
         var coded = Read("""{"id":"x","last_payment_error":{"code":"code_expired"}}""");
 
-        Assert.Equal(new GatewayPaymentError("insufficient_funds", "No money."), declined.LastPaymentError);
-        Assert.Equal(new GatewayPaymentError("code_expired", null), coded.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("insufficient_funds", DeclineMessages.Describe("insufficient_funds")), declined.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("code_expired", DeclineMessages.Describe("code_expired")), coded.LastPaymentError);
+        Assert.Equal(new GatewayPaymentError("no_such_reason", DeclineMessages.Unknown), Read("""{"id":"x","last_payment_error":{"decline_code":"no_such_reason","message":"Gateway words."}}""").LastPaymentError);
         Assert.Null(Read("""{"id":"x","last_payment_error":null}""").LastPaymentError);
         Assert.Null(Read("""{"id":"x","last_payment_error":"declined"}""").LastPaymentError);
     }

@@ -50,7 +50,19 @@ public sealed class HttpResultsTests
         Assert.Equal(402, gateway.GetProperty("status").GetInt32());
         Assert.Equal("code_expired", gateway.GetProperty("code").GetString());
         Assert.Equal("blik_code", gateway.GetProperty("param").GetString());
-        Assert.Equal("Expired.", problem.GetProperty("detail").GetString());
+        Assert.Equal(DeclineMessages.Describe("code_expired"), problem.GetProperty("detail").GetString());
+        Assert.False(gateway.TryGetProperty("message", out _), "the gateway's free text is never passed on");
+    }
+
+    [Fact]
+    public async Task A_gateway_refusal_without_a_reason_says_so_in_our_words()
+    {
+        var error = new GatewayError(400, "invalid_request_error", null, null, "id", "Sitzung nicht bezahlbar.");
+
+        var problem = (await Execute(HttpResults.Problem(Problems.GatewayRefused(error), null, null))).AssertProblem(502, "gateway-refused");
+
+        Assert.Equal("Converge Gate refused the request and did not say why (HTTP 400, parameter id).", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("Sitzung", problem.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]

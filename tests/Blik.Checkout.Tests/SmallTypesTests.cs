@@ -110,20 +110,34 @@ public sealed class DeclineMessagesTests
         Assert.Equal("The bank declined the payment: insufficient funds.", error.Message);
     }
 
-    [Fact]
-    public void The_error_type_is_used_when_there_is_no_code_at_all()
+    [Theory]
+    [InlineData("customer_mismatch", "do not match")]
+    [InlineData("account_duplicated", "same as the receiving account")]
+    [InlineData("account_restricted", "restricted")]
+    [InlineData("country_restricted", "country")]
+    public void The_gateways_documented_decline_codes_get_plain_words(string code, string words)
     {
-        var error = DeclineMessages.ToSessionError(new GatewayError(400, "invalid_request_error", null, null, "blik_code", "Invalid BLIK code."));
+        var error = DeclineMessages.ToSessionError(new GatewayError(402, "voucher_error", null, code, null, "gateway words"));
 
-        Assert.Equal(new SessionError("invalid_request_error", "Invalid BLIK code."), error);
+        Assert.Equal(code, error.Code);
+        Assert.Contains(words, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void An_unknown_reason_keeps_the_gateway_message()
+    public void A_refusal_without_a_reason_says_we_do_not_know_why_never_the_gateways_text()
     {
-        var error = DeclineMessages.ToSessionError(new GatewayError(402, null, "account_restricted", null, null, "Account disabled."));
+        var error = DeclineMessages.ToSessionError(new GatewayError(400, "invalid_request_error", null, null, "blik_code", "Invalid BLIK code."));
 
-        Assert.Equal(new SessionError("account_restricted", "Account disabled."), error);
+        Assert.Equal(new SessionError(DeclineMessages.UnknownCode, DeclineMessages.Unknown), error);
+        Assert.Contains("did not say why", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_reason_keeps_its_code_with_our_words_not_the_gateway_message()
+    {
+        var error = DeclineMessages.ToSessionError(new GatewayError(402, null, "do_not_honour", null, null, "Nicht erlaubt."));
+
+        Assert.Equal(new SessionError("do_not_honour", DeclineMessages.Unknown), error);
     }
 
     [Fact]
@@ -132,6 +146,6 @@ public sealed class DeclineMessagesTests
         var error = DeclineMessages.ToSessionError(new GatewayError(400, null, null, null, null, null));
 
         Assert.Equal("refused", error.Code);
-        Assert.Contains("refused", error.Message, StringComparison.Ordinal);
+        Assert.Equal(DeclineMessages.Unknown, error.Message);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Blik.Checkout.Domain;
 using Blik.DevServices;
 using Blik.Testing;
 using ConvergeGate.Sandbox;
@@ -71,18 +72,37 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         var session = await stack.CreateSessionAsync();
 
         using var pay = await stack.PayAsync(session, BlikTestCodes.Invalid);
-        var problem = JsonDocument.Parse(await pay.Content.ReadAsStringAsync()).RootElement;
+        var body = await pay.Content.ReadAsStringAsync();
 
-        Assert.Equal(HttpStatusCode.BadGateway, pay.StatusCode);
-        Assert.Equal("application/problem+json", pay.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("urn:blik-checkout:problem:gateway-refused", problem.GetProperty("type").GetString());
-        Assert.Equal("code_invalid", problem.GetProperty("gateway_error").GetProperty("code").GetString());
-        Assert.Equal("blik_code", problem.GetProperty("gateway_error").GetProperty("param").GetString());
+        JsonElement view;
+        if (stack.StrictDocs)
+        {
+            // No page documents a refusal: the gateway answers "open" as for a code the bank app is asked about. The
+            // service can only wait out the confirmation window, then ask for a new code without pretending to know why.
+            Assert.Equal(HttpStatusCode.Accepted, pay.StatusCode);
+            Assert.Equal("pending", JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
+            await stack.AdvanceAsync(TimeSpan.FromSeconds(95));
+            Assert.True((await stack.SweepAsync()).Succeeded, stack.Errors());
+            view = await stack.ViewAsync(session);
+            Assert.Equal("not_confirmed", view.GetProperty("last_error").GetProperty("code").GetString());
+            Assert.Contains("does not say which", view.GetProperty("last_error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        else
+        {
+            var problem = JsonDocument.Parse(body).RootElement;
+            Assert.Equal(HttpStatusCode.BadGateway, pay.StatusCode);
+            Assert.Equal("application/problem+json", pay.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("urn:blik-checkout:problem:gateway-refused", problem.GetProperty("type").GetString());
+            Assert.Equal("code_invalid", problem.GetProperty("gateway_error").GetProperty("code").GetString());
+            Assert.Equal("blik_code", problem.GetProperty("gateway_error").GetProperty("param").GetString());
+            Assert.Equal(DeclineMessages.Describe("code_invalid"), problem.GetProperty("detail").GetString());
+            view = await stack.ViewAsync(session);
+            Assert.Equal("code_invalid", view.GetProperty("last_error").GetProperty("code").GetString());
+            Assert.Equal(DeclineMessages.Describe("code_invalid"), view.GetProperty("last_error").GetProperty("message").GetString());
+        }
 
-        var view = await stack.ViewAsync(session);
         Assert.Equal("open", view.GetProperty("status").GetString());
-        Assert.Equal("code_invalid", view.GetProperty("last_error").GetProperty("code").GetString());
-        Assert.True(view.GetProperty("retry_code_after").GetInt64() <= DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.True(view.GetProperty("retry_code_after").GetInt64() <= stack.Clock.GetUtcNow().ToUnixTimeSeconds());
 
         // A new code after a refusal goes through.
         using var retry = await stack.PayAsync(session, ServiceStack.SuccessCode);
@@ -105,6 +125,41 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         Assert.Equal("completed", problem.GetProperty("session_status").GetString());
         Assert.Equal(before.ToString(), (await stack.ViewAsync(session)).ToString());
         Assert.Single(stack.Sandbox.Sessions[session.Id].Attempts);
+    }
+
+    [Fact]
+    public async Task A_second_code_while_the_first_awaits_the_bank_app_is_refused_and_the_first_still_completes()
+    {
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true });
+        var session = await stack.CreateSessionAsync();
+        using (var first = await stack.PayAsync(session, ServiceStack.SuccessCode))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        }
+
+        using var second = await stack.PayAsync(session, "777456");
+        var problem = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement;
+
+        if (stack.StrictDocs)
+        {
+            // No 409 payment_in_progress: a plain 400 without a reason. The shopper is told the code was not taken and
+            // that we do not know why; the attempt already with the bank app is untouched.
+            Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
+            Assert.Equal(JsonValueKind.Null, problem.GetProperty("gateway_error").GetProperty("code").ValueKind);
+            Assert.StartsWith("Converge Gate refused the request and did not say why", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal(DeclineMessages.UnknownCode, (await stack.ViewAsync(session)).GetProperty("last_error").GetProperty("code").GetString());
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+            Assert.Equal("pending", problem.GetProperty("session_status").GetString());
+        }
+
+        Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(1));
+        await stack.WaitForStatusAsync(session, "completed");
+        await stack.WaitForEventsAsync();
+        Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.SessionId == session.Id);
     }
 
     [Fact]
@@ -134,7 +189,8 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => stack.PayAsync(session, BlikTestCodes.Invalid)));
 
-        Assert.Equal(5, responses.Count(r => r.StatusCode == HttpStatusCode.BadGateway));
+        // A refused code is a 502 where the gateway says so; where it answers "open" as the pages do, an accepted one.
+        Assert.Equal(5, responses.Count(r => r.StatusCode == (stack.StrictDocs ? HttpStatusCode.Accepted : HttpStatusCode.BadGateway)));
         Assert.Equal(7, responses.Count(r => (int)r.StatusCode == 429));
         Assert.Equal(5, stack.Sandbox.Sessions[session.Id].Attempts.Count);
         foreach (var r in responses)

@@ -37,6 +37,38 @@ public sealed record StackOptions
 
     public int? Seed { get; init; }
 
+    /// <summary>
+    /// The sandbox's mode (generous or only what the pages say). Default: <c>BLIK_SANDBOX_MODE</c> (<c>Generous</c> or
+    /// <c>StrictDocs</c>) when set, so one run of a suite covers one mode; a test that needs one mode sets it here.
+    /// </summary>
+    public SandboxMode? Mode { get; init; }
+
+    /// <summary>The sandbox's response profile (which documented spelling it writes). Default: <c>BLIK_SANDBOX_PROFILE</c>, else both spellings.</summary>
+    public ResponseProfile? Profile { get; init; }
+
+    /// <summary>The mode this process's suite runs against: <c>BLIK_SANDBOX_MODE</c>, else the sandbox's default.</summary>
+    public static SandboxMode DefaultMode { get; } = FromEnvironment("BLIK_SANDBOX_MODE", SandboxMode.Generous);
+
+    /// <summary>The response profile this process's suite runs against: <c>BLIK_SANDBOX_PROFILE</c>, else both spellings.</summary>
+    public static ResponseProfile DefaultProfile { get; } = FromEnvironment("BLIK_SANDBOX_PROFILE", ResponseProfile.BothSpellings);
+
+    /// <summary>True when the sandbox does only what the pages say: no decline reasons, no <c>pending</c> pay answer, no 409s.</summary>
+    public bool StrictDocs => (Mode ?? DefaultMode) == SandboxMode.StrictDocs;
+
+    private static T FromEnvironment<T>(string variable, T fallback)
+        where T : struct, Enum
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return fallback;
+        }
+
+        return Enum.TryParse<T>(value.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+            ? parsed
+            : throw new InvalidOperationException($"{variable}={value} is not one of {string.Join(", ", Enum.GetNames<T>())}.");
+    }
+
     public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>App settings (<c>Section__Key</c> or <c>Section:Key</c>), host.json overrides (<c>AzureFunctionsJobHost__…</c>) included; they win over the stack's own.</summary>
@@ -145,6 +177,12 @@ public sealed partial class ServiceStack : IAsyncDisposable
 
     public SandboxServer Sandbox { get; }
 
+    /// <summary>
+    /// The sandbox does only what the pages say (now: a test may switch it): a refused code answers 200 <c>open</c>
+    /// like an accepted one, no decline reason is reported, a wrong state is a plain 400.
+    /// </summary>
+    public bool StrictDocs => Sandbox.Behaviour.Mode == SandboxMode.StrictDocs;
+
     /// <summary>The sandbox's own log (faults it injected, deliveries).</summary>
     public LogCapture SandboxLogs { get; }
 
@@ -200,6 +238,8 @@ public sealed partial class ServiceStack : IAsyncDisposable
             AllowInsecureNotificationUrls = true,
             WebhookTimeout = options.WebhookTimeout,
             Seed = options.Seed ?? Random.Shared.Next(),
+            Mode = options.Mode ?? StackOptions.DefaultMode,
+            Profile = options.Profile ?? StackOptions.DefaultProfile,
             ClockFile = Path.Combine(scratch, "sandbox-clock.json"),
             ConfigureLogging = logging =>
             {

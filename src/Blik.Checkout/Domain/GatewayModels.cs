@@ -48,6 +48,7 @@ public sealed record GatewaySession
     public GatewayPaymentError? LastPaymentError { get; init; }
 }
 
+/// <summary>Why the last attempt failed: the gateway's reason code, and our words for it (<see cref="DeclineMessages"/>).</summary>
 public sealed record GatewayPaymentError(string? DeclineCode, string? Message);
 
 /// <summary>The gateway's refund object (<c>POST /v1/refunds</c>, <c>GET /v1/refunds/:id</c>), read tolerantly.</summary>
@@ -66,7 +67,11 @@ public sealed record GatewayRefund
 
 public sealed record GatewayRefundRequest(string SessionId, long Amount, string? Reason, IReadOnlyDictionary<string, string>? Metadata);
 
-/// <summary>The documented error object <c>{"error":{type,message,param,decline_code,…}}</c> plus the HTTP status.</summary>
+/// <summary>
+/// The documented error object <c>{"error":{type,message,param,decline_code,…}}</c> plus the HTTP status.
+/// <see cref="Message"/> is the gateway's free text (shortened, keys redacted): never shown to anyone or stored; what
+/// callers see is <see cref="DeclineMessages"/>' words for <see cref="Code"/> or <see cref="DeclineCode"/>.
+/// </summary>
 public sealed record GatewayError(int HttpStatus, string? Type, string? Code, string? DeclineCode, string? Param, string? Message);
 
 /// <summary>The gateway answered, with an error: our request or the payment was refused.</summary>

@@ -24,4 +24,14 @@ public static class SessionIds
 
         return true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="reported"/>, a session id in a gateway body, names the session whose id (as the
+    /// gateway's URLs write it, the form this service keeps) is <paramref name="id"/>. Converge Gate's pages write the
+    /// same session both ways: <c>2AW-kLcRRC5P8U68CYe0kVA</c> in URLs, <c>AW-kLcRRC5P8U68CYe0kVA</c> in the Pay
+    /// example's JSON and the refund example's <c>session_id</c>, so an id without its one leading character is the same.
+    /// </summary>
+    public static bool Same(string id, string? reported) =>
+        reported is not null
+        && (reported == id || (reported.Length == id.Length - 1 && reported.Length > 0 && id.EndsWith(reported, StringComparison.Ordinal)));
 }

@@ -14,7 +14,7 @@ public static class SessionRules
 {
     public static readonly SessionError NotConfirmed = new(
         "not_confirmed",
-        "The payment was not confirmed in the banking app in time. Ask the shopper for a new BLIK code.");
+        "No confirmation arrived in time: the code may not have been accepted, or the payment was not confirmed in the banking app; the gateway does not say which. Ask the shopper for a new BLIK code.");
 
     public static readonly SessionError OutcomeUnknown = new(
         "gateway_unavailable",

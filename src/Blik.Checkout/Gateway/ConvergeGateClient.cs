@@ -99,7 +99,9 @@ public sealed class ConvergeGateClient(
         {
             Content = new FormUrlEncodedContent(form),
         }, cancellationToken);
-        return await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
+        var refund = await ReadAsync(response, GatewayJson.ReadRefund, cancellationToken);
+        // The refund example writes session_id without the leading character the session's URLs have: keep ours.
+        return SessionIds.Same(request.SessionId, refund.SessionId) ? refund with { SessionId = request.SessionId } : refund;
     }
 
     public Task<GatewayRefund?> GetRefundAsync(string refundId, CancellationToken cancellationToken) =>

@@ -14,7 +14,8 @@ internal static class GatewayJson
             throw new FormatException("The session is not a JSON object.");
         }
 
-        var id = String(root, "id");
+        var url = String(root, "url");
+        var id = UrlId(String(root, "id"), url);
         if (string.IsNullOrEmpty(id))
         {
             throw new FormatException("The session has no id.");
@@ -32,15 +33,47 @@ internal static class GatewayJson
                 : null,
             Refunded = Boolean(root, "refunded"),
             Currency = String(root, "currency")?.ToLowerInvariant(),
-            Url = String(root, "url"),
+            Url = url,
             ExpiresAt = Time(root, "expires_at") ?? Time(root, "expire_at"),
             CreatedAt = Time(root, "created_at"),
             Livemode = Boolean(root, "livemode") ?? false,
             PaymentMethodTypes = Strings(root, "payment_method_types") ?? Strings(root, "payment_method") ?? [],
-            LastPaymentError = root.TryGetProperty("last_payment_error", out var lpe) && lpe.ValueKind == JsonValueKind.Object
-                ? new GatewayPaymentError(String(lpe, "decline_code") ?? String(lpe, "code"), String(lpe, "message"))
-                : null,
+            LastPaymentError = PaymentError(root),
         };
+    }
+
+    /// <summary>
+    /// The session id as the gateway's URLs write it. The Pay page's example writes the JSON <c>id</c> without the
+    /// leading character its URLs have (<c>AW-kLc…</c> against <c>…/sessions/2AW-kLc…/pay</c> and <c>url</c>
+    /// <c>…/pay/2AW-kLc…</c>): when the <c>url</c>'s last segment is the id with a prefix, that segment is the id the
+    /// API's paths take, so it is the one kept. Without a <c>url</c> the id is taken as written.
+    /// </summary>
+    private static string? UrlId(string? id, string? url)
+    {
+        if (string.IsNullOrEmpty(id) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return id;
+        }
+
+        var segment = Uri.UnescapeDataString(uri.AbsolutePath.TrimEnd('/').Split('/')[^1]);
+        return segment.Length > id.Length && segment.EndsWith(id, StringComparison.Ordinal) && SessionIds.IsValid(segment)
+            ? segment
+            : id;
+    }
+
+    /// <summary>
+    /// <c>last_payment_error</c>, which no page documents: read when the gateway sends it, with our own words for its
+    /// reason code (never its free text). Absent, the caller learns only that an attempt ended, not why.
+    /// </summary>
+    private static GatewayPaymentError? PaymentError(JsonElement root)
+    {
+        if (!root.TryGetProperty("last_payment_error", out var error) || error.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var code = String(error, "decline_code") ?? String(error, "code");
+        return new GatewayPaymentError(code, DeclineMessages.Describe(code));
     }
 
     public static GatewayRefund ReadRefund(JsonElement root)

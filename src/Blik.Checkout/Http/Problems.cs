@@ -111,8 +111,12 @@ public static class Problems
             RetryAfter = retryAfter,
         };
 
+    /// <summary>
+    /// The gateway refused the request. The detail is our own words for its reason code (<see cref="DeclineMessages"/>),
+    /// never its free text; <c>gateway_error</c> carries the documented fields that identify the refusal.
+    /// </summary>
     public static CheckoutProblemException GatewayRefused(GatewayError error) =>
-        new(502, "gateway-refused", "The payment gateway refused the request.", error.Message ?? "Converge Gate answered with an error.")
+        new(502, "gateway-refused", "The payment gateway refused the request.", RefusalDetail(error))
         {
             Extensions = new Dictionary<string, object?>
             {
@@ -123,10 +127,14 @@ public static class Problems
                     ["code"] = error.Code,
                     ["decline_code"] = error.DeclineCode,
                     ["param"] = error.Param,
-                    ["message"] = error.Message,
                 },
             },
         };
+
+    private static string RefusalDetail(GatewayError error) =>
+        (error.Code ?? error.DeclineCode) is { } reason
+            ? DeclineMessages.Describe(reason)
+            : $"Converge Gate refused the request and did not say why (HTTP {error.HttpStatus.ToString(CultureInfo.InvariantCulture)}{(error.Param is null ? "" : ", parameter " + error.Param)}).";
 
     public static CheckoutProblemException GatewayUnavailable(TimeSpan? retryAfter) =>
         new(503, "gateway-unavailable", "The payment gateway is unavailable.", "Converge Gate did not answer in time; retry shortly.")

@@ -27,7 +27,7 @@ public sealed partial class RefundReconciler(
     public async Task<RefundRecord?> ReconcileAsync(string sessionId, string refundId, CancellationToken cancellationToken)
     {
         var snapshot = await gateway.GetRefundAsync(refundId, cancellationToken);
-        if (snapshot is null || (snapshot.SessionId is not null && snapshot.SessionId != sessionId))
+        if (snapshot is null || (snapshot.SessionId is not null && !SessionIds.Same(sessionId, snapshot.SessionId)))
         {
             RefundUnknown(logger, refundId, sessionId);
             return null;

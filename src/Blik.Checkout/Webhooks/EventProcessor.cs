@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Blik.Checkout.Diagnostics;
 using Blik.Checkout.Domain;
+using Blik.Checkout.Gateway;
 using Blik.Checkout.Processing;
 using Blik.Checkout.Sessions;
 using Blik.Checkout.Storage;
@@ -17,6 +18,7 @@ namespace Blik.Checkout.Webhooks;
 /// session on its own schedule, so a poisoned message loses nothing.
 /// </summary>
 public sealed class EventProcessor(
+    IConvergeGate gateway,
     ISessionStore sessions,
     SessionReconciler reconciler,
     Outbox outbox,
@@ -64,6 +66,12 @@ public sealed class EventProcessor(
     private async Task<ReconcileOutcome> ApplyAsync(EventMessage message, CancellationToken cancellationToken)
     {
         var stored = await sessions.GetAsync(message.SessionId, cancellationToken);
+        if (stored is null && await UrlIdAsync(message.SessionId, cancellationToken) is { } urlId)
+        {
+            message = message with { SessionId = urlId };
+            stored = await sessions.GetAsync(urlId, cancellationToken);
+        }
+
         if (stored is null)
         {
             WebhookLog.UnknownSession(logger, message.SessionId);
@@ -118,6 +126,17 @@ public sealed class EventProcessor(
         WebhookLog.Processed(logger, message.EventId, message.Type, message.SessionId, outcome);
         return result.Outcome;
     }
+
+    /// <summary>
+    /// The id the gateway's URLs use for a session a notification names in another spelling, or null. Converge Gate's
+    /// pages write one session's id both with and without a leading character (<see cref="SessionIds.Same"/>), and a
+    /// notification may carry the short one; the session the gateway returns for it names the one we keep (its reader
+    /// takes the id from the session's <c>url</c>). Asked only for an id we do not have.
+    /// </summary>
+    private async Task<string?> UrlIdAsync(string sessionId, CancellationToken cancellationToken) =>
+        await gateway.GetSessionAsync(sessionId, cancellationToken) is { } session && session.Id != sessionId && SessionIds.Same(session.Id, sessionId)
+            ? session.Id
+            : null;
 
     /// <summary>
     /// The span of one queued event, in the trace of the webhook intake that queued it (its <c>traceparent</c> travels

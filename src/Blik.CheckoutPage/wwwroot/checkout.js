@@ -67,7 +67,8 @@
         limit_exceeded: "Your bank declined the payment: a limit was exceeded. You can try again with a new code.",
         issuer_declined: "Your bank declined the payment. You can try again with a new code.",
         customer_timeout: "The payment wasn't confirmed in your bank app in time. Enter a new BLIK code to try again.",
-        not_confirmed: "We didn't get a confirmation from your bank app in time. Enter a new BLIK code to try again."
+        not_confirmed: "We didn't hear back in time. Your bank may not have accepted the code, or the payment wasn't confirmed in your bank app; we can't tell which. Check your bank app and enter a new BLIK code to try again.",
+        refused: "The code was not accepted, and we don't know why. Check your bank app and enter a new BLIK code to try again."
       }
     },
     pl: {
@@ -123,7 +124,8 @@
         limit_exceeded: "Bank odrzucił płatność: przekroczono limit. Możesz spróbować ponownie z nowym kodem.",
         issuer_declined: "Bank odrzucił płatność. Możesz spróbować ponownie z nowym kodem.",
         customer_timeout: "Płatność nie została potwierdzona w aplikacji banku na czas. Wpisz nowy kod BLIK, aby spróbować ponownie.",
-        not_confirmed: "Nie otrzymaliśmy potwierdzenia z aplikacji banku na czas. Wpisz nowy kod BLIK, aby spróbować ponownie."
+        not_confirmed: "Nie otrzymaliśmy odpowiedzi na czas. Bank mógł nie przyjąć kodu albo płatność nie została potwierdzona w aplikacji banku; nie wiemy, co się stało. Sprawdź aplikację banku i wpisz nowy kod BLIK, aby spróbować ponownie.",
+        refused: "Kod nie został przyjęty, a nie wiemy dlaczego. Sprawdź aplikację banku i wpisz nowy kod BLIK, aby spróbować ponownie."
       }
     }
   };
@@ -211,13 +213,10 @@
     }
   }
 
-  /** Plain words for a failed attempt: our shopper-facing text for known reasons, else the service's message. */
+  /** Plain words for a failed attempt, the page's own for each reason; a reason it does not know says so. */
   function reasonText(error) {
     if (!error) { return t.reasons.not_confirmed; }
-    var known = t.reasons[error.code];
-    if (known) { return known; }
-    if (locale === "en" && error.message) { return error.message + " " + t.enterNewCode; }
-    return t.unexpected + " " + t.enterNewCode;
+    return t.reasons[error.code] || t.reasons.refused;
   }
 
   // ---------------------------------------------------------------- screens and messages
@@ -488,7 +487,7 @@
     var code = body.code;
     if (response.status === 502 && code === "gateway-refused") {
       var gatewayError = body.gateway_error || {};
-      var reason = gatewayError.code || gatewayError.decline_code;
+      var reason = gatewayError.code || gatewayError.decline_code || "refused";
       showPay(reasonText({ code: reason, message: body.detail }), "error");
       announce(els.codeMessage.textContent);
       return;
