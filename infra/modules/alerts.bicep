@@ -193,6 +193,42 @@ AppMetrics
     runbookAnchor: 'alert-converge-gate-refuses-our-key'
   }
   {
+    name: 'pay-refused-our-account'
+    displayName: 'Converge Gate refuses our pays'
+    severity: 0
+    frequency: 'PT1M'
+    window: 'PT1M'
+    query: '''
+AppMetrics
+| where Name == "blik.codes.submitted" and tostring(Properties.outcome) == "merchant_refused"
+| summarize Codes = sum(Sum)
+'''
+    timeAggregation: 'Total'
+    measure: 'Codes'
+    operator: 'GreaterThan'
+    threshold: 0
+    why: 'Converge Gate answered a pay with 401, 403 or 404 (blik.codes.submitted, outcome "merchant_refused", the Critical event PayRefusedOurAccount): not the shopper\'s code but our key or account, or a gateway that does not know the sessions it created for us (ConvergeGate__BaseUrl on another account or environment). A rule of its own rather than part of gateway-key-rejected, because a 404 is no key problem and that rule reads calls by status, not pays. Threshold: any, every minute over one minute (the smallest a log search alert allows). Critical: every shopper who enters a code gets 503.'
+    runbookAnchor: 'alert-converge-gate-refuses-our-pays'
+  }
+  {
+    name: 'livemode-mismatch'
+    displayName: 'Converge Gate livemode is not the key\'s'
+    severity: 0
+    frequency: 'PT1M'
+    window: 'PT1M'
+    query: '''
+AppMetrics
+| where Name == "blik.gateway.livemode_mismatches"
+| summarize Answers = sum(Sum)
+'''
+    timeAggregation: 'Total'
+    measure: 'Answers'
+    operator: 'GreaterThan'
+    threshold: 0
+    why: 'Converge Gate answered with a livemode other than the secret key says (blik.gateway.livemode_mismatches by operation, the Critical event LivemodeMismatch): a test key that gets live objects takes real money in what someone thinks is a test, a live key that gets test objects takes none. Threshold: any, every minute over one minute (the smallest a log search alert allows). Critical: live money is at stake.'
+    runbookAnchor: 'alert-converge-gate-livemode-is-not-the-keys'
+  }
+  {
     name: 'webhook-signature-failures'
     displayName: 'Webhook signatures refused'
     severity: 2
@@ -250,6 +286,24 @@ AppMetrics
     threshold: 0
     why: 'Fulfilment messages owed more than 10 minutes ago (20 times the 30 s claim lease, after which the sweep resends) outnumber those sent in the last 30 minutes (blik.fulfilment.owed minus blik.fulfilment.sent): a paid order the shop has not heard of. Threshold: any. A message owed just before the window and sent inside it can hide one; the next evaluation, 10 minutes later, sees it again.'
     runbookAnchor: 'alert-fulfilment-messages-not-sent'
+  }
+  {
+    name: 'refund-unresolved'
+    displayName: 'Refund unresolved for 24 hours'
+    severity: 1
+    frequency: 'PT5M'
+    window: 'PT5M'
+    query: '''
+AppMetrics
+| where Name == "blik.refunds.unresolved"
+| summarize Refunds = sum(Sum)
+'''
+    timeAggregation: 'Total'
+    measure: 'Refunds'
+    operator: 'GreaterThan'
+    threshold: 0
+    why: 'A refund is still pending at Converge Gate, or its outcome still unknown after the gateway\'s answer was lost, 24 hours after it was asked for (blik.refunds.unresolved by state, the Critical event RefundUnresolved; counted once per refund by the sweep). Threshold: any, because each one is a merchant\'s money held with no answer. Every 5 minutes over 5, not every minute: it has waited a day already, and the sweep raises it once. Error: someone must ask Converge Gate.'
+    runbookAnchor: 'alert-refund-unresolved-for-24-hours'
   }
   {
     name: 'http-server-errors'

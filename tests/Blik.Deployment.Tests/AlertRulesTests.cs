@@ -30,9 +30,12 @@ public sealed partial class AlertRulesTests(CompiledInfra infra)
         { "late-completion", QueryRules, Workspace },
         { "amount-mismatch", QueryRules, Workspace },
         { "gateway-key-rejected", QueryRules, Workspace },
+        { "pay-refused-our-account", QueryRules, Workspace },
+        { "livemode-mismatch", QueryRules, Workspace },
         { "webhook-signature-failures", QueryRules, Workspace },
         { "gateway-failures", QueryRules, Workspace },
         { "fulfilment-unsent", QueryRules, Workspace },
+        { "refund-unresolved", QueryRules, Workspace },
         { "http-server-errors", QueryRules, Workspace },
         { "queue-backlog", MetricAlerts, QueueService },
         { "http-5xx-platform", MetricAlerts, Site },
@@ -165,7 +168,7 @@ public sealed partial class AlertRulesTests(CompiledInfra infra)
     public void The_critical_events_the_money_alerts_stand_for_are_critical_in_the_code()
     {
         // The rules count the counters; the runbook sends the operator to these events for the session or call.
-        foreach (var name in new[] { "LateCompletion", "AmountMismatch", "GatewayKeyRejected" })
+        foreach (var name in new[] { "LateCompletion", "AmountMismatch", "GatewayKeyRejected", "PayRefusedOurAccount", "LivemodeMismatch", "RefundUnresolved" })
         {
             Assert.Equal(LogLevel.Critical, EmittedTelemetry.Events[name]);
         }

@@ -142,6 +142,68 @@ public sealed class AlertSignalTests(AzuriteFixture azurite, CompiledAlertRules 
     }
 
     [Fact]
+    public async Task A_pay_for_a_session_the_gateway_does_not_know_is_the_merchant_refusal_the_pay_alert_counts_and_logged_as_critical()
+    {
+        // The session was created through one gateway; the same storage is then served by an app whose
+        // ConvergeGate__BaseUrl points at another (a sandbox that never saw it), as after a wrong URL is deployed.
+        await using var created = await InProcessService.StartAsync(azurite);
+        var session = await created.CreateSessionAsync();
+        await using var app = await InProcessService.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = created.Storage,
+            ["Checkout:FulfilmentQueue"] = created.FulfilmentQueue,
+        });
+        using var recorded = app.Record();
+
+        var (status, problem) = await app.PayAsync(session, BlikTestCodes.Instant);
+
+        Assert.True(status == 503, $"pay answered {status}: {problem}");
+        AssertFires("pay-refused-our-account", recorded);
+        Assert.Equal(1, recorded.ReadBy(alerts.Rules["pay-refused-our-account"].Query).Sum(m => m.Value));
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Critical ", StringComparison.Ordinal) && l.Contains("to a code for session " + session.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_gateway_reporting_live_objects_to_a_test_key_is_the_livemode_mismatch_the_alert_counts_and_logged_as_critical()
+    {
+        await using var app = await InProcessService.StartAsync(azurite, gateway: o => o.Livemode = true);
+        using var recorded = app.Record();
+
+        await app.CallAsync((f, r) => f.CreateSession(r), SessionBodies.Create());
+
+        AssertFires("livemode-mismatch", recorded);
+        Assert.Contains(recorded.ReadBy(alerts.Rules["livemode-mismatch"].Query), m => (string?)m.Tags["operation"] == "create");
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Critical ", StringComparison.Ordinal) && l.Contains("with livemode True", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refund_the_gateway_leaves_pending_for_a_day_is_raised_once_by_the_sweep_as_the_refund_alert_counts()
+    {
+        // The gateway settles refunds after its confirmation delay; a delay of days leaves this one pending. Only the
+        // app's clock moves past the 24 hours, and the sweep looks again.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await InProcessService.StartAsync(azurite, clock: clock, gateway: o => o.ConfirmationDelay = TimeSpan.FromDays(3));
+        using var recorded = app.Record();
+        var session = await app.CreateSessionAsync();
+        Assert.Equal(202, (await app.PayAsync(session, BlikTestCodes.Instant)).Status);
+        var (status, refund) = await app.CallAsync((f, r) => f.CreateRefund(r, session.Id), new { amount = 400 });
+        Assert.True(status == 201, $"refund answered {status}: {refund}");
+        Assert.Equal("pending", refund.GetProperty("status").GetString());
+
+        await app.SweepAsync();
+        Assert.DoesNotContain(recorded.Measurements, m => m.Name == "blik.refunds.unresolved");
+        clock.Advance(TimeSpan.FromHours(25));
+        await app.SweepAsync();
+        clock.Advance(TimeSpan.FromHours(2));
+        await app.SweepAsync();
+
+        AssertFires("refund-unresolved", recorded);
+        var read = Assert.Single(recorded.ReadBy(alerts.Rules["refund-unresolved"].Query));
+        Assert.Equal("pending", (string?)read.Tags["state"]);
+        Assert.Single(app.Logs.Lines, l => l.StartsWith("Critical ", StringComparison.Ordinal) && l.Contains("still unresolved at the gateway", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Gateway_503s_are_the_failures_the_gateway_alert_measures()
     {
         await using var app = await InProcessService.StartAsync(azurite);

@@ -58,14 +58,18 @@ internal sealed class InProcessService : IAsyncDisposable
     /// <summary>Starts the app (its options validated, its tables and queues provisioned, as at the worker's start).</summary>
     /// <param name="settings">App settings (<c>Section:Key</c>) that win over the defaults.</param>
     /// <param name="clock">The app's clock instead of the system's.</param>
-    public static async Task<InProcessService> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    /// <param name="gateway">Changes to the sandbox's options (its confirmation delay, its reported livemode).</param>
+    public static async Task<InProcessService> StartAsync(
+        AzuriteFixture azurite, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, Action<SandboxOptions>? gateway = null)
     {
-        var sandbox = await SandboxServer.StartAsync(new SandboxOptions
+        var options = new SandboxOptions
         {
             Port = 0,
             SecretKey = ServiceStack.SecretKey,
             Faults = new FaultConfiguration { Webhooks = { new WebhookFaultRule { Kind = WebhookFaultKind.Drop } } },
-        });
+        };
+        gateway?.Invoke(options);
+        var sandbox = await SandboxServer.StartAsync(options);
         try
         {
             var storage = azurite.NewAccount();
