@@ -113,6 +113,8 @@ public sealed partial class BenchHost : IAsyncDisposable
                     ["AzureWebJobsStorage"] = storage,
                     ["ConvergeGate__BaseUrl"] = gateway.ToString(),
                     ["ConvergeGate__SecretKey"] = secretKey,
+                    // Production environment with the sandbox's test key: test mode on purpose, as the app requires.
+                    ["ConvergeGate__TestMode"] = "true",
                     ["Checkout__PublicBaseUrl"] = $"http://127.0.0.1:{port}",
                     ["AzureWebJobs.Sweep.Disabled"] = "true",
                 },

@@ -121,12 +121,15 @@ public sealed class OutageTests(AzuriteFixture azurite, ITestOutputHelper output
     {
         await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(manualClock: true, fastQueueRetries: true, confirmationDelay: TimeSpan.FromSeconds(2)));
         var instance = stack.Primary;
-        var faults = new (string Name, ApiFaultRule Rule, int RetryAfter)[]
+        // A 429 was refused unprocessed: retry after the gateway's Retry-After. Any other failure may have reached the bank
+        // (the sandbox's did not, but the service cannot know): wait until retry_code_after, when the code's re-check is
+        // due, before a new code (null here).
+        var faults = new (string Name, ApiFaultRule Rule, int? RetryAfter)[]
         {
-            ("503", new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Pay, Times = 1 }, 5),
+            ("503", new ApiFaultRule { Kind = ApiFaultKind.ServiceUnavailable, Endpoint = FaultEndpoint.Pay, Times = 1 }, null),
             ("429 Retry-After 7", new ApiFaultRule { Kind = ApiFaultKind.TooManyRequests, Endpoint = FaultEndpoint.Pay, Times = 1, RetryAfterSeconds = 7 }, 7),
-            ("timeout", new ApiFaultRule { Kind = ApiFaultKind.Timeout, Endpoint = FaultEndpoint.Pay, Times = 1, Hang = TimeSpan.FromSeconds(3) }, 5),
-            ("connection dropped", new ApiFaultRule { Kind = ApiFaultKind.Disconnect, Endpoint = FaultEndpoint.Pay, Times = 1 }, 5),
+            ("timeout", new ApiFaultRule { Kind = ApiFaultKind.Timeout, Endpoint = FaultEndpoint.Pay, Times = 1, Hang = TimeSpan.FromSeconds(3) }, null),
+            ("connection dropped", new ApiFaultRule { Kind = ApiFaultKind.Disconnect, Endpoint = FaultEndpoint.Pay, Times = 1 }, null),
         };
 
         foreach (var (name, rule, retryAfter) in faults)
@@ -139,7 +142,19 @@ public sealed class OutageTests(AzuriteFixture azurite, ITestOutputHelper output
             output.WriteLine($"pay with gateway {name}: {pay.Status} in {watch.ElapsedMilliseconds} ms, Retry-After {pay.Headers.RetryAfter}");
             Assert.Equal(503, pay.Status);
             Assert.Equal("urn:blik-checkout:problem:gateway-unavailable", pay.Json.GetProperty("type").GetString());
-            Assert.Equal(TimeSpan.FromSeconds(retryAfter), pay.Headers.RetryAfter?.Delta);
+            if (retryAfter is { } seconds)
+            {
+                Assert.Equal(TimeSpan.FromSeconds(seconds), pay.Headers.RetryAfter?.Delta);
+                Assert.False(pay.Json.TryGetProperty("retry_code_after", out _));
+            }
+            else
+            {
+                var retryCodeAfter = DateTimeOffset.FromUnixTimeSeconds(pay.Json.GetProperty("retry_code_after").GetInt64());
+                var wait = pay.Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+                Assert.Equal(pay.Json.GetProperty("retry_after").GetInt32(), (int)wait.TotalSeconds);
+                Assert.True(wait > TimeSpan.FromSeconds(30), $"Retry-After {wait} should reach retry_code_after {retryCodeAfter:O}");
+            }
+
             Assert.Empty(stack.Sandbox.Sessions[id].Attempts); // refused before the bank saw the code
         }
 

@@ -41,6 +41,10 @@ public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
         var report = await new Storm(stack, options, output.WriteLine).RunAsync();
         var table = report.ToTable();
         output.WriteLine(table);
+        foreach (var line in stack.Logs.Lines.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).Take(40))
+        {
+            output.WriteLine(line); // what the app itself reported as failing, for a storm that does not pass
+        }
         Reports.Write("storm", $"STORM_SESSIONS={options.Sessions} STORM_SEED={options.Seed}\n{table}");
 
         Assert.True(report.Sessions >= options.Sessions * 9 / 10, $"only {report.Sessions} of {options.Sessions} sessions were created\n{table}");

@@ -46,7 +46,7 @@ public sealed class ProvisioningTests
         }
 
         var expected = (TableNames.All.Order(StringComparer.Ordinal).ToArray(),
-            new[] { QueueNames.Events, app.GetRequiredService<IOptions<CheckoutOptions>>().Value.FulfilmentQueue }.Order(StringComparer.Ordinal).ToArray());
+            new[] { QueueNames.Events, QueueNames.Rechecks, app.GetRequiredService<IOptions<CheckoutOptions>>().Value.FulfilmentQueue }.Order(StringComparer.Ordinal).ToArray());
         var deadline = Stopwatch.StartNew();
         var afterStart = await ExistingAsync(storage);
         while ((!afterStart.Tables.SequenceEqual(expected.Item1) || !afterStart.Queues.SequenceEqual(expected.Item2)) && deadline.Elapsed < TimeSpan.FromSeconds(20))

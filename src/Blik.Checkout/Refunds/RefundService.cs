@@ -155,9 +155,9 @@ public sealed partial class RefundService(
             created = await gateway.CreateRefundAsync(
                 new GatewayRefundRequest(session.Id, reservation.Amount, request.Reason, request.Metadata), CancellationToken.None);
         }
-        catch (Exception e) when (e is GatewayRejectedException or GatewayUnavailableException { Sent: false })
+        catch (Exception e) when (e is GatewayRejectedException or GatewayUnavailableException { NothingDone: true })
         {
-            // Refused, or never sent: nothing was refunded.
+            // Refused, never sent, or throttled unprocessed (429): nothing was refunded.
             scope.NothingCreated();
             await reservations.ReleaseAsync(reservation, CancellationToken.None);
             throw;

@@ -13,18 +13,18 @@ namespace Blik.Checkout.Sessions;
 /// </summary>
 public sealed class LivemodeCheck(IOptions<ConvergeGateOptions> options, CheckoutMetrics metrics, ILogger<LivemodeCheck> logger)
 {
-    private readonly bool _expected = options.Value.ExpectsLivemode;
+    private readonly bool _keyIsLive = options.Value.ExpectsLivemode;
 
     /// <returns>Whether the session's mode is the one the key says.</returns>
     public bool Observe(GatewaySession session, string operation)
     {
-        if (session.Livemode == _expected)
+        if (session.Livemode == _keyIsLive)
         {
             return true;
         }
 
         metrics.LivemodeMismatch(operation);
-        SessionLog.LivemodeMismatch(logger, session.Id, operation, session.Livemode, _expected);
+        SessionLog.LivemodeMismatch(logger, session.Id, operation, session.Livemode, _keyIsLive);
         return false;
     }
 }
