@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Blik.Checkout;
 using Blik.Checkout.Configuration;
 using Blik.Checkout.Storage;
@@ -47,13 +46,11 @@ public sealed class ProvisioningTests
 
         var expected = (TableNames.All.Order(StringComparer.Ordinal).ToArray(),
             new[] { QueueNames.Events, QueueNames.Rechecks, app.GetRequiredService<IOptions<CheckoutOptions>>().Value.FulfilmentQueue }.Order(StringComparer.Ordinal).ToArray());
-        var deadline = Stopwatch.StartNew();
-        var afterStart = await ExistingAsync(storage);
-        while ((!afterStart.Tables.SequenceEqual(expected.Item1) || !afterStart.Queues.SequenceEqual(expected.Item2)) && deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(100);
-            afterStart = await ExistingAsync(storage);
-        }
+        var afterStart = await Wait.ForAsync(
+            () => ExistingAsync(storage),
+            e => e.Tables.SequenceEqual(expected.Item1) && e.Queues.SequenceEqual(expected.Item2),
+            "start-up to create every table and queue",
+            TimeSpan.FromSeconds(20));
 
         Assert.Empty(afterHealth.Tables);
         Assert.Empty(afterHealth.Queues);

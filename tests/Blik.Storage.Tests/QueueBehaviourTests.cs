@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
@@ -81,18 +80,13 @@ public sealed class QueueBehaviourTests(AzuriteFixture azurite)
 
     private static async Task<QueueMessage> WaitForMessageAsync(QueueClient queue, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var batch = (await queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1))).Value;
-            if (batch.Length > 0)
-            {
-                return batch[0];
-            }
-
-            Assert.True(clock.Elapsed < timeout, $"no message became visible again within {timeout}");
-            await Task.Delay(100);
-        }
+        var batch = await Wait.ForAsync(
+            async () => (await queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1))).Value,
+            b => b.Length > 0,
+            "a message to become visible again",
+            timeout,
+            TimeSpan.FromMilliseconds(100));
+        return batch[0];
     }
 
     internal static ServiceProvider AppServices(string connectionString, Action<IServiceCollection>? configure = null)
