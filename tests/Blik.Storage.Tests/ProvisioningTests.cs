@@ -45,7 +45,7 @@ public sealed class ProvisioningTests
         }
 
         var expected = (TableNames.All.Order(StringComparer.Ordinal).ToArray(),
-            new[] { QueueNames.Events, QueueNames.Rechecks, app.GetRequiredService<IOptions<CheckoutOptions>>().Value.FulfilmentQueue }.Order(StringComparer.Ordinal).ToArray());
+            new[] { QueueNames.Events, QueueNames.EventsPoison, QueueNames.Rechecks, app.GetRequiredService<IOptions<CheckoutOptions>>().Value.FulfilmentQueue }.Order(StringComparer.Ordinal).ToArray());
         var afterStart = await Wait.ForAsync(
             () => ExistingAsync(storage),
             e => e.Tables.SequenceEqual(expected.Item1) && e.Queues.SequenceEqual(expected.Item2),

@@ -23,6 +23,8 @@ internal sealed partial class StorageProvisioning(
             await Task.WhenAll(TableNames.All.Select(name => (Task)storage.TableAsync(name, stoppingToken)).Concat(
             [
                 storage.QueueAsync(QueueNames.Events, stoppingToken),
+                // As infra/ does: the queue probe reads it every sweep, and an absent queue is a 404 warning a minute.
+                storage.QueueAsync(QueueNames.EventsPoison, stoppingToken),
                 storage.QueueAsync(QueueNames.Rechecks, stoppingToken),
                 storage.QueueAsync(checkout.Value.FulfilmentQueue, stoppingToken),
             ]));
