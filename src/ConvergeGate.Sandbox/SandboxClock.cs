@@ -32,6 +32,13 @@ public sealed class SandboxClock : TimeProvider, IDisposable
         _manualNow = start ?? DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
     }
 
+    /// <summary>
+    /// How many due work items a manual <see cref="AdvanceAsync"/> runs at once (<see cref="SandboxOptions.ConcurrentWork"/>).
+    /// 1 runs them one after another in due order; more starts each in due order without waiting for the ones before
+    /// it to finish, as a gateway delivering webhooks in parallel does.
+    /// </summary>
+    internal int ConcurrentWork { get; init; } = 1;
+
     /// <summary>True when time only moves on <see cref="AdvanceAsync"/>.</summary>
     public bool IsManual { get; }
 
@@ -79,15 +86,23 @@ public sealed class SandboxClock : TimeProvider, IDisposable
 
             DateTimeOffset target;
             lock (_gate) { target = _manualNow + by; }
+            var running = new List<Task>();
             while (true)
             {
                 WorkItem? item;
+                var reachedTarget = false;
                 lock (_gate)
                 {
                     item = _queue.Count > 0 && _queue.Min!.Due <= target ? _queue.Min : null;
                     if (item is null)
                     {
-                        _manualNow = target;
+                        // Work still running may schedule more before the target, so the clock reaches the target only
+                        // once nothing runs.
+                        if (running.Count == 0)
+                        {
+                            _manualNow = target;
+                            reachedTarget = true;
+                        }
                     }
                     else
                     {
@@ -99,6 +114,12 @@ public sealed class SandboxClock : TimeProvider, IDisposable
                     }
                 }
 
+                if (item is null && !reachedTarget)
+                {
+                    await FinishOneAsync(running).ConfigureAwait(false);
+                    continue;
+                }
+
                 // Published before the work runs, so an app handling what it sends sees the same time.
                 Publish();
                 if (item is null)
@@ -106,13 +127,32 @@ public sealed class SandboxClock : TimeProvider, IDisposable
                     break;
                 }
 
-                await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+                if (ConcurrentWork <= 1)
+                {
+                    await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                running.Add(RunItemAsync(item, cancellationToken));
+                if (running.Count >= ConcurrentWork)
+                {
+                    await FinishOneAsync(running).ConfigureAwait(false);
+                }
             }
+
+            await Task.WhenAll(running).ConfigureAwait(false);
         }
         finally
         {
             _runLock.Release();
         }
+    }
+
+    private static async Task FinishOneAsync(List<Task> running)
+    {
+        var done = await Task.WhenAny(running).ConfigureAwait(false);
+        running.Remove(done);
+        await done.ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="AdvanceAsync"/>.</summary>

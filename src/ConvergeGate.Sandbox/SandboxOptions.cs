@@ -29,6 +29,14 @@ public sealed class SandboxOptions
     /// <summary>When true the clock only moves through <see cref="SandboxClock.AdvanceAsync"/> (or the admin API).</summary>
     public bool ManualClock { get; set; }
 
+    /// <summary>
+    /// How many due work items (webhook deliveries, confirmations, expiries) one advance of a manual clock runs at once.
+    /// 1 (the default) runs them one after another in due order, so a test sees a deterministic sequence; a larger
+    /// value starts them in due order without waiting for each to finish, as a gateway delivering in parallel does —
+    /// for runs with thousands of sessions, where one delivery at a time makes the clock fall far behind.
+    /// </summary>
+    public int ConcurrentWork { get; set; } = 1;
+
     /// <summary>Initial time of a manual clock; default is the current time truncated to whole seconds.</summary>
     public DateTimeOffset? ManualClockStart { get; set; }
 

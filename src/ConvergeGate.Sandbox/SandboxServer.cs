@@ -79,7 +79,7 @@ public sealed class SandboxServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
         builder.Services.AddRoutingCore();
 
-        var clock = new SandboxClock(options.ManualClock, options.ManualClockStart);
+        var clock = new SandboxClock(options.ManualClock, options.ManualClockStart) { ConcurrentWork = Math.Max(1, options.ConcurrentWork) };
         if (options.ClockFile is { Length: > 0 } clockFile)
         {
             clock.PublishTo(clockFile);

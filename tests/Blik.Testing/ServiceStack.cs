@@ -35,6 +35,9 @@ public sealed record StackOptions
 
     public TimeSpan ConfirmationDelay { get; init; } = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>How many due work items (webhook deliveries above all) one advance of a manual clock runs at once; see <see cref="SandboxOptions.ConcurrentWork"/>.</summary>
+    public int SandboxConcurrentWork { get; init; } = 1;
+
     public int? Seed { get; init; }
 
     /// <summary>
@@ -235,6 +238,7 @@ public sealed partial class ServiceStack : IAsyncDisposable
             ConfirmationDelay = options.ConfirmationDelay,
             ManualClock = options.ManualClock,
             ManualClockStart = options.ManualClock ? start : null,
+            ConcurrentWork = options.SandboxConcurrentWork,
             AllowInsecureNotificationUrls = true,
             WebhookTimeout = options.WebhookTimeout,
             Seed = options.Seed ?? Random.Shared.Next(),
