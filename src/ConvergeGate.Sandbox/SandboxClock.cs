@@ -80,7 +80,7 @@ public sealed class SandboxClock : TimeProvider, IDisposable
             {
                 lock (_gate) { _offset += by; }
                 Publish();
-                await RunDueLockedAsync(cancellationToken).ConfigureAwait(false);
+                await RunDueLockedAsync(untilIdle: true, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -278,7 +278,7 @@ public sealed class SandboxClock : TimeProvider, IDisposable
                 await _runLock.WaitAsync(stopping).ConfigureAwait(false);
                 try
                 {
-                    await RunDueLockedAsync(stopping).ConfigureAwait(false);
+                    await RunDueLockedAsync(untilIdle: false, stopping).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -292,24 +292,56 @@ public sealed class SandboxClock : TimeProvider, IDisposable
         }
     }
 
-    private async Task RunDueLockedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the work due now (<see cref="ConcurrentWork"/> at a time). With <paramref name="untilIdle"/>, also what that
+    /// work schedules for now, until nothing is due (an advance returns when its work has finished). Without it (the
+    /// pump), only what was scheduled before this call: work scheduled meanwhile waits for the next pass, so the lock is
+    /// released between passes and an advance is never starved by a stream of new work due at a clock that stands still.
+    /// </summary>
+    private async Task RunDueLockedAsync(bool untilIdle, CancellationToken cancellationToken)
     {
+        var last = long.MaxValue;
+        if (!untilIdle)
+        {
+            lock (_gate) { last = _sequence; }
+        }
+
+        var running = new List<Task>();
         while (true)
         {
             WorkItem? item;
             lock (_gate)
             {
                 var now = IsManual ? _manualNow : System.GetUtcNow() + _offset;
-                item = _queue.Count > 0 && _queue.Min!.Due <= now ? _queue.Min : null;
-                if (item is null)
+                item = _queue.Count > 0 && _queue.Min!.Due <= now && _queue.Min.Sequence <= last ? _queue.Min : null;
+                if (item is not null)
+                {
+                    _queue.Remove(item);
+                }
+            }
+
+            if (item is null)
+            {
+                if (running.Count == 0)
                 {
                     return;
                 }
 
-                _queue.Remove(item);
+                await FinishOneAsync(running).ConfigureAwait(false);
+                continue;
             }
 
-            await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+            if (ConcurrentWork <= 1)
+            {
+                await RunItemAsync(item, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            running.Add(RunItemAsync(item, cancellationToken));
+            if (running.Count >= ConcurrentWork)
+            {
+                await FinishOneAsync(running).ConfigureAwait(false);
+            }
         }
     }
 
