@@ -67,6 +67,13 @@ public static partial class Bench
             var result = await Load.CountAsync(CostConcurrency, warm, n, operation, ct);
             var wall = clock.Elapsed.TotalSeconds;
             Check(result, "cost");
+            if (result.Failed > 0)
+            {
+                // A failed operation (a storage call that timed out under load, answered 503) costs far more than a
+                // good one (exceptions, their logs and spans), so a run with failures overstates the path's cost.
+                Console.WriteLine($"  {name}: {result.Failed} of {result.Offered} operations failed (first: {result.FirstError})");
+            }
+
             var cost = new OperationCost(n, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
             if (profile is not null)
             {

@@ -32,8 +32,11 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<AzureSdkLogs>();
         services.TryAddSingleton(sp =>
         {
+            // Stopped before ours listens: an event source keeps the most verbose level any listener asked for while
+            // another listener still has it enabled.
+            var stopped = AzureSdkLogs.StoppedLibraryForwarder();
             sp.GetRequiredService<AzureSdkLogs>();
-            return AzureSdkLogs.StoppedLibraryForwarder();
+            return stopped;
         });
         services.AddAzureClients(clients =>
         {
