@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
@@ -58,8 +60,15 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
     public const string IngestQueue = "floor-ingest";
     public const string ProcessQueue = "floor-process";
     public const string FulfilmentQueue = "floor-fulfilment";
+    public const string RecheckQueue = "floor-rechecks";
+    public const string Orders = "floororders";
+    public const string Processed = "floorprocessed";
 
     private TableClient SessionTable => tables.GetTableClient(Sessions);
+
+    private TableClient OrderTable => tables.GetTableClient(Orders);
+
+    private TableClient ProcessedTable => tables.GetTableClient(Processed);
 
     private TableClient DueTable => tables.GetTableClient(Due);
 
@@ -67,17 +76,23 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
     public IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         Results.Ok(new { status = "healthy" });
 
-    /// <summary>Webhook ingest: the body onto the queue (one enqueue).</summary>
+    /// <summary>Webhook ingest: the replay check (one entity read by the event id's hash), then the body onto the queue (one enqueue).</summary>
     [Function("FloorIngest")]
     public async Task<IResult> Ingest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "floor/webhook")] HttpRequest request, CancellationToken ct)
     {
         using var reader = new StreamReader(request.Body);
         var body = await reader.ReadToEndAsync(ct);
+        using (var doc = JsonDocument.Parse(body))
+        {
+            var eventId = doc.RootElement.GetProperty("id").GetString()!;
+            _ = await ProcessedTable.GetEntityIfExistsAsync<TableEntity>(Key(eventId), "", cancellationToken: ct);
+        }
+
         await queues.GetQueueClient(IngestQueue).SendMessageAsync(body, ct);
         return Results.Ok();
     }
 
-    /// <summary>Create: gateway create, due-entry upsert, session insert.</summary>
+    /// <summary>Create: order row insert (the one-session-per-order claim), gateway create, order row bound to the session, due-entry upsert, session insert.</summary>
     [Function("FloorCreate")]
     public async Task<IResult> Create([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "floor/sessions")] HttpRequest request, CancellationToken ct)
     {
@@ -87,14 +102,22 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
         var currency = root.GetProperty("currency").GetString()!;
         var success = root.GetProperty("success_url").GetString()!;
         var cancel = root.GetProperty("cancel_url").GetString()!;
-        var id = await gateway.CreateAsync(amount, currency, success, cancel, ct);
+        var orderId = root.GetProperty("order_id").GetString()!;
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var order = new TableEntity(Key(orderId), "") { ["OrderId"] = orderId, ["ClaimedAt"] = now };
+        var claimed = await OrderTable.AddEntityAsync(order, ct);
+        var id = await gateway.CreateAsync(amount, currency, success, cancel, ct);
+        order["SessionId"] = id;
+        await OrderTable.UpdateEntityAsync(order, claimed.Headers.ETag ?? ETag.All, TableUpdateMode.Replace, ct);
         await DueTable.UpsertEntityAsync(DueEntity(id, now + 86_400, "Expiry"), TableUpdateMode.Replace, ct);
         await SessionTable.AddEntityAsync(Session(id, "open", now), ct);
         return Results.Json(new { id, status = "open", amount, currency }, statusCode: 201);
     }
 
-    /// <summary>Pay: due-entry existence check alongside read + conditional write of the attempt, due-entry upsert, gateway pay, conditional write.</summary>
+    /// <summary>
+    /// Pay: due-entry existence check alongside read + conditional write of the attempt, due-entry upsert, gateway pay,
+    /// conditional write, the first re-check queued (a message invisible until shortly before retry_code_after).
+    /// </summary>
     [Function("FloorPay")]
     public async Task<IResult> Pay([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "floor/sessions/{id}/pay")] HttpRequest request, string id, CancellationToken ct)
     {
@@ -112,6 +135,7 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
         row["Status"] = "pending";
         row["UpdatedAt"] = now;
         await SessionTable.UpdateEntityAsync(row, reserved.Headers.ETag ?? ETag.All, TableUpdateMode.Replace, ct);
+        await queues.GetQueueClient(RecheckQueue).SendMessageAsync(JsonSerializer.Serialize(new { session_id = id }), TimeSpan.FromSeconds(100), cancellationToken: ct);
         return Results.Json(new { id, status, attempts = row.GetInt32("Attempts") });
     }
 
@@ -124,14 +148,17 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
     }
 
     /// <summary>
-    /// One completion event: gateway read, session read, safety due entry, conditional write with the outbox flag,
-    /// fulfilment enqueue, conditional write clearing the flag, both due entries removed (the host deletes the message).
+    /// One completion event: the replay check (entity read by the event id's hash), gateway read, session read, safety
+    /// due entry, conditional write with the outbox flag, fulfilment enqueue, conditional write clearing the flag, both
+    /// due entries removed, the event recorded as applied (upsert); the host deletes the message.
     /// </summary>
     [Function("FloorProcess")]
     public async Task Process([QueueTrigger(ProcessQueue, Connection = "AzureWebJobsStorage")] string message, CancellationToken ct)
     {
         using var doc = JsonDocument.Parse(message);
         var id = doc.RootElement.GetProperty("session_id").GetString()!;
+        var eventKey = Key(doc.RootElement.GetProperty("event_id").GetString()!);
+        _ = await ProcessedTable.GetEntityIfExistsAsync<TableEntity>(eventKey, "", cancellationToken: ct);
         var status = await gateway.StatusAsync(id, ct);
         var row = (await SessionTable.GetEntityAsync<TableEntity>(id, "", cancellationToken: ct)).Value;
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -146,8 +173,12 @@ public sealed class FloorFunctions(TableServiceClient tables, QueueServiceClient
         var expiry = DueEntity(id, row.GetInt64("ExpiresAt") ?? now, "Expiry");
         await DueTable.DeleteEntityAsync(expiry.PartitionKey, expiry.RowKey, ETag.All, ct);
         await DueTable.DeleteEntityAsync(safety.PartitionKey, safety.RowKey, ETag.All, ct);
+        await ProcessedTable.UpsertEntityAsync(new TableEntity(eventKey, "") { ["AppliedAt"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, TableUpdateMode.Replace, ct);
         logger.LogInformation("Event for session {Id}: applied", id);
     }
+
+    /// <summary>A row key for an event or order id, hashed as the service hashes them.</summary>
+    private static string Key(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     /// <summary>A due entry keyed like the service's (a shard per partition, due time then id); the benchmark seeds the same keys.</summary>
     public static TableEntity DueEntity(string id, long at, string kind) =>

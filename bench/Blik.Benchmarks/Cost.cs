@@ -49,22 +49,38 @@ public static partial class Bench
         var proxied = InProcess.Proxied(azurite, tableProxy.Port, queueProxy.Port);
         await storage.Tables.GetTableClient(Floor.Sessions).CreateIfNotExistsAsync(ct);
         await storage.Tables.GetTableClient(Floor.Due).CreateIfNotExistsAsync(ct);
-        foreach (var q in new[] { Floor.IngestQueue, Floor.ProcessQueue, Floor.FulfilmentQueue })
+        await storage.Tables.GetTableClient(Floor.Orders).CreateIfNotExistsAsync(ct);
+        await storage.Tables.GetTableClient(Floor.Processed).CreateIfNotExistsAsync(ct);
+        foreach (var q in new[] { Floor.IngestQueue, Floor.ProcessQueue, Floor.FulfilmentQueue, Floor.RecheckQueue })
         {
             await storage.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken: ct);
         }
 
-        async Task<OperationCost> MeasureAsync(BenchHost host, Func<int, CancellationToken, Task> operation)
+        async Task<OperationCost> MeasureAsync(string name, BenchHost host, Func<int, CancellationToken, Task> operation)
         {
             await Load.CountAsync(CostConcurrency, 0, warm, operation, ct);
             tableProxy.Reset();
             queueProxy.Reset();
+            var profile = AllocProfile.Start(host.WorkerPid, name);
             var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
             var clock = Stopwatch.StartNew();
             var result = await Load.CountAsync(CostConcurrency, warm, n, operation, ct);
             var wall = clock.Elapsed.TotalSeconds;
             Check(result, "cost");
-            return new OperationCost(n, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            if (result.Failed > 0)
+            {
+                // A failed operation (a storage call that timed out under load, answered 503) costs far more than a
+                // good one (exceptions, their logs and spans), so a run with failures overstates the path's cost.
+                Console.WriteLine($"  {name}: {result.Failed} of {result.Offered} operations failed (first: {result.FirstError})");
+            }
+
+            var cost = new OperationCost(n, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            if (profile is not null)
+            {
+                await profile.StopAndPrintAsync(name, n, ct);
+            }
+
+            return cost;
         }
 
         var httpFunctions = (await FunctionsApp.FunctionNamesAsync()).Where(f => f != FunctionNames.ProcessEvent).ToArray();
@@ -75,22 +91,22 @@ public static partial class Bench
             using var floor = new FloorCalls(floorHost.BaseAddress, SecretKey);
             var eventSessions = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
 
-            var svcIngest = await MeasureAsync(svcHost, (i, c) => service.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
-            var floorIngest = await MeasureAsync(floorHost, (i, c) => floor.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
+            var svcIngest = await MeasureAsync("ingest-service", svcHost, (i, c) => service.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
+            var floorIngest = await MeasureAsync("ingest-floor", floorHost, (i, c) => floor.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
             CostRows(run, "webhook ingest", svcIngest, floorIngest, 1.3, 1.5);
 
             var svcSessions = new ServiceCalls.Created[warm + n];
             var floorSessions = new string[warm + n];
-            var svcCreate = await MeasureAsync(svcHost, async (i, c) => svcSessions[i] = await service.CreateAsync(c));
-            var floorCreate = await MeasureAsync(floorHost, async (i, c) => floorSessions[i] = await floor.CreateAsync(c));
+            var svcCreate = await MeasureAsync("create-service", svcHost, async (i, c) => svcSessions[i] = await service.CreateAsync(c));
+            var floorCreate = await MeasureAsync("create-floor", floorHost, async (i, c) => floorSessions[i] = await floor.CreateAsync(c));
             CostRows(run, "create", svcCreate, floorCreate, 1.5, 1.5);
 
-            var svcGet = await MeasureAsync(svcHost, (i, c) => service.GetAsync(svcSessions[i], c));
-            var floorGet = await MeasureAsync(floorHost, (i, c) => floor.GetAsync(floorSessions[i], c));
+            var svcGet = await MeasureAsync("get-service", svcHost, (i, c) => service.GetAsync(svcSessions[i], c));
+            var floorGet = await MeasureAsync("get-floor", floorHost, (i, c) => floor.GetAsync(floorSessions[i], c));
             CostRows(run, "get", svcGet, floorGet, 1.3, 1.3);
 
-            var svcPay = await MeasureAsync(svcHost, (i, c) => service.PayAsync(svcSessions[i], ServiceStackCodes.Pending, c));
-            var floorPay = await MeasureAsync(floorHost, (i, c) => floor.PayAsync(floorSessions[i], ServiceStackCodes.Pending, c));
+            var svcPay = await MeasureAsync("pay-service", svcHost, (i, c) => service.PayAsync(svcSessions[i], ServiceStackCodes.Pending, c));
+            var floorPay = await MeasureAsync("pay-floor", floorHost, (i, c) => floor.PayAsync(floorSessions[i], ServiceStackCodes.Pending, c));
             CostRows(run, "pay", svcPay, floorPay, 1.5, 1.5);
         }
 
@@ -103,7 +119,7 @@ public static partial class Bench
         // Done when the worker has reported every event processed and the queue is empty; or, should some event fail
         // and wait for its retry, when the queue has been empty with no progress for 5 s (the cost is then per event
         // the worker reported).
-        async Task<OperationCost> MeasureQueueAsync(BenchHost host, QueueClient queue, IReadOnlyList<string> messages)
+        async Task<OperationCost> MeasureQueueAsync(string name, BenchHost host, QueueClient queue, IReadOnlyList<string> messages)
         {
             async Task DrainAsync(int from, int count)
             {
@@ -143,12 +159,19 @@ public static partial class Bench
             var before = host.Requests.EventsProcessed;
             tableProxy.Reset();
             queueProxy.Reset();
+            var profile = AllocProfile.Start(host.WorkerPid, name);
             var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
             var clock = Stopwatch.StartNew();
             await DrainAsync(warm, n);
             var wall = clock.Elapsed.TotalSeconds;
             var done = (int)Math.Max(1, host.Requests.EventsProcessed - before);
-            return new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            var cost = new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            if (profile is not null)
+            {
+                await profile.StopAndPrintAsync(name, done, ct);
+            }
+
+            return cost;
         }
 
         OperationCost svcProcess, floorProcess;
@@ -156,14 +179,14 @@ public static partial class Bench
         {
             var events = storage.Queues.GetQueueClient(QueueNames.Events);
             await events.CreateIfNotExistsAsync(cancellationToken: ct);
-            svcProcess = await MeasureQueueAsync(host, events,
+            svcProcess = await MeasureQueueAsync("processing-service", host, events,
                 svcPrepared.Select(s => new Blik.Checkout.Webhooks.EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", s.Id, null).Serialize()).ToArray());
         }
 
         await using (var host = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, ["FloorProcess"], ct, polling, app: AppProcess.FloorApp, probe: true))
         {
-            floorProcess = await MeasureQueueAsync(host, storage.Queues.GetQueueClient(Floor.ProcessQueue),
-                floorPrepared.Select(id => JsonSerializer.Serialize(new { session_id = id })).ToArray());
+            floorProcess = await MeasureQueueAsync("processing-floor", host, storage.Queues.GetQueueClient(Floor.ProcessQueue),
+                floorPrepared.Select(id => JsonSerializer.Serialize(new { event_id = "evt_" + Guid.NewGuid().ToString("N"), session_id = id })).ToArray());
         }
 
         CostRows(run, "event processing", svcProcess, floorProcess, 1.5, 1.5, "event");
@@ -221,6 +244,9 @@ internal static class Floor
     public const string IngestQueue = "floor-ingest";
     public const string ProcessQueue = "floor-process";
     public const string FulfilmentQueue = "floor-fulfilment";
+    public const string RecheckQueue = "floor-rechecks";
+    public const string Orders = "floororders";
+    public const string Processed = "floorprocessed";
 
     /// <summary>The keys FloorFunctions.DueEntity gives an entry.</summary>
     public static (string PartitionKey, string RowKey) DueKeys(string id, long at) =>

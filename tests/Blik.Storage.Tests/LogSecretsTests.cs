@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
 using System.Text.RegularExpressions;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -50,6 +51,18 @@ public sealed partial class LogSecretsTests(AzuriteFixture azurite)
         AssertNoneContain(lines, [AzuriteInstance.AccountKey, signature, Uri.EscapeDataString(signature)]);
         Assert.DoesNotContain(lines, l => UnredactedSig().IsMatch(l));
         Assert.Contains(lines, l => l.Contains("sig=REDACTED", StringComparison.Ordinal)); // the URLs with the SAS were logged, redacted
+    }
+
+    [Fact]
+    public async Task At_the_default_log_levels_the_SDK_is_asked_for_warnings_only_so_it_formats_no_per_request_events()
+    {
+        using var provider = QueueBehaviourTests.AppServices(azurite.ConnectionString);
+        await provider.GetRequiredService<StorageHealth>().CheckAsync(CancellationToken.None); // clients built, calls made
+
+        Assert.Equal(EventLevel.Warning, provider.GetRequiredService<AzureSdkLogs>().Level);
+        var core = Assert.Single(EventSource.GetSources(), s => s.Name == "Azure-Core");
+        Assert.True(core.IsEnabled(EventLevel.Warning, EventKeywords.All)); // forwarded: error responses, slow responses
+        Assert.False(core.IsEnabled(EventLevel.Informational, EventKeywords.All)); // not built: a request and a response event per call
     }
 
     /// <summary>Sessions, due entries, idempotency records, refunds and queue sends, as the services do them, at Trace.</summary>

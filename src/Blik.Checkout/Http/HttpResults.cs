@@ -121,17 +121,38 @@ public static class RequestBodies
             throw Problems.PayloadTooLarge(maxBytes);
         }
 
-        using var buffer = new MemoryStream(capacity: (int)Math.Min(request.ContentLength ?? 4096, maxBytes));
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (request.ContentLength is { } length)
         {
-            if (buffer.Length + read > maxBytes)
+            // The usual case: the size is announced (and the server holds the body to it), so read into the one array.
+            var body = new byte[length];
+            var filled = 0;
+            int got;
+            while (filled < body.Length && (got = await request.Body.ReadAsync(body.AsMemory(filled), cancellationToken)) > 0)
             {
-                throw Problems.PayloadTooLarge(maxBytes);
+                filled += got;
             }
 
-            await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
+            return filled == body.Length ? body : body[..filled];
+        }
+
+        using var buffer = new MemoryStream(capacity: Math.Min(4096, maxBytes));
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(8192);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw Problems.PayloadTooLarge(maxBytes);
+                }
+
+                await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();

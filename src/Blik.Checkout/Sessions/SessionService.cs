@@ -36,7 +36,7 @@ public sealed class SessionService(
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout create");
         var outcome = await idempotency.ExecuteAsync<CheckoutSession>(
             idempotencyKey,
-            request.Fingerprint(),
+            idempotencyKey is null ? "" : request.Fingerprint(), // only a key is bound to the request's hash
             _options.IdempotencyLease,
             async (scope, ct) =>
             {

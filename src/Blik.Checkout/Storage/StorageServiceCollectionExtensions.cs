@@ -15,8 +15,8 @@ public static class StorageServiceCollectionExtensions
     public const string Setting = "AzureWebJobsStorage";
 
     /// <summary>
-    /// The SDK's table and queue service clients, registered once through <c>AddAzureClients</c> (which also forwards
-    /// the SDK's event-source logs to <see cref="ILogger"/>), and the stores' helpers over them. The setting is read
+    /// The SDK's table and queue service clients, registered once through <c>AddAzureClients</c>, the SDK's event-source
+    /// logs forwarded to <see cref="ILogger"/> (<see cref="AzureSdkLogs"/>), and the stores' helpers over them. The setting is read
     /// when first needed: a missing or malformed one stops start-up (<c>ValidateOnStart</c>) with a message naming it.
     /// </summary>
     public static IServiceCollection AddBlikStorage(this IServiceCollection services, IConfiguration configuration)
@@ -26,6 +26,18 @@ public static class StorageServiceCollectionExtensions
             .Configure(s => s.Account = Validated(account))
             .ValidateOnStart();
 
+        // The SDK's logs reach ILogger through AzureSdkLogs, at the level configuration asks for, instead of through
+        // the library's forwarder, which listens at Verbose whatever the filters keep (registered first, so
+        // AddAzureClients finds it).
+        services.TryAddSingleton<AzureSdkLogs>();
+        services.TryAddSingleton(sp =>
+        {
+            // Stopped before ours listens: an event source keeps the most verbose level any listener asked for while
+            // another listener still has it enabled.
+            var stopped = AzureSdkLogs.StoppedLibraryForwarder();
+            sp.GetRequiredService<AzureSdkLogs>();
+            return stopped;
+        });
         services.AddAzureClients(clients =>
         {
             // A null credential (connection string) keeps the factory from building a DefaultAzureCredential it would not use.
