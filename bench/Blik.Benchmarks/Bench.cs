@@ -404,12 +404,13 @@ public static partial class Bench
         using var service = new ServiceCalls(host.BaseAddress, SecretKey);
         await Task.Delay(sizes.MemorySettle, ct);
         var before = host.WorkerRssMiB();
-        var committedBefore = host.WorkerGc().Committed / 1024.0 / 1024.0;
         var hostBefore = AppProcess.ReadRssMiB(Environment.ProcessId);
         var hostPeak = hostBefore;
         var dumpDirectory = Path.Combine(AzuriteInstance.FindRepoRoot(), "artifacts", "bench", $"gcdump-{DateTime.UtcNow:yyyyMMddTHHmmssZ}");
         Task<HeapDump> Dump(string label) => GcDump.CollectAsync(host.WorkerPid, label, dumpDirectory, ct);
         var idle = dumps ? await Dump("1-idle") : null;
+        // As of the worker's last GC (the idle dump's full one, when dumps are taken; 0 if it has not collected yet).
+        var committedBefore = host.WorkerGc().Committed / 1024.0 / 1024.0;
 
         var samples = new System.Collections.Concurrent.ConcurrentQueue<(double T, double Rss, double Committed)>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
