@@ -496,8 +496,8 @@ public static partial class Bench
         run.Report.Add(new BenchRow("memory", "worker RSS after load (settled)", after, before, "MiB", "after − before", after - before, "reported", null));
         run.Report.Add(new BenchRow("memory", "growth: RSS at the end of the 2nd half − end of the 1st half of the load", secondHalfEnd, firstHalfEnd, "MiB", "Δ %", growth,
             "≤ 5 %", growth <= 5));
-        run.Report.Add(new BenchRow("memory", "worker GC-committed memory (managed heap from the OS), end of 2nd half − end of 1st half (probe; baseline: 1st half)", secondCommitted, firstCommitted, "MiB", "Δ %",
-            (secondCommitted - firstCommitted) / firstCommitted * 100, "reported", null));
+        run.Report.Add(new BenchRow("memory", "worker GC-committed memory (managed heap from the OS), end of 2nd half − end of 1st half (probe; baseline: 1st half)", secondCommitted, firstCommitted, "MiB", "Δ",
+            secondCommitted - firstCommitted, "reported", null)); // Δ in MiB, not %: before the worker's first GC the probe reports 0
         run.Report.Add(new BenchRow("memory", "worker RSS outside the GC heap (RSS − GC committed: runtime, code, stacks), end of 2nd half (baseline: idle)", secondHalfEnd - secondCommitted, before - committedBefore, "MiB", "after − before",
             secondHalfEnd - secondCommitted - (before - committedBefore), "reported", null));
         // The local host runs inside the benchmark's process, with the load generator, the sandbox and the proxies: an upper bound for the host.
