@@ -6,12 +6,17 @@
 #   scripts/bench.sh --size tiny  the small run the test suite does (tests/Blik.Benchmarks.Tests)
 #   scripts/bench.sh --size full --sweep-sizes 1000,10000   the full run without the slow 100 000-session seeding
 #   scripts/bench.sh --size full --parts startup,cost        only start-up and cost per operation (CPU, allocation)
+#   scripts/bench.sh --size full --parts ingest,processing,memory --soak-seconds 300
+#                                 the memory soak: 5 minutes of load at rates this run measured the service sustains,
+#                                 with heap dumps of the worker (installs dotnet-gcdump into tools/bin)
 # Record a run's table in docs/performance.md as a new dated section (keep the older ones).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/install-tools.sh azurite
+# The soak's heap dumps need dotnet-gcdump; the other runs use it only when it is already installed.
+if [[ " $* " == *" --soak-seconds "* ]]; then scripts/install-tools.sh gcdump; fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build bench/Blik.Benchmarks/Blik.Benchmarks.csproj -c Release -nologo -v quiet

@@ -3,7 +3,9 @@
 #   azurite  Azurite (npm, pinned in tools/package-lock.json) into tools/node_modules
 #   bicep    the Bicep CLI (NuGet package Azure.Bicep.CommandLine.linux-x64, pinned in tools/bicep-cli.proj)
 #            as tools/bin/bicep
-# Usage: scripts/install-tools.sh [azurite] [bicep]   (no argument: all of them)
+#   gcdump   optional, not installed by default: dotnet-gcdump (a .NET tool from NuGet, pinned below) as
+#            tools/bin/dotnet-gcdump; the benchmark's memory part uses it for heap dumps of the worker when present
+# Usage: scripts/install-tools.sh [azurite] [bicep] [gcdump]   (no argument: azurite and bicep)
 # Idempotent: a second run only checks.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,12 +42,31 @@ install_bicep() {
   "$target" --version
 }
 
+# dotnet-gcdump's version: the one the NuGet feed serves for .NET 10 processes.
+gcdump_version="10.0.750501"
+
+install_gcdump() {
+  local target="$root/tools/bin/dotnet-gcdump"
+  if [ -x "$target" ] && "$target" --version 2>/dev/null | grep -q "^$gcdump_version"; then
+    return
+  fi
+
+  echo "Installing dotnet-gcdump $gcdump_version into tools/bin ..."
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  if [ -e "$target" ]; then
+    dotnet tool uninstall dotnet-gcdump --tool-path "$root/tools/bin" >/dev/null
+  fi
+  dotnet tool install dotnet-gcdump --version "$gcdump_version" --tool-path "$root/tools/bin" >/dev/null
+  "$target" --version
+}
+
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(azurite bicep)
 for tool in "${tools[@]}"; do
   case "$tool" in
     azurite) install_azurite ;;
     bicep) install_bicep ;;
-    *) echo "Unknown tool '$tool' (known: azurite, bicep)." >&2; exit 2 ;;
+    gcdump) install_gcdump ;;
+    *) echo "Unknown tool '$tool' (known: azurite, bicep, gcdump)." >&2; exit 2 ;;
   esac
 done

@@ -4,7 +4,8 @@ using System.Text;
 
 /// <summary>
 /// Loaded by the runtime before the worker's Main (the type name and its global namespace are the runtime's contract).
-/// Each connection to the socket gets one line: the bytes this process has allocated so far, then the socket closes.
+/// Each connection to the socket gets one line: the bytes this process has allocated so far, the bytes its GC has
+/// committed and its heap size (both as of the last GC), then the socket closes.
 /// </summary>
 internal static class StartupHook
 {
@@ -32,7 +33,12 @@ internal static class StartupHook
             while (true)
             {
                 using var client = listener.Accept();
-                var line = GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture) + "\n";
+                // As of the last GC: what the GC has committed from the OS, and the heap's size (live + fragmentation).
+                var gc = GC.GetGCMemoryInfo();
+                var line = string.Join(' ',
+                    GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture),
+                    gc.TotalCommittedBytes.ToString(CultureInfo.InvariantCulture),
+                    gc.HeapSizeBytes.ToString(CultureInfo.InvariantCulture)) + "\n";
                 client.Send(Encoding.ASCII.GetBytes(line));
                 client.Shutdown(SocketShutdown.Both);
             }

@@ -53,14 +53,24 @@ public sealed partial class BenchHost : IAsyncDisposable
     /// The bytes the worker process has allocated since it started, as its own GC counts them (read through the
     /// startup hook in bench/Blik.Benchmarks.Probe; only for a host started with <c>probe: true</c>).
     /// </summary>
-    public long WorkerAllocatedBytes()
+    public long WorkerAllocatedBytes() => Probe()[0];
+
+    /// <summary>
+    /// The worker's GC as of its last collection (probe hosts only): bytes committed from the OS for the managed heap, and
+    /// the heap's size. What the worker's RSS holds beyond the committed bytes is native: the runtime, loaded assemblies,
+    /// JIT'd code, thread stacks.
+    /// </summary>
+    public (long Committed, long HeapSize) WorkerGc() => Probe() is [_, var committed, var heap] ? (committed, heap) : throw new InvalidOperationException("the probe answered no GC figures");
+
+    private long[] Probe()
     {
         var path = _probe ?? throw new InvalidOperationException("this host was started without the allocation probe");
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
         using var reader = new StreamReader(stream);
-        return long.Parse(reader.ReadLine() ?? throw new InvalidOperationException("the probe answered nothing"), CultureInfo.InvariantCulture);
+        var line = reader.ReadLine() ?? throw new InvalidOperationException("the probe answered nothing");
+        return [.. line.Split(' ').Select(n => long.Parse(n, CultureInfo.InvariantCulture))];
     }
 
     /// <param name="functions">The functions to load (null: all). Leaving out ProcessEvent leaves the queue alone.</param>

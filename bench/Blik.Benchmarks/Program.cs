@@ -32,6 +32,13 @@ if (args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() is { } parts)
     sizes = sizes with { Parts = parts.Split(',').ToHashSet() };
 }
 
+// `--soak-seconds 300`: the memory part's load runs this long (the soak), with heap dumps of the worker at its start,
+// half and end when dotnet-gcdump is installed (scripts/install-tools.sh gcdump).
+if (args.SkipWhile(a => a != "--soak-seconds").Skip(1).FirstOrDefault() is { } soak)
+{
+    sizes = sizes with { MemoryLoadDuration = TimeSpan.FromSeconds(double.Parse(soak, System.Globalization.CultureInfo.InvariantCulture)) };
+}
+
 // `--service-setting KEY=VALUE` (repeatable): an extra app setting for the service's worker only, e.g.
 // OTEL_SDK_DISABLED=true to see what its tracing costs per operation.
 for (var i = 0; i < args.Length - 1; i++)

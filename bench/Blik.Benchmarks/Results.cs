@@ -19,6 +19,8 @@ public sealed record BenchSizes
     public int SweepIterations { get; init; }
     public TimeSpan MemoryLoadDuration { get; init; }
     public TimeSpan MemorySettle { get; init; }
+
+    /// <summary>The memory mix's rates when the part that measures the matching capacity did not run (see Bench.MemoryRates).</summary>
     public double MemoryWebhookRate { get; init; }
     public double MemoryGetRate { get; init; }
     public double MemoryCreateRate { get; init; }
@@ -67,9 +69,9 @@ public sealed record BenchSizes
         SweepIterations = 5,
         MemoryLoadDuration = TimeSpan.FromSeconds(60),
         MemorySettle = TimeSpan.FromSeconds(10),
-        MemoryWebhookRate = 150,
-        MemoryGetRate = 100,
-        MemoryCreateRate = 20,
+        MemoryWebhookRate = 25,
+        MemoryGetRate = 50,
+        MemoryCreateRate = 5,
         StartupRuns = 5,
         CostOperations = 200,
         CostWarmup = 40,

@@ -17,7 +17,7 @@ public sealed class TinyBenchmarkRunTests(ITestOutputHelper output)
         output.WriteLine(report.ToMarkdown());
 
         var areas = report.Rows.Select(r => r.Area).Distinct().ToArray();
-        Assert.Equal(["start-up", "cost per operation", "webhook ingest", "host hop", "merchant API", "memory", "event processing", "sweep"], areas);
+        Assert.Equal(["start-up", "cost per operation", "webhook ingest", "host hop", "event processing", "merchant API", "memory", "sweep"], areas);
         Assert.Equal(2, report.Rows.Count(r => r.Area == "start-up")); // service and floor app through the host
         // Webhook ingest, create, get, pay, event processing: CPU, allocation, storage requests and wall time each.
         Assert.Equal(5 * 4, report.Rows.Count(r => r.Area == "cost per operation"));
