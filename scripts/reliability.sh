@@ -6,7 +6,7 @@
 #   STORM_SESSIONS=2000 STORM_SEED=7 scripts/reliability.sh # another size or seed
 #   RELIABILITY_FILTER=StormTests scripts/reliability.sh    # only the storm (any dotnet test --filter expression)
 #
-# Sizes: STORM_SESSIONS (10000), STORM_SEED (20261121), STORM_CONCURRENCY (24), FUZZ_CASES (10000), FUZZ_SEED
+# Sizes: STORM_SESSIONS (10000), STORM_SEED (20261121), STORM_CONCURRENCY (24), STORM_POLL_RATE (40 GETs/s), FUZZ_CASES (10000), FUZZ_SEED
 # (random, printed), LOAD_SECONDS (120), LOAD_RPS (60). The CI run (scripts/test.sh) uses the small defaults built
 # into the tests.
 set -euo pipefail
