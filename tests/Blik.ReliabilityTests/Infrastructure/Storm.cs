@@ -150,8 +150,9 @@ public sealed record Latency(int Count, double P50, double P95, double P99)
 /// restarts it) and later a whole host + worker pair crashed and replaced. The sandbox's clock is manual and follows
 /// wall-clock time during traffic (the app's follows it through the test clock); then every open session is taken past
 /// its expiry a sweep period at a time (faults still on); then faults stop and the sweep runs once per period until
-/// every session is final. What it checks is read in bulk (a scan of the sessions table, the fulfilment queue drained
-/// 32 at a time), so it scales to a 10 000-session run.
+/// every session is final. What it checks is read in bulk (a scan of the sessions table; the fulfilment messages a
+/// consumer took 32 at a time as they came, as a shop's would, plus what is left at the end), so it scales to a
+/// 10 000-session run.
 /// </summary>
 public sealed class Storm(ServiceStack stack, StormOptions options, Action<string> log)
 {
@@ -162,6 +163,7 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
     private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _latency = new();
     private readonly ConcurrentDictionary<string, int> _statuses = new();
     private readonly ConcurrentDictionary<string, int> _plans = new();
+    private readonly List<FulfilmentMessage> _fulfilment = []; // the consumer's; read once it has stopped
     private int _created;
 
     private sealed class Tracked(string id, string secret, string plan, string orderId)
@@ -231,6 +233,10 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
             }
         });
         var pollers = Enumerable.Range(0, 2).Select(p => Task.Run(() => PollAsync(p, 2, stopPollers.Token))).ToArray();
+
+        // The shop's fulfilment consumer, taking messages as they come (they are checked at the end).
+        using var stopConsumer = new CancellationTokenSource();
+        var consumer = Task.Run(() => ConsumeFulfilmentAsync(stopConsumer.Token));
 
         var traffic = Stopwatch.StartNew();
         using var gate = new SemaphoreSlim(options.Concurrency);
@@ -315,9 +321,29 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
         await stopPollers.CancelAsync();
         await Task.WhenAll(pollers);
 
+        await stopConsumer.CancelAsync();
+        await consumer;
         await FillReportAsync(report);
         report.TotalSeconds = total.Elapsed.TotalSeconds;
         return report;
+    }
+
+    private async Task ConsumeFulfilmentAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            if (await stack.TakeFulfilmentMessagesAsync(_fulfilment) == 0)
+            {
+                try
+                {
+                    await Task.Delay(500, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
     }
 
     private async Task SweepQuietlyAsync(int instance)
@@ -649,8 +675,9 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
             }
         }
 
-        // Exactly one fulfilment message per finished session: the queue drained, as the shop's consumer would.
-        var messages = await stack.DrainFulfilmentMessagesAsync();
+        // Exactly one fulfilment message per finished session: what the shop's consumer took during the storm and
+        // whatever is left on the queue.
+        var messages = await stack.DrainFulfilmentMessagesAsync(_fulfilment);
         report.Messages = messages.Count;
         var published = stack.Logs.Lines
             .Select(l => PublishedLine.Match(l)).Where(m => m.Success)
