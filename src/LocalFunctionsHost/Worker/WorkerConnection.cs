@@ -165,7 +165,17 @@ internal sealed class WorkerConnection : IAsyncDisposable
     public async Task SendAsync(StreamingMessage message, CancellationToken cancellationToken = default)
     {
         var writer = await _stream.Task.WaitAsync(cancellationToken);
-        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _writeLock.WaitAsync(cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the caller taking this connection and sending on it: the worker is gone, which the
+            // caller handles (an HTTP request then answers 502, not 500).
+            throw new WorkerExitedException("The worker connection is closed.");
+        }
+
         try
         {
             if (_closed.IsCancellationRequested)
@@ -177,12 +187,19 @@ internal sealed class WorkerConnection : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            // The call has completed (the worker went away).
+            // The call has completed (the worker went away); ObjectDisposedException is one of these.
             throw new WorkerExitedException($"Could not write to the worker: {e.Message}");
         }
         finally
         {
-            _writeLock.Release();
+            try
+            {
+                _writeLock.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed while this write was in flight.
+            }
         }
     }
 
