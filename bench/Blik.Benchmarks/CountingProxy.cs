@@ -55,7 +55,16 @@ public sealed class CountingProxy : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
-        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+        // Azurite closes a keep-alive connection after 5 s idle; a pooled connection reused just as it closes fails the
+        // forwarded request ("response ended prematurely"), and the service under test saw that as storage
+        // unavailable (1-4 creates in 200 answered 503 on a quiet machine). Retire idle connections well before.
+        var client = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2),
+        })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{targetPort}"),
             Timeout = TimeSpan.FromSeconds(60),
