@@ -165,17 +165,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
     public async Task SendAsync(StreamingMessage message, CancellationToken cancellationToken = default)
     {
         var writer = await _stream.Task.WaitAsync(cancellationToken);
-        try
-        {
-            await _writeLock.WaitAsync(cancellationToken);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed between the caller taking this connection and sending on it: the worker is gone, which the
-            // caller handles (an HTTP request then answers 502, not 500).
-            throw new WorkerExitedException("The worker connection is closed.");
-        }
-
+        await _writeLock.WaitAsync(cancellationToken);
         try
         {
             if (_closed.IsCancellationRequested)
@@ -187,19 +177,12 @@ internal sealed class WorkerConnection : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            // The call has completed (the worker went away); ObjectDisposedException is one of these.
+            // The call has completed (the worker went away).
             throw new WorkerExitedException($"Could not write to the worker: {e.Message}");
         }
         finally
         {
-            try
-            {
-                _writeLock.Release();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Disposed while this write was in flight.
-            }
+            _writeLock.Release();
         }
     }
 
@@ -287,7 +270,9 @@ internal sealed class WorkerConnection : IAsyncDisposable
         AppDomain.CurrentDomain.ProcessExit -= OnHostExit;
         Close();
         _process?.Dispose();
-        _writeLock.Dispose();
+        // _writeLock is not disposed: a request that took this connection just before the worker died may still send
+        // on it, and must find it closed (WorkerExitedException, the request answers 502) rather than a disposed lock
+        // (an ObjectDisposedException that escaped as a 500). The lock holds no wait handle, so nothing leaks.
         _closed.Dispose();
     }
 
