@@ -571,6 +571,7 @@ public sealed partial class ServiceStack : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<FulfilmentMessage>> DrainFulfilmentMessagesAsync(IEnumerable<FulfilmentMessage>? taken = null)
     {
+        await Storage.Queue(FulfilmentQueue).CreateIfNotExistsAsync();
         var messages = new List<FulfilmentMessage>(taken ?? []);
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(5);
         while (true)
@@ -593,12 +594,12 @@ public sealed partial class ServiceStack : IAsyncDisposable
     /// One receive of up to 32 fulfilment messages, each parsed into <paramref name="into"/> and deleted, as a shop's
     /// consumer takes them; how many it took (0: none visible now). A consumer calling this while traffic runs keeps
     /// the queue short, which matters on Azurite: its queue store re-sorts the indexes of every message the account
-    /// holds on each queue operation, so a queue left to fill makes every other queue call slower.
+    /// holds on each queue operation, so a queue left to fill makes every other queue call slower. The queue must exist
+    /// (the service creates it at start-up; a caller that may come first creates it once).
     /// </summary>
     public async Task<int> TakeFulfilmentMessagesAsync(ICollection<FulfilmentMessage> into)
     {
         var queue = Storage.Queue(FulfilmentQueue);
-        await queue.CreateIfNotExistsAsync();
         var batch = (await StorageClients.PatientlyAsync(async () => (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(1))).Value)).ToArray();
         foreach (var message in batch)
         {

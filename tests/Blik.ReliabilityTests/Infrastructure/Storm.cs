@@ -330,6 +330,7 @@ public sealed class Storm(ServiceStack stack, StormOptions options, Action<strin
 
     private async Task ConsumeFulfilmentAsync(CancellationToken stop)
     {
+        await stack.Storage.Queue(ServiceStack.FulfilmentQueue).CreateIfNotExistsAsync(cancellationToken: stop);
         while (!stop.IsCancellationRequested)
         {
             if (await stack.TakeFulfilmentMessagesAsync(_fulfilment) == 0)
