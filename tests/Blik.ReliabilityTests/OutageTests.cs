@@ -161,6 +161,9 @@ public sealed class OutageTests(AzuriteFixture azurite, ITestOutputHelper output
         // The gateway did the work but its answer was lost; its webhook is lost too. The sweep finds the payment.
         var lost = await stack.CreateAsync(instance);
         var lostId = lost.Json.GetProperty("id").GetString()!;
+        // Its session.created event is read from the gateway before the payment completes there; processed later, that
+        // read would find the payment itself and the sweep would have nothing left to prove.
+        await stack.WaitForEventsAsync();
         stack.Sandbox.Faults.Add(new ApiFaultRule { Kind = ApiFaultKind.InternalServerError, Endpoint = FaultEndpoint.Pay, Times = 1, AfterProcessing = true });
         stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop, EventTypes = ["session.completed"] });
         var lostPay = await stack.PayAsync(instance, lostId, lost.Json.GetProperty("client_secret").GetString()!, "777321");
