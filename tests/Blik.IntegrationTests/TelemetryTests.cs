@@ -102,8 +102,16 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         var processingTrace = spans.Where(s => s.TraceId == consumer.TraceId).ToList();
         Assert.Contains(processingTrace, s => s.Kind == ActivityKind.Client && Tag(s, "url.full")?.StartsWith(sandbox.BaseAddress.ToString(), StringComparison.Ordinal) == true);
         Assert.Contains(processingTrace, s => s.Source.Name.StartsWith("Azure.", StringComparison.Ordinal));
-        var azureHttpSpans = spans.Where(s => s.Source.Name == "Azure.Core.Http").Select(s => s.SpanId).ToHashSet();
-        Assert.DoesNotContain(spans, s => s.Source.Name == "System.Net.Http" && azureHttpSpans.Contains(s.ParentSpanId));
+        Assert.Contains(processingTrace, s => s.Source.Name.StartsWith("Azure.Data.Tables.", StringComparison.Ordinal));
+        Assert.Contains(spans, s => s.Source.Name.StartsWith("Azure.Storage.Queues.", StringComparison.Ordinal));
+        // One span per storage call: no attempt spans unless asked for, and no HttpClient span repeating an SDK call.
+        Assert.DoesNotContain(spans, s => s.Source.Name == Telemetry.AzureSdkHttpSource);
+        var azureSpans = spans.Where(s => s.Source.Name.StartsWith("Azure.", StringComparison.Ordinal)).Select(s => s.SpanId).ToHashSet();
+        Assert.DoesNotContain(spans, s => s.Source.Name == "System.Net.Http" && azureSpans.Contains(s.ParentSpanId));
+        var storageEndpoints = storage.Split(';').Where(p => p.StartsWith("TableEndpoint=", StringComparison.Ordinal) || p.StartsWith("QueueEndpoint=", StringComparison.Ordinal))
+            .Select(p => p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..]).ToList();
+        Assert.Equal(2, storageEndpoints.Count);
+        Assert.DoesNotContain(spans, s => s.Source.Name == "System.Net.Http" && storageEndpoints.Any(e => Tag(s, "url.full")?.StartsWith(e, StringComparison.Ordinal) == true));
         Assert.Contains(spans, s => s.DisplayName == "checkout create" && Tag(s, "checkout.session_id") == id);
         Assert.Contains(spans, s => s.DisplayName == "checkout pay" && Tag(s, "checkout.session_id") == id && Tag(s, "checkout.outcome") == "accepted");
 
@@ -122,6 +130,40 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
             var line = lines.FirstOrDefault(l => l.Contains(secret, StringComparison.Ordinal));
             Assert.True(line is null, $"'{secret}' appears in a log record: {line}");
         }
+    }
+
+    [Fact]
+    public async Task With_AzureSdkHttpSpans_each_storage_call_also_has_a_span_per_HTTP_attempt_and_still_no_HttpClient_span_under_it()
+    {
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions { Port = 0, SecretKey = ServiceStack.SecretKey, AllowInsecureNotificationUrls = true });
+        var spans = new List<Activity>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.NewAccount(),
+            ["ConvergeGate:BaseUrl"] = sandbox.BaseAddress.ToString(),
+            ["ConvergeGate:SecretKey"] = ServiceStack.SecretKey,
+            ["Checkout:PublicBaseUrl"] = "https://blik.example",
+            [Telemetry.AzureSdkHttpSpansSetting] = "true",
+        });
+        builder.Logging.ClearProviders();
+        FunctionsStartup.Configure(builder);
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var created = await ExecuteAsync(await host.Services.GetRequiredService<CheckoutFunctions>().CreateSession(JsonRequest(host, SessionBodies.Create())), host);
+        Assert.Equal(201, created.Status);
+        await host.StopAsync();
+
+        var operations = spans.Where(s => s.Source.Name.StartsWith("Azure.Data.Tables.", StringComparison.Ordinal)).Select(s => s.SpanId).ToHashSet();
+        var attempts = spans.Where(s => s.Source.Name == Telemetry.AzureSdkHttpSource).ToList();
+        Assert.NotEmpty(operations);
+        Assert.NotEmpty(attempts);
+        Assert.All(attempts, a => Assert.Equal(ActivityKind.Client, a.Kind));
+        Assert.Contains(attempts, a => operations.Contains(a.ParentSpanId));
+        var attemptIds = attempts.Select(a => a.SpanId).ToHashSet();
+        Assert.DoesNotContain(spans, s => s.Source.Name == "System.Net.Http" && (attemptIds.Contains(s.ParentSpanId) || operations.Contains(s.ParentSpanId)));
+        Assert.Contains(spans, s => s.Source.Name == "System.Net.Http" && Tag(s, "url.full")?.StartsWith(sandbox.BaseAddress.ToString(), StringComparison.Ordinal) == true);
     }
 
     [Fact]
