@@ -19,6 +19,18 @@ public sealed record AzuriteLaunch
     /// </summary>
     public IReadOnlyList<AzuriteAccount> Accounts { get; init; } = [];
 
+    /// <summary>
+    /// On disk in a new temporary directory that is deleted when the instance is disposed. For runs that put tens of
+    /// thousands of messages through a queue: in memory, Azurite keeps each message body as an extent of its own and
+    /// its once-a-minute clean-up removes the extents of taken messages one by one, re-sorting an index over all of
+    /// them each time (quadratic in messages per minute); on disk, bodies share extent files and the clean-up is cheap.
+    /// </summary>
+    public static AzuriteLaunch Scratch(IReadOnlyList<AzuriteAccount>? accounts = null) =>
+        new() { Location = Directory.CreateTempSubdirectory("blik-azurite-").FullName, DeleteLocation = true, Accounts = accounts ?? [] };
+
+    /// <summary>Delete <see cref="Location"/> when the instance is disposed (<see cref="Scratch"/>).</summary>
+    public bool DeleteLocation { get; init; }
+
     /// <summary>The well-known local ports (10000/10001/10002) that <c>UseDevelopmentStorage=true</c> points at.</summary>
     public static AzuriteLaunch DevelopmentStorage(string location) =>
         new() { BlobPort = 10000, QueuePort = 10001, TablePort = 10002, Location = location };
@@ -61,12 +73,14 @@ public sealed class AzuriteInstance : IAsyncDisposable
     private bool _disposed;
 
     private readonly string? _location;
+    private readonly bool _deleteLocation;
     private readonly IReadOnlyList<AzuriteAccount> _accounts;
 
-    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort, string? location, IReadOnlyList<AzuriteAccount> accounts)
+    private AzuriteInstance(string repoRoot, int blobPort, int queuePort, int tablePort, string? location, bool deleteLocation, IReadOnlyList<AzuriteAccount> accounts)
     {
         _repoRoot = repoRoot;
         _location = location;
+        _deleteLocation = deleteLocation && location is not null;
         _accounts = accounts;
         BlobPort = blobPort;
         QueuePort = queuePort;
@@ -116,7 +130,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
         }
 
         var instance = new AzuriteInstance(
-            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location, launch.Accounts);
+            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location, launch.DeleteLocation, launch.Accounts);
         try
         {
             await instance.StartProcessAsync(cancellationToken);
@@ -181,6 +195,17 @@ public sealed class AzuriteInstance : IAsyncDisposable
         }
 
         _gate.Dispose();
+        if (_deleteLocation)
+        {
+            try
+            {
+                Directory.Delete(_location!, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open: it is a temporary directory, and goes with the machine.
+            }
+        }
     }
 
     /// <summary>The repository root: the folder holding BlikFunctions.sln, else the one holding tools/package.json.</summary>

@@ -23,14 +23,10 @@ public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
         output.WriteLine($"STORM_SEED={options.Seed} STORM_SESSIONS={options.Sessions}");
 
         // Its own Azurite: the storm's tables and queues are not shared with any other test, and both pairs share it,
-        // so they take messages off one events queue. Persisted to a temporary directory, not in memory: in memory,
-        // Azurite keeps each queue message's body as an extent of its own, and its once-a-minute clean-up removes the
-        // extents of taken messages one by one, rebuilding an index over all of them each time, so its cost grows
-        // with the square of the messages per minute (72 % of the emulator's CPU in a profile at 10 000 sessions,
-        // which then ran at about 3 sessions/s). On disk, message bodies share extent files and the clean-up is cheap.
-        var location = Directory.CreateTempSubdirectory("blik-storm-azurite-");
-        await using var cleanUp = new DeleteOnDispose(location); // after Azurite has stopped
-        await using var storage = await AzuriteInstance.StartAsync(new AzuriteLaunch { Location = location.FullName });
+        // so they take messages off one events queue. On disk in a temporary directory, not in memory (see
+        // AzuriteLaunch.Scratch: in memory its clean-up of taken messages grows with their square; 72 % of the
+        // emulator's CPU in a profile at 10 000 sessions, which then ran at about 3 sessions/s).
+        await using var storage = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch());
         await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(
             storage: storage.ConnectionString,
             instances: 2,
@@ -80,22 +76,5 @@ public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
         Assert.Equal(0, report.OutboxStillOwed);
         Assert.Equal(0, report.Http500);
         Assert.InRange(report.ConvergencePeriods, 1, 2);
-    }
-
-    private sealed class DeleteOnDispose(DirectoryInfo directory) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            try
-            {
-                directory.Delete(recursive: true);
-            }
-            catch (IOException)
-            {
-                // A file still held open; the temporary directory goes with the machine.
-            }
-
-            return ValueTask.CompletedTask;
-        }
     }
 }
