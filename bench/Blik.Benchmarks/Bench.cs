@@ -28,7 +28,7 @@ public static partial class Bench
         // Every part's Azurite is on disk (AzuriteLaunch.Scratch): in memory, the cost part's events alone made its
         // once-a-minute clean-up stall the emulator for seconds, and the merchant and memory parts after it measured
         // those stalls (a raw entity GET's p50 of 8 s, a quarter of the memory part's creates answered 503).
-        await using var azurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch(), ct);
+        await using var azurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch, ct);
         await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions
         {
             Port = 0,
@@ -58,11 +58,10 @@ public static partial class Bench
 
         // Ingest and processing fill queues with thousands of messages; each gets an Azurite of its own, thrown away
         // afterwards, so no phase inherits another's backlog (clearing a large queue in Azurite takes longer than
-        // the storage client's timeout). On disk (AzuriteLaunch.Scratch): in memory, Azurite's clean-up of taken
-        // messages grows with their square, and the processing part's seeding timed out behind it.
+        // the storage client's timeout).
         if (sizes.Parts.Contains("ingest"))
         {
-            await using var ingestAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch(), ct);
+            await using var ingestAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch, ct);
             await using var host = await BenchHost.StartAsync(ingestAzurite.ConnectionString, sandbox.BaseAddress, SecretKey, withoutQueue, ct);
             using var service = new ServiceCalls(host.BaseAddress, SecretKey);
             await IngestAsync(run with { Azurite = ingestAzurite }, service, host, ct);
@@ -71,7 +70,7 @@ public static partial class Bench
         // Processing before memory: the memory part's webhook rate is a share of the processing rate measured here.
         if (sizes.Parts.Contains("processing"))
         {
-            await using var processingAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch(), ct);
+            await using var processingAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch, ct);
             await ProcessingAsync(run with { Azurite = processingAzurite }, ct);
         }
 
@@ -93,7 +92,7 @@ public static partial class Bench
         if (sizes.Parts.Contains("sweep"))
         {
             // The sweep gets an empty Azurite of its own: nothing from the phases above may be due during it.
-            await using var sweepAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch(), ct);
+            await using var sweepAzurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch, ct);
             await SweepAsync(run with { Azurite = sweepAzurite }, ct);
         }
 

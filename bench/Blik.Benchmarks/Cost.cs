@@ -41,7 +41,7 @@ public static partial class Bench
         var n = sizes.CostOperations;
         var warm = sizes.CostWarmup;
         Console.WriteLine($"[cost] worker CPU and allocation per operation, service vs floor app (same calls, raw SDK): {n} operations per path after {warm} warm-up, {CostConcurrency} in flight");
-        await using var azurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch(), ct);
+        await using var azurite = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch, ct);
         var costRun = run with { Azurite = azurite };
         var storage = costRun.Storage;
         await using var tableProxy = await CountingProxy.StartAsync(azurite.TablePort);

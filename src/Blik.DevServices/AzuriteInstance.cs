@@ -20,16 +20,16 @@ public sealed record AzuriteLaunch
     public IReadOnlyList<AzuriteAccount> Accounts { get; init; } = [];
 
     /// <summary>
-    /// On disk in a new temporary directory that is deleted when the instance is disposed. For runs that put tens of
-    /// thousands of messages through a queue: in memory, Azurite keeps each message body as an extent of its own and
-    /// its once-a-minute clean-up removes the extents of taken messages one by one, re-sorting an index over all of
-    /// them each time (quadratic in messages per minute); on disk, bodies share extent files and the clean-up is cheap.
+    /// On disk in a new temporary directory, created at start and deleted when the instance is disposed (ignored when
+    /// <see cref="Location"/> is set). For runs that put tens of thousands of messages through a queue: in memory,
+    /// Azurite keeps each message body as an extent of its own and its once-a-minute clean-up removes the extents of
+    /// taken messages one by one, re-sorting an index over all of them each time (quadratic in messages per minute);
+    /// on disk, bodies share extent files and the clean-up is cheap.
     /// </summary>
-    public static AzuriteLaunch Scratch(IReadOnlyList<AzuriteAccount>? accounts = null) =>
-        new() { Location = Directory.CreateTempSubdirectory("blik-azurite-").FullName, DeleteLocation = true, Accounts = accounts ?? [] };
+    public bool Temporary { get; init; }
 
-    /// <summary>Delete <see cref="Location"/> when the instance is disposed (<see cref="Scratch"/>).</summary>
-    public bool DeleteLocation { get; init; }
+    /// <summary>A launch on free ports, on disk in a temporary directory (<see cref="Temporary"/>).</summary>
+    public static AzuriteLaunch Scratch { get; } = new() { Temporary = true };
 
     /// <summary>The well-known local ports (10000/10001/10002) that <c>UseDevelopmentStorage=true</c> points at.</summary>
     public static AzuriteLaunch DevelopmentStorage(string location) =>
@@ -80,7 +80,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
     {
         _repoRoot = repoRoot;
         _location = location;
-        _deleteLocation = deleteLocation && location is not null;
+        _deleteLocation = deleteLocation;
         _accounts = accounts;
         BlobPort = blobPort;
         QueuePort = queuePort;
@@ -124,13 +124,15 @@ public sealed class AzuriteInstance : IAsyncDisposable
         var root = FindRepoRoot();
         await EnsureInstalledAsync(root, cancellationToken);
         var free = FreePort.Next(3);
-        if (launch.Location is not null)
+        var temporary = launch.Location is null && launch.Temporary;
+        var location = temporary ? Directory.CreateTempSubdirectory("blik-azurite-").FullName : launch.Location;
+        if (location is not null)
         {
-            Directory.CreateDirectory(launch.Location);
+            Directory.CreateDirectory(location);
         }
 
         var instance = new AzuriteInstance(
-            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], launch.Location, launch.DeleteLocation, launch.Accounts);
+            root, launch.BlobPort ?? free[0], launch.QueuePort ?? free[1], launch.TablePort ?? free[2], location, temporary, launch.Accounts);
         try
         {
             await instance.StartProcessAsync(cancellationToken);

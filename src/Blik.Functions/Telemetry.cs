@@ -72,8 +72,8 @@ public static class Telemetry
                     }
 
                     // HttpClient spans for the gateway's calls; under an Azure SDK span one would only repeat it.
-                    // (Activity.Current is the request's own activity when the filter runs; its parent the caller's.)
-                    tracing.AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = _ => !IsAzureSdk(Activity.Current) && !IsAzureSdk(Activity.Current?.Parent));
+                    // (When the filter runs, Activity.Current is the request's own activity and its parent the caller's.)
+                    tracing.AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = _ => !IsAzureSdk(Activity.Current?.Parent));
                 }
             })
             .WithMetrics(metrics => metrics.AddMeter(CheckoutMetrics.MeterName));

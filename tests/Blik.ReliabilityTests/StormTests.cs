@@ -26,7 +26,7 @@ public sealed class StormTests(AzuriteFixture azurite, ITestOutputHelper output)
         // so they take messages off one events queue. On disk in a temporary directory, not in memory (see
         // AzuriteLaunch.Scratch: in memory its clean-up of taken messages grows with their square; 72 % of the
         // emulator's CPU in a profile at 10 000 sessions, which then ran at about 3 sessions/s).
-        await using var storage = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch());
+        await using var storage = await AzuriteInstance.StartAsync(AzuriteLaunch.Scratch);
         await using var stack = await ServiceStack.StartAsync(azurite, Stacks.Options(
             storage: storage.ConnectionString,
             instances: 2,
