@@ -181,6 +181,7 @@ public sealed class FunctionsHost : IAsyncDisposable
             }
 
             _stopping = true;
+            _supervisor.StopRestarting();
             var drain = _options.ShutdownDrainTimeout;
             using var drainCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             drainCts.CancelAfter(drain);

@@ -97,6 +97,31 @@ public sealed class WorkerLifecycleTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task A_worker_that_exits_while_the_host_is_stopping_is_not_restarted()
+    {
+        // A Ctrl-C in a terminal, or a SIGTERM to the process group, reaches the worker as well as the host: the worker
+        // may be gone while the host still drains its in-flight work.
+        await using var host = await TestHost.StartAsync(fixture, ["Slow"]);
+        var pid = host.Host.WorkerProcessId!.Value;
+        var call = host.Http.GetAsync("api/slow?ms=3000&tag=group-signal");
+        await host.WaitForRecordsAsync("Slow", 1);
+
+        var stopping = host.Host.StopAsync();
+        host.Host.KillWorker();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+        using (await call)
+        {
+            // Its worker died under it; what matters is what the host did next.
+        }
+
+        Assert.True(host.Logs.Contains($"Worker process {pid} exited with code"), host.Logs.Tail());
+        Assert.True(host.Logs.Contains("while the host is stopping; not restarted"), host.Logs.Tail());
+        Assert.False(host.Logs.Contains("Restarting the worker"), host.Logs.Tail());
+        Assert.Single(host.Logs.Lines, l => l.Contains("Started worker process", StringComparison.Ordinal));
+        Assert.Null(host.Host.WorkerProcessId);
+    }
+
+    [Fact]
     public async Task Stopping_lets_in_flight_requests_finish_then_ends_the_worker()
     {
         await using var host = await TestHost.StartAsync(fixture, ["Slow"]);

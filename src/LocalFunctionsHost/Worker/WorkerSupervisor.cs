@@ -37,6 +37,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _noRestarts = new();
     private readonly List<DateTimeOffset> _errors = [];
     private readonly TaskCompletionSource _gaveUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
@@ -79,6 +80,13 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         return ready.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The host has begun to stop: a worker that exits from now on is not restarted. It keeps serving in-flight work
+    /// until <see cref="StopAsync"/> ends it; this is for the worker that stops on its own first — a Ctrl-C in a
+    /// terminal or a SIGTERM to the process group reaches the worker as well as the host.
+    /// </summary>
+    public void StopRestarting() => _noRestarts.Cancel();
+
     /// <summary>Restarts the worker after a function timeout (not counted as a worker failure).</summary>
     public void RestartAfterTimeout(WorkerConnection connection, string invocationId)
     {
@@ -104,6 +112,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
+        await _noRestarts.CancelAsync();
         var connection = _current;
         if (connection is null)
         {
@@ -150,6 +159,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     {
         await StopAsync();
         _stopping.Dispose();
+        _noRestarts.Dispose();
     }
 
     private void SetReady(WorkerConnection connection)
@@ -166,8 +176,14 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private async Task WatchAsync(WorkerConnection connection)
     {
         var code = await connection.Exited;
-        if (_stopping.IsCancellationRequested)
+        if (_noRestarts.IsCancellationRequested)
         {
+            // The host is stopping; it disposes the connection.
+            if (!_stopping.IsCancellationRequested && !connection.ExitRequested)
+            {
+                _logger.LogInformation("Worker process {ProcessId} exited with code {ExitCode} while the host is stopping; not restarted.", connection.ProcessId, code);
+            }
+
             return;
         }
 
@@ -185,7 +201,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         await connection.DisposeAsync();
         _registry.Remove(connection);
         var delay = requested ? TimeSpan.Zero : _settings.RestartDelay;
-        while (!_stopping.IsCancellationRequested)
+        while (!_noRestarts.IsCancellationRequested)
         {
             if (!requested && !CountError())
             {
@@ -197,15 +213,15 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
                 if (delay > TimeSpan.Zero)
                 {
                     _logger.LogWarning("Restarting the worker in {Delay}.", delay);
-                    await Task.Delay(delay, _stopping.Token);
+                    await Task.Delay(delay, _noRestarts.Token);
                 }
 
-                var (next, _) = await LaunchAsync(_stopping.Token);
+                var (next, _) = await LaunchAsync(_noRestarts.Token);
                 _logger.LogInformation("Worker restarted as process {ProcessId}.", next.ProcessId);
                 SetReady(next);
                 return;
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (_noRestarts.IsCancellationRequested)
             {
                 return;
             }
