@@ -115,4 +115,36 @@ public sealed class TimerTriggerTests(HostFixture fixture)
         Assert.Contains("input", await badJson.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("admin/functions/Tick")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_host_whose_storage_went_away_first_stops_in_seconds_and_without_an_error()
+    {
+        // A Ctrl-C in a terminal reaches the local emulator as well as the host, and the emulator is the quicker to go:
+        // the host's last storage call, giving back the listener lock, must not wait out the client's retries.
+        var azurite = await Blik.DevServices.AzuriteInstance.StartAsync();
+        TestHost host;
+        try
+        {
+            host = await TestHost.StartAsync(fixture, ["Tick", "QueueRecorder"], s => s["AzureWebJobsStorage"] = azurite.ConnectionString);
+        }
+        catch
+        {
+            await azurite.DisposeAsync();
+            throw;
+        }
+
+        await using (host)
+        {
+            await Wait.UntilAsync(() => host.Logs.Contains("Acquired the listener lock"), held => held, TimeSpan.FromSeconds(30), "the listener lock");
+            await azurite.DisposeAsync();
+
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            await host.Host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            stopwatch.Stop();
+
+            Assert.True(host.Logs.Contains("Could not release the listener lock"), host.Logs.Tail());
+            // The client's own retries alone take about 25 s; one short try and the drain take a few.
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"stopping took {stopwatch.Elapsed}\n{host.Logs.Tail()}");
+        }
+    }
 }

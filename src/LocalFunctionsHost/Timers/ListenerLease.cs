@@ -13,6 +13,8 @@ internal sealed class ListenerLease(BlobServiceClient blobs, string hostId, stri
 {
     public const string Container = "azure-webjobs-hosts";
 
+    private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(2);
+
     private readonly BlobClient _blob = blobs.GetBlobContainerClient(Container).GetBlobClient($"locks/{hostId}/{lockId}");
 
     /// <summary>Waits until the lease is ours; other instances retry every recovery interval.</summary>
@@ -74,15 +76,21 @@ internal sealed class ListenerLease(BlobServiceClient blobs, string hostId, stri
         }
     }
 
+    /// <summary>
+    /// Gives the lease back so another instance can take it at once. One short try: a lease not released expires by
+    /// itself within the period, and on the way out the storage may already be gone (a Ctrl-C in a terminal reaches a
+    /// local emulator too), where the client's own retries would hold the stop for half a minute.
+    /// </summary>
     public async Task ReleaseAsync(string leaseId)
     {
+        using var timeout = new CancellationTokenSource(ReleaseTimeout);
         try
         {
-            await _blob.GetBlobLeaseClient(leaseId).ReleaseAsync();
+            await _blob.GetBlobLeaseClient(leaseId).ReleaseAsync(cancellationToken: timeout.Token);
         }
-        catch (Exception e) when (e is RequestFailedException or HttpRequestException or IOException)
+        catch (Exception e) when (e is RequestFailedException or HttpRequestException or IOException or AggregateException or OperationCanceledException)
         {
-            // It expires by itself.
+            logger.LogInformation("Could not release the listener lock {Lock}; it expires within {Period}: {Error}", _blob.Name, period, e.Message);
         }
     }
 
