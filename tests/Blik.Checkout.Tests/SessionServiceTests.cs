@@ -82,6 +82,48 @@ public sealed class SessionServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task The_recheck_entry_is_stored_before_the_code_leaves_for_the_gateway()
+    {
+        // Written alongside the reservation: the gateway must not get the code before both are stored, or a process
+        // that dies while the bank confirms leaves nothing that looks again.
+        _stack.Seed(Id);
+        IReadOnlyList<DueEntry>? atCall = null;
+        (int Attempts, SessionStatus Status)? rowAtCall = null;
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            atCall = _stack.Due.For(id);
+            rowAtCall = (_stack.Sessions[id]!.Attempts, _stack.Sessions[id]!.Status);
+            return _stack.Gateway.Sessions[id] with { RawStatus = "open" };
+        };
+
+        await PayAsync();
+
+        Assert.Contains(new DueEntry(Id, TestTime.Start + Window, DueKind.Recheck), atCall!);
+        Assert.Equal(1, rowAtCall!.Value.Attempts);
+    }
+
+    [Fact]
+    public async Task An_attempt_refused_before_the_call_leaves_its_recheck_entry_which_the_sweep_drops_without_a_change()
+    {
+        // The entry is written side by side with the reservation, so a refused reservation finds it written. It stays:
+        // removing it could remove the entry of a concurrent attempt made in the same second.
+        _stack.Seed(Id, SessionStatus.Completed);
+        var before = _stack.Sessions[Id]!;
+
+        var outcome = await PayAsync();
+        Assert.Equal(new Refusal.SessionNotPayable(SessionStatus.Completed), outcome.Refusal);
+        Assert.Contains(new DueEntry(Id, TestTime.Start + Window, DueKind.Recheck), _stack.Due.For(Id));
+
+        _stack.Time.Advance(Window);
+        await _stack.Get<Sweeper>().RunAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
+        Assert.Equal((before.Status, before.Attempts, before.UpdatedAt), (_stack.Sessions[Id]!.Status, _stack.Sessions[Id]!.Attempts, _stack.Sessions[Id]!.UpdatedAt));
+        Assert.Equal(0, _stack.Gateway.Count("pay"));
+        Assert.Empty(_stack.Fulfilment);
+    }
+
+    [Fact]
     public async Task A_code_completed_at_once_completes_the_session_and_sends_its_message()
     {
         _stack.Seed(Id);

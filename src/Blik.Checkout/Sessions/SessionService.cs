@@ -177,11 +177,14 @@ public sealed class SessionService(
     public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
-        // Whether the re-check entry this attempt will write already exists (then a refused attempt must not remove
-        // it); asked alongside the reservation, which it does not depend on.
+        // The re-check entry is written alongside the reservation, which it does not depend on; both are done before
+        // the code can leave this service, so if this process dies after the bank got the code the sweep still looks.
+        // Whether the entry already existed is asked first: an attempt undone must not remove an entry it did not make.
+        // An attempt refused before the call (limit, final state, no such session) leaves its entry: the sweep finds
+        // nothing owed and drops it, while removing it could take the entry of a concurrent attempt in the same second.
         var submittedAt = time.GetUtcNow();
         var recheck = new DueEntry(id, submittedAt.WholeSeconds() + _options.ConfirmationWindow, DueKind.Recheck);
-        var recheckExisted = due.ExistsAsync(recheck, cancellationToken);
+        var recheckScheduled = ScheduleRecheckAsync();
 
         var retryAfter = TimeSpan.Zero;
         var reserved = await writes.ApplyAsync(id, null, s =>
@@ -214,9 +217,7 @@ public sealed class SessionService(
         // The attempt is reserved: from here on, nothing is cancelled by the caller going away.
         var ct = CancellationToken.None;
 
-        // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks.
-        var recheckWasThere = await recheckExisted;
-        await due.ScheduleAsync(recheck, ct);
+        var recheckWasThere = await recheckScheduled;
 
         GatewaySession answer;
         try
@@ -288,6 +289,14 @@ public sealed class SessionService(
         metrics.CodeSubmitted("accepted");
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
         return accepted.After;
+
+        // Not cancelled by the caller: once the reservation is written, the code goes out only after this entry is.
+        async Task<bool> ScheduleRecheckAsync()
+        {
+            var existed = await due.ExistsAsync(recheck, CancellationToken.None);
+            await due.ScheduleAsync(recheck, CancellationToken.None);
+            return existed;
+        }
 
         // Puts back the session as it was before this attempt was reserved, unless something else changed it since
         // (its ETag is no longer the one our reservation wrote). ETags, not record equality: a session read back from
