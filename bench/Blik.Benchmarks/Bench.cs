@@ -77,7 +77,12 @@ public static partial class Bench
         if (sizes.Parts.Contains("merchant") || sizes.Parts.Contains("memory"))
         {
             List<ServiceCalls.Created> merchantSessions;
-            await using (var host = await BenchHost.StartAsync(azurite.ConnectionString, sandbox.BaseAddress, SecretKey, withoutQueue, ct))
+            // Nor does the merchant part run the re-checks: its closed-loop pay capacity run pays thousands of sessions
+            // in seconds, whose first re-checks (RecheckSession, 75 s later) and due entries (the sweep, 90 s later) all
+            // come due in the middle of the open-loop pay and get runs, which then measured that burst rather than the
+            // requests. The re-checks' cost is measured by the sweep part.
+            var merchantFunctions = withoutQueue.Where(f => f is not FunctionNames.Sweep and not FunctionNames.RecheckSession).ToArray();
+            await using (var host = await BenchHost.StartAsync(azurite.ConnectionString, sandbox.BaseAddress, SecretKey, merchantFunctions, ct))
             {
                 using var service = new ServiceCalls(host.BaseAddress, SecretKey);
                 merchantSessions = await MerchantAsync(run, service, host, ct);
@@ -332,17 +337,34 @@ public static partial class Bench
         Check(svcGet, "service get");
         var workerGet = host.Requests.Durations("GET", SessionPath);
 
+        // One durable storage write at the create rate: the unit the create and pay overheads are made of (create
+        // writes the expiry entry, then the row; pay the reservation and the re-check entry side by side, then the
+        // answer).
+        var writes = run.Storage.Tables.GetTableClient("benchwrites");
+        await writes.CreateIfNotExistsAsync(ct);
+        var storageWrite = await Load.OpenLoopAsync(createRate, duration, (i, c) =>
+            writes.UpsertEntityAsync(new TableEntity($"w{i}", "") { ["Status"] = "open", ["Amount"] = 1000L }, TableUpdateMode.Replace, c), ct);
+        Check(storageWrite, "storage write");
+
         void Rows(string op, LoadResult svc, LoadResult baseline, string baselineName)
         {
             var d50 = svc.Latencies.P50 - baseline.Latencies.P50;
             var d99 = svc.Latencies.P99 - baseline.Latencies.P99;
             run.Report.Add(new BenchRow("merchant API", $"{op} p50 (baseline: {baselineName} p50)", svc.Latencies.P50, baseline.Latencies.P50, "ms", "overhead", d50, "≤ 3 ms", d50 <= 3));
-            run.Report.Add(new BenchRow("merchant API", $"{op} p99 (baseline: {baselineName} p99)", svc.Latencies.P99, baseline.Latencies.P99, "ms", "overhead", d99, "≤ 15 ms", d99 <= 15));
+            run.Report.Add(new BenchRow("merchant API", $"{op} p99 (baseline: {baselineName} p99)", svc.Latencies.P99, baseline.Latencies.P99, "ms", "overhead", d99, "≤ 10 ms", d99 <= 10));
         }
 
         Rows($"create at {createRate:0}/s", svcCreate, gwCreate, "gateway create");
         Rows($"pay at {payRate:0}/s", svcPay, gwPay, "gateway pay");
         Rows("get", svcGet, storageGet, "storage entity GET");
+        var writeP50 = storageWrite.Latencies.P50;
+        run.Report.Add(new BenchRow("merchant API", $"one storage write (entity upsert) at {createRate:0}/s, p50 (baseline: gateway create p50)", writeP50, gwCreate.Latencies.P50,
+            "ms", "ratio", writeP50 / gwCreate.Latencies.P50, "reported", null));
+        foreach (var (op, svc, gw) in new[] { ("create", svcCreate, gwCreate), ("pay", svcPay, gwPay) })
+        {
+            var overhead = svc.Latencies.P50 - gw.Latencies.P50;
+            run.Report.Add(new BenchRow("merchant API", $"{op} overhead p50 in storage writes (baseline: one write's p50)", overhead, writeP50, "ms", "÷ write", overhead / writeP50, "reported", null));
+        }
         HopRows(run, "create", svcCreate, workerCreate);
         HopRows(run, "pay", svcPay, workerPay);
         HopRows(run, "get", svcGet, workerGet);
@@ -737,6 +759,7 @@ public static partial class Bench
 
         var stored = sizes.SweepDue;
         double? firstTime = null;
+        double? firstItemCpu = null;
         foreach (var size in sizes.SweepSizes)
         {
             var add = Math.Max(0, size - stored);
@@ -756,6 +779,12 @@ public static partial class Bench
                 times.Add(clock.Elapsed.TotalMilliseconds);
                 (cpuMs, allocated) = (cpuMs + host.WorkerCpuMs() - cpu0, allocated + host.WorkerAllocatedBytes() - alloc0);
             }
+
+            // The worker's own CPU per due item at every size: flat while the time grows shows where the time goes.
+            var perItemCpu = cpuMs / (sizes.SweepIterations * dueIds.Length);
+            firstItemCpu ??= perItemCpu;
+            run.Report.Add(new BenchRow("sweep", $"{size:N0} stored: worker CPU per due item (baseline: smallest size)", perItemCpu, firstItemCpu.Value,
+                "ms", "×", perItemCpu / firstItemCpu.Value, "reported", null));
 
             if (firstTime is null)
             {
@@ -787,7 +816,7 @@ public static partial class Bench
             run.Report.Add(new BenchRow("sweep", $"{size:N0} stored: due-index entities read", indexReads, dueIds.Length, "entities", "÷ due", (double)indexReads / dueIds.Length,
                 "≤ 1.2", (double)indexReads / dueIds.Length <= 1.2));
             run.Report.Add(new BenchRow("sweep", $"{size:N0} stored: all entities read (index + session rows); {requests} storage requests", totalReads, dueIds.Length, "entities", "÷ due",
-                (double)totalReads / dueIds.Length, "≤ 1.2", (double)totalReads / dueIds.Length <= 1.2));
+                (double)totalReads / dueIds.Length, "≤ 2.0 (the design floor: each due entry and its session row read once)", (double)totalReads / dueIds.Length <= 2.0));
         }
     }
 
