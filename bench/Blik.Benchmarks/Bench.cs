@@ -360,6 +360,8 @@ public static partial class Bench
         var writeP50 = storageWrite.Latencies.P50;
         run.Report.Add(new BenchRow("merchant API", $"one storage write (entity upsert) at {createRate:0}/s, p50 (baseline: gateway create p50)", writeP50, gwCreate.Latencies.P50,
             "ms", "ratio", writeP50 / gwCreate.Latencies.P50, "reported", null));
+        run.Report.Add(new BenchRow("merchant API", $"one storage write at {createRate:0}/s, p99 (baseline: its p50): the emulator's own tail", storageWrite.Latencies.P99, writeP50,
+            "ms", "×", storageWrite.Latencies.P99 / writeP50, "reported", null));
         foreach (var (op, svc, gw) in new[] { ("create", svcCreate, gwCreate), ("pay", svcPay, gwPay) })
         {
             var overhead = svc.Latencies.P50 - gw.Latencies.P50;
@@ -800,10 +802,25 @@ public static partial class Bench
                     "KiB", "×", reference is null ? 0 : itemKiB / reference.AllocatedKiBPerOp, "reported", null));
             }
 
-            await ArmAsync(due, dueIds, ct);
-            tableProxy.Reset();
-            queueProxy.Reset();
-            await SweepOnceAsync(counted, dueIds.Length, ct);
+            // The counted run goes through the proxies; a failure of the proxy's own hop to the emulator spoils the
+            // count (the service reports that item failed and leaves it for the next run): then it is run again.
+            for (var tries = 1; ; tries++)
+            {
+                await ArmAsync(due, dueIds, ct);
+                tableProxy.Reset();
+                queueProxy.Reset();
+                var proxyFailures = tableProxy.TransportFailures + queueProxy.TransportFailures;
+                try
+                {
+                    await SweepOnceAsync(counted, dueIds.Length, ct);
+                    break;
+                }
+                catch (InvalidOperationException e) when (tries < 3 && tableProxy.TransportFailures + queueProxy.TransportFailures > proxyFailures)
+                {
+                    Console.WriteLine($"  the counted sweep met a proxy failure ({e.Message}); running it again");
+                }
+            }
+
             var reads = tableProxy.EntitiesRead;
             var indexReads = reads.GetValueOrDefault(TableNames.Due);
             var totalReads = reads.Values.Sum();

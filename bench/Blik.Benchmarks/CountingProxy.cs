@@ -24,6 +24,7 @@ public sealed class CountingProxy : IAsyncDisposable
     private readonly HttpClient _client;
     private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _entitiesRead = new(StringComparer.Ordinal);
+    private int _transportFailures;
 
     private CountingProxy(WebApplication app, HttpClient client, int port)
     {
@@ -41,6 +42,9 @@ public sealed class CountingProxy : IAsyncDisposable
     public IReadOnlyDictionary<string, int> EntitiesRead => new Dictionary<string, int>(_entitiesRead);
 
     public int TotalRequests => _requests.Values.Sum();
+
+    /// <summary>Requests whose forwarding failed in the proxy itself (answered 502), since the start.</summary>
+    public int TransportFailures => Volatile.Read(ref _transportFailures);
 
     public void Reset()
     {
@@ -101,9 +105,25 @@ public sealed class CountingProxy : IAsyncDisposable
             }
         }
 
-        using var response = await _client.SendAsync(outgoing, HttpCompletionOption.ResponseContentRead, context.RequestAborted);
-        var body = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
         var resource = Resource(request.Path.Value ?? "");
+        HttpResponseMessage response;
+        byte[] body;
+        try
+        {
+            response = await _client.SendAsync(outgoing, HttpCompletionOption.ResponseContentRead, context.RequestAborted);
+            body = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
+        {
+            // The proxy's own hop to the emulator failed: say so (the service sees a 502 and retries or reports its
+            // storage unavailable), so that such a failure is not taken for the service's.
+            Interlocked.Increment(ref _transportFailures);
+            Console.WriteLine($"  [proxy :{Port}] {request.Method} {resource}: the hop to the emulator failed: {e.GetType().Name}: {e.Message}");
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return;
+        }
+
+        using var _ = response;
         _requests.AddOrUpdate($"{request.Method} {resource}", 1, (_, n) => n + 1);
         if (request.Method == "GET" && response.StatusCode == HttpStatusCode.OK && body.Length > 0 && body[0] == (byte)'{')
         {
