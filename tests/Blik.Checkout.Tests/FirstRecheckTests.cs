@@ -54,6 +54,25 @@ public sealed class FirstRecheckTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_that_loses_to_another_writer_and_is_made_again_queues_the_first_recheck_once()
+    {
+        // The message goes out alongside the write; a write retried after another writer's (a 412) sends no second one.
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Sessions.Seed(_stack.Sessions[id]!); // another writer: same content, a new ETag
+            return _stack.Gateway.Sessions[id] with { RawStatus = "open" };
+        };
+
+        var session = (await _stack.Get<SessionService>().PayAsync(Id, Code, CancellationToken.None)).Value!;
+
+        Assert.Equal(SessionStatus.Pending, session.Status);
+        Assert.Equal(SessionStatus.Pending, _stack.Sessions[Id]!.Status);
+        var (text, _) = Assert.Single(Rechecks);
+        Assert.Equal(Id, EventMessage.Parse(text).SessionId);
+    }
+
+    [Fact]
     public async Task A_code_whose_outcome_is_unknown_queues_its_first_recheck_too()
     {
         _stack.Seed(Id);

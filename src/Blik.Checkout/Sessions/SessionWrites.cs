@@ -65,6 +65,7 @@ public sealed class SessionWrites(
         CancellationToken cancellationToken)
     {
         DueEntry? safety = null;
+        Task? firstRecheck = null;
         for (var attempt = 1; ; attempt++)
         {
             var before = attempt == 1 && known is { ETag: not null } && known.Id == id ? known : await sessions.GetAsync(id, cancellationToken);
@@ -93,6 +94,14 @@ public sealed class SessionWrites(
                 await due.ScheduleAsync(safety, cancellationToken);
             }
 
+            // A code went out: its first re-check (a queue message that stays invisible for most of the confirmation
+            // window) does not depend on this write, so it is sent alongside it, once. Should the write lose to
+            // another writer, the message later re-reads a session that did not need it: a read, nothing more.
+            if (firstRecheck is null && DueRules.FirstRecheck(before, after) is { } firstRecheckAt)
+            {
+                firstRecheck = ScheduleFirstRecheckAsync(after, firstRecheckAt, cancellationToken);
+            }
+
             CheckoutSession written;
             try
             {
@@ -106,6 +115,11 @@ public sealed class SessionWrites(
                 }
 
                 continue; // someone else wrote first: read again and re-decide
+            }
+
+            if (firstRecheck is not null)
+            {
+                await firstRecheck;
             }
 
             return await SettleAsync(before, written, operation, safety, cancellationToken);
@@ -133,11 +147,6 @@ public sealed class SessionWrites(
         {
             SessionLog.LateCompletion(logger, after.Id);
             metrics.LateCompletion();
-        }
-
-        if (DueRules.FirstRecheck(before, after) is { } firstRecheck)
-        {
-            await ScheduleFirstRecheckAsync(after, firstRecheck, cancellationToken);
         }
 
         var owed = Owed(after);
