@@ -102,25 +102,22 @@ public sealed class SessionServiceTests : IDisposable
         Assert.Equal(1, rowAtCall!.Value.Attempts);
     }
 
-    [Fact]
-    public async Task An_attempt_refused_before_the_call_leaves_its_recheck_entry_which_the_sweep_drops_without_a_change()
+    [Theory]
+    [InlineData(SessionStatus.Completed)]
+    [InlineData(SessionStatus.Expired)]
+    public async Task An_attempt_refused_before_the_call_leaves_nothing_behind(SessionStatus status)
     {
-        // The entry is written side by side with the reservation, so a refused reservation finds it written. It stays:
-        // removing it could remove the entry of a concurrent attempt made in the same second.
-        _stack.Seed(Id, SessionStatus.Completed);
+        // A refused request changes nothing: no attempt counted, no re-check entry, no message.
+        _stack.Seed(Id, status);
         var before = _stack.Sessions[Id]!;
+        var entries = _stack.Due.For(Id);
 
         var outcome = await PayAsync();
-        Assert.Equal(new Refusal.SessionNotPayable(SessionStatus.Completed), outcome.Refusal);
-        Assert.Contains(new DueEntry(Id, TestTime.Start + Window, DueKind.Recheck), _stack.Due.For(Id));
 
-        _stack.Time.Advance(Window);
-        await _stack.Get<Sweeper>().RunAsync(CancellationToken.None);
-
-        Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind == DueKind.Recheck);
-        Assert.Equal((before.Status, before.Attempts, before.UpdatedAt), (_stack.Sessions[Id]!.Status, _stack.Sessions[Id]!.Attempts, _stack.Sessions[Id]!.UpdatedAt));
-        Assert.Equal(0, _stack.Gateway.Count("pay"));
-        Assert.Empty(_stack.Fulfilment);
+        Assert.Equal(new Refusal.SessionNotPayable(status), outcome.Refusal);
+        Assert.Equal(entries, _stack.Due.For(Id));
+        Assert.Equal(before, _stack.Sessions[Id]);
+        Assert.Empty(_stack.Queues.SentWithDelay(QueueNames.Rechecks));
     }
 
     [Fact]

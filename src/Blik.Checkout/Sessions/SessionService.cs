@@ -177,14 +177,11 @@ public sealed class SessionService(
     public async Task<Outcome<CheckoutSession>> PayAsync(string id, BlikCode code, CancellationToken cancellationToken)
     {
         using var activity = CheckoutTelemetry.Source.StartActivity("checkout pay")?.SetTag(CheckoutTelemetry.SessionIdTag, id);
-        // The re-check entry is written alongside the reservation, which it does not depend on; both are done before
-        // the code can leave this service, so if this process dies after the bank got the code the sweep still looks.
-        // Whether the entry already existed is asked first: an attempt undone must not remove an entry it did not make.
-        // An attempt refused before the call (limit, final state, no such session) leaves its entry: the sweep finds
-        // nothing owed and drops it, while removing it could take the entry of a concurrent attempt in the same second.
+        // Whether the re-check entry this attempt will write already exists (then an attempt undone must not remove
+        // it); asked alongside the reservation, which it does not depend on.
         var submittedAt = time.GetUtcNow();
         var recheck = new DueEntry(id, submittedAt.WholeSeconds() + _options.ConfirmationWindow, DueKind.Recheck);
-        var recheckScheduled = ScheduleRecheckAsync();
+        var recheckExisted = due.ExistsAsync(recheck, cancellationToken);
 
         var retryAfter = TimeSpan.Zero;
         var reserved = await writes.ApplyAsync(id, null, s =>
@@ -217,7 +214,11 @@ public sealed class SessionService(
         // The attempt is reserved: from here on, nothing is cancelled by the caller going away.
         var ct = CancellationToken.None;
 
-        var recheckWasThere = await recheckScheduled;
+        // Scheduled before the call: if this process dies after the bank got the code, the sweep still looks. Not
+        // alongside the reservation: an attempt refused there (limit, final state) must leave nothing behind, and
+        // removing an entry written side by side could remove a concurrent attempt's entry of the same second.
+        var recheckWasThere = await recheckExisted;
+        await due.ScheduleAsync(recheck, ct);
 
         GatewaySession answer;
         try
@@ -289,14 +290,6 @@ public sealed class SessionService(
         metrics.CodeSubmitted("accepted");
         SessionLog.CodeSubmitted(logger, id, accepted.After.Attempts, answer.RawStatus ?? "none");
         return accepted.After;
-
-        // Not cancelled by the caller: once the reservation is written, the code goes out only after this entry is.
-        async Task<bool> ScheduleRecheckAsync()
-        {
-            var existed = await due.ExistsAsync(recheck, CancellationToken.None);
-            await due.ScheduleAsync(recheck, CancellationToken.None);
-            return existed;
-        }
 
         // Puts back the session as it was before this attempt was reserved, unless something else changed it since
         // (its ETag is no longer the one our reservation wrote). ETags, not record equality: a session read back from
