@@ -277,7 +277,7 @@ public sealed partial class ServiceStack : IAsyncDisposable
             var ports = FreePort.Next(options.Instances);
             for (var i = 0; i < options.Instances; i++)
             {
-                stack.Instances.Add(await stack.StartInstanceAsync(i, ports[i]));
+                stack.Instances.Add(await stack.StartOnAFreePortAsync(i, ports[i]));
             }
         }
         catch
@@ -304,6 +304,38 @@ public sealed partial class ServiceStack : IAsyncDisposable
         {
             _hostSettingsFile = Path.Combine(_scratch, "local.settings.json");
             await File.WriteAllTextAsync(_hostSettingsFile, JsonSerializer.Serialize(new { IsEncrypted = false, Values = new { }, Host = new { CORS = string.Join(',', origins) } }));
+        }
+    }
+
+    /// <summary>
+    /// A port free a moment ago can be taken by another process (tests run in parallel on the machine) before the host
+    /// binds it; then another one is chosen. A restart keeps its port (<see cref="StartInstanceAsync"/>).
+    /// </summary>
+    private async Task<StackInstance> StartOnAFreePortAsync(int index, int port)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartInstanceAsync(index, port);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && AddressInUse(e))
+            {
+                port = FreePort.Next();
+            }
+        }
+
+        static bool AddressInUse(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 
