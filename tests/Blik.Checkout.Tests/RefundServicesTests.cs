@@ -390,6 +390,41 @@ public sealed class RefundServicesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lost_refund_answer_the_gateway_never_explains_stays_reserved_and_is_raised_once_as_unknown_outcome()
+    {
+        // No answer, and the gateway's session never says what became of the call: the amount stays reserved (it may
+        // have been refunded), the sweep keeps asking less and less often, and an operator is told once, after a day.
+        using var unresolved = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            _stack.Get<System.Diagnostics.Metrics.IMeterFactory>(), Diagnostics.CheckoutMetrics.MeterName, "blik.refunds.unresolved");
+        _stack.Gateway.OnRefund = _ => throw Lost();
+        _stack.Gateway.SessionsListRefunds = false;
+        var first = await RefundAsync(400, "key-1");
+        _stack.Gateway.OnRefund = null;
+        var sweep = _stack.Get<RefundSweep>();
+        var end = TestTime.Start + TimeSpan.FromHours(30);
+        while (_stack.Time.GetUtcNow() < end)
+        {
+            var now = _stack.Time.GetUtcNow();
+            var next = await sweep.SweepAsync(Id, CancellationToken.None);
+            Assert.NotNull(next); // never dropped while undecided
+            _stack.Time.Advance(next.Value - now);
+        }
+
+        var rest = await RefundAsync(700);
+
+        Assert.IsType<Refusal.RefundOutcomePending>(first.Refusal);
+        var row = Assert.Single(Rows);
+        Assert.Equal((RefundStatuses.Unknown, 400L), (row.Status, row.Amount));
+        Assert.NotNull(row.EscalatedAt);
+        var raised = Assert.Single(_stack.LogsAt(LogLevel.Critical));
+        Assert.Equal(2207, raised.Id.Id);
+        Assert.Contains("unknown_outcome", raised.Message, StringComparison.Ordinal);
+        Assert.Equal(["unknown_outcome"], unresolved.GetMeasurementSnapshot().Select(m => (string)m.Tags["state"]!));
+        Assert.Equal(new Refusal.AmountOverRefundable(600, 1000), rest.Refusal); // 1 000 paid, 400 held
+        Assert.Equal(1, _stack.Gateway.Count("refund"));
+    }
+
+    [Fact]
     public void The_reservation_lease_outlives_the_longest_gateway_call_the_settings_allow()
     {
         using var slow = new FakeStack(new Dictionary<string, string?>
