@@ -338,8 +338,8 @@ public static partial class Bench
         var workerGet = host.Requests.Durations("GET", SessionPath);
 
         // One durable storage write at the create rate: the unit the create and pay overheads are made of (create
-        // writes the expiry entry, then the row; pay the reservation and the re-check entry side by side, then the
-        // answer).
+        // writes the expiry entry, then the row; pay the reservation, the re-check entry, then the answer with the
+        // first re-check message alongside).
         var writes = run.Storage.Tables.GetTableClient("benchwrites");
         await writes.CreateIfNotExistsAsync(ct);
         var storageWrite = await Load.OpenLoopAsync(createRate, duration, (i, c) =>

@@ -245,7 +245,7 @@ public static class LocalRun
         Console.WriteLine();
         Console.WriteLine($"BLIK checkout service: {api}/api/  (health: {api}/api/health), the published Blik.Functions worker (pid {workerPid}) behind the local Functions host");
         Console.WriteLine($"  Checkout page: {api}/  (OpenAPI: {api}/openapi.json)");
-        Console.WriteLine($"  Converge Gate: {gateway}{(sandbox is not null ? " (sandbox started here; BLIK code 777123 succeeds, 111111 is refused)" : "")}");
+        Console.WriteLine($"  Converge Gate: {gateway}{(sandbox is not null ? " (sandbox started here; its BLIK test codes are in the README)" : "")}");
         if (sandbox is not null && testClock)
         {
             Console.WriteLine($"  Test clock: curl -s -X POST {sandbox.BaseAddress}_sandbox/clock/advance -d seconds=90  moves the sandbox and the app");
@@ -255,7 +255,7 @@ public static class LocalRun
         Console.WriteLine("  Try it:");
         Console.WriteLine($"    curl -s -X POST {api}/api/checkout/sessions -H 'Content-Type: application/json' \\");
         Console.WriteLine("      -d '{\"amount\":1000,\"currency\":\"pln\",\"customer_email\":\"jan@example.com\",\"customer_firstname\":\"Jan\",\"customer_lastname\":\"Kowalski\",\"customer_phone\":\"+48123456789\",\"success_url\":\"https://shop.example/ok\"}'");
-        Console.WriteLine("  then POST {\"blik_code\":\"777123\"} to /api/checkout/sessions/<id>/pay and GET the session, both with header X-Client-Secret: <client_secret>.");
+        Console.WriteLine("  then POST {\"blik_code\":\"<six digits; the sandbox's test codes are in the README>\"} to /api/checkout/sessions/<id>/pay and GET the session, both with header X-Client-Secret: <client_secret>.");
         Console.WriteLine("  Ctrl-C stops everything started here.");
         Console.WriteLine();
     }

@@ -84,7 +84,7 @@ public sealed class SessionServiceTests : IDisposable
     [Fact]
     public async Task The_recheck_entry_is_stored_before_the_code_leaves_for_the_gateway()
     {
-        // Written alongside the reservation: the gateway must not get the code before both are stored, or a process
+        // Written after the reservation: the gateway must not get the code before both are stored, or a process
         // that dies while the bank confirms leaves nothing that looks again.
         _stack.Seed(Id);
         IReadOnlyList<DueEntry>? atCall = null;
