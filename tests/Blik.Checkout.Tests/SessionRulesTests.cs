@@ -104,12 +104,31 @@ public sealed class SessionRulesTests
     public void An_open_session_whose_gateway_amount_differs_records_nothing_until_it_completes() =>
         Assert.Null(SessionRules.ApplyGatewayState(TestSessions.Open(), TestSessions.Gateway("open") with { AmountTotal = 5 }, At(20), At(21)));
 
-    [Fact]
-    public void A_gateway_snapshot_read_before_the_one_applied_is_stale_and_ignored()
+    [Theory]
+    [InlineData("open")]
+    [InlineData("pending")]
+    [InlineData("expired")]
+    public void A_gateway_snapshot_read_before_the_one_applied_is_stale_and_ignored(string status)
     {
-        var session = TestSessions.Open() with { GatewayObservedAt = At(100) };
+        var session = PendingAfterCode() with { GatewayObservedAt = At(100) };
 
-        Assert.Null(SessionRules.ApplyGatewayState(session, TestSessions.Gateway("completed"), At(99.999), At(101)));
+        Assert.Null(SessionRules.ApplyGatewayState(session, TestSessions.Gateway(status), At(99.999), At(101)));
+    }
+
+    [Fact]
+    public void A_stale_snapshot_that_says_completed_completes_the_session_and_keeps_the_later_reads_fields()
+    {
+        // Two reads answered out of order: the later one (pending) was applied first. The gateway never takes a
+        // payment back, so the earlier read's completion is still news.
+        const string later = "https://pay.example/later";
+        var session = PendingAfterCode() with { GatewayObservedAt = At(100), Url = later, ExpiresAt = At(3600) };
+        var stale = TestSessions.Gateway("completed") with { Url = "https://pay.example/earlier", ExpiresAt = At(1800) };
+
+        var completed = SessionRules.ApplyGatewayState(session, stale, At(99), At(101))!;
+
+        Assert.Equal(SessionStatus.Completed, completed.Status);
+        Assert.True(completed.Outbox.Pending);
+        Assert.Equal((later, At(3600), At(100)), (completed.Url, completed.ExpiresAt, completed.GatewayObservedAt));
     }
 
     [Fact]

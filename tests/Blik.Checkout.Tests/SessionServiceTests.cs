@@ -133,6 +133,28 @@ public sealed class SessionServiceTests : IDisposable
         Assert.DoesNotContain(_stack.Due.For(Id), e => e.Kind is DueKind.Expiry or DueKind.OutboxSafety);
     }
 
+    [Fact]
+    public async Task A_code_completed_at_once_is_not_lost_to_a_gateway_read_that_started_later_but_was_answered_first()
+    {
+        // During the pay call a webhook's read starts (after the code went out), is answered before the pay call
+        // (pending) and is applied first. The pay answer says completed: that completion is the answer.
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Time.Advance(TimeSpan.FromSeconds(1));
+            _stack.Gateway.Sessions[id] = _stack.Gateway.Sessions[id] with { RawStatus = "pending" };
+            var read = _stack.Get<SessionReconciler>().ReconcileAsync(id, "webhook", CancellationToken.None).GetAwaiter().GetResult();
+            Assert.Equal(SessionStatus.Pending, read.Session!.Status);
+            return _stack.Gateway.Sessions[id] with { RawStatus = "completed" };
+        };
+
+        var paid = (await PayAsync()).Value!;
+
+        Assert.Equal(SessionStatus.Completed, paid.Status);
+        Assert.Equal(SessionStatus.Completed, _stack.Sessions[Id]!.Status);
+        Assert.Equal("checkout.session.completed", Assert.Single(_stack.Fulfilment).Type);
+    }
+
     [Theory]
     [InlineData(SessionStatus.Completed)]
     [InlineData(SessionStatus.Expired)]

@@ -6,7 +6,8 @@ namespace Blik.Checkout.Domain;
 /// <list type="bullet">
 /// <item>final states (completed, expired) are absorbing, but for one exit: expired → completed when the gateway
 /// says the shopper paid after all (money moved, so the session must not stay expired);</item>
-/// <item>a gateway read that started before the one already applied is stale and changes nothing;</item>
+/// <item>a gateway read that started before the one already applied is stale and changes nothing, unless it says
+/// completed: reads can be answered out of order, and the gateway never takes a payment back;</item>
 /// <item>a functions returns null when nothing would change, so callers skip the write.</item>
 /// </list>
 /// </summary>
@@ -55,16 +56,19 @@ public static class SessionRules
         }
 
         var observed = observedAt.WholeMilliseconds();
-        if (observed < s.GatewayObservedAt || gatewayStatus is null)
+        var stale = observed < s.GatewayObservedAt;
+        if (gatewayStatus is null || (stale && gatewayStatus != SessionStatus.Completed))
         {
             return null;
         }
 
+        // A stale read that says completed is still news (the gateway never takes a payment back): its status is
+        // applied, but not its other fields, which the later read already gave.
         var next = s with
         {
             Status = gatewayStatus.Value,
-            Url = g.Url ?? s.Url,
-            ExpiresAt = g.ExpiresAt ?? s.ExpiresAt,
+            Url = stale ? s.Url : g.Url ?? s.Url,
+            ExpiresAt = stale ? s.ExpiresAt : g.ExpiresAt ?? s.ExpiresAt,
             Livemode = g.Livemode,
         };
 
@@ -105,7 +109,7 @@ public static class SessionRules
             return null;
         }
 
-        return OweFulfilment(s, next, now) with { UpdatedAt = now, GatewayObservedAt = observed };
+        return OweFulfilment(s, next, now) with { UpdatedAt = now, GatewayObservedAt = Latest(s.GatewayObservedAt, observed) };
     }
 
     /// <summary>
