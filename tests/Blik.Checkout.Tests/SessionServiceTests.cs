@@ -295,6 +295,48 @@ public sealed class SessionServiceTests : IDisposable
         Assert.Contains(Id, critical.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("pending", SessionStatus.Pending)]
+    [InlineData("completed", SessionStatus.Completed)]
+    [InlineData("expired", SessionStatus.Expired)]
+    public async Task A_reasonless_400_for_a_session_the_gateway_reports_busy_or_ended_is_answered_by_its_state_not_as_a_refused_code(
+        string gatewayStatus, SessionStatus expected)
+    {
+        // The docs read strictly: a session in the wrong state gets the generic 400 (param "id", no code), not 409.
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (id, _) =>
+        {
+            _stack.Gateway.Set(id, gatewayStatus);
+            throw new GatewayRejectedException(new GatewayError(400, "invalid_request_error", null, null, "id", "Checkout session cannot be paid."));
+        };
+
+        var outcome = await PayAsync();
+
+        Assert.Equal(new Refusal.SessionNotPayable(expected), outcome.Refusal);
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal(expected, stored.Status);
+        Assert.NotEqual(DeclineMessages.UnknownCode, stored.LastError?.Code);
+        Assert.Equal(expected == SessionStatus.Pending ? 0 : 1, _stack.Fulfilment.Count);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("id", null)]
+    [InlineData("blik_code", null)]
+    [InlineData("id", "code_invalid")]
+    public async Task A_400_for_a_session_the_gateway_still_reports_open_or_one_about_the_code_is_a_refused_code(string? param, string? declineCode)
+    {
+        _stack.Seed(Id);
+        _stack.Gateway.OnPay = (_, _) => throw new GatewayRejectedException(new GatewayError(400, "invalid_request_error", null, declineCode, param, "Refused."));
+
+        await Assert.ThrowsAsync<GatewayRejectedException>(PayAsync);
+
+        var stored = _stack.Sessions[Id]!;
+        Assert.Equal((SessionStatus.Open, 1), (stored.Status, stored.Attempts));
+        Assert.Equal(declineCode ?? DeclineMessages.UnknownCode, stored.LastError!.Code);
+        Assert.Equal(param is "blik_code" || declineCode is not null ? 0 : 1, _stack.Gateway.Count("get " + Id));
+    }
+
     [Fact]
     public async Task A_conflict_undoes_the_attempt_of_a_session_with_metadata_as_stored_rows_read_back()
     {

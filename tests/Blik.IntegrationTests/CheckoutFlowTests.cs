@@ -163,6 +163,41 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_code_for_a_session_the_gateway_completed_unheard_is_answered_completed_where_it_refuses_with_a_reasonless_400()
+    {
+        // Strict-docs gateway: a session that cannot be paid gets the generic 400 (param "id", no code). The
+        // completion's webhook is lost, so this service still holds the session as pending when a second code comes.
+        await using var stack = await ServiceStack.StartAsync(azurite, new StackOptions { ManualClock = true, Mode = SandboxMode.StrictDocs });
+        var session = await stack.CreateSessionAsync();
+        stack.Sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
+        using (var first = await stack.PayAsync(session, ServiceStack.SuccessCode))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        }
+
+        await stack.AdvanceAsync(TimeSpan.FromSeconds(1));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (stack.Sandbox.Sessions[session.Id].Status != "completed" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("completed", stack.Sandbox.Sessions[session.Id].Status);
+        Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());
+
+        using var second = await stack.PayAsync(session, "777456");
+        var problem = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal("completed", problem.GetProperty("session_status").GetString());
+        var view = await stack.ViewAsync(session);
+        Assert.Equal("completed", view.GetProperty("status").GetString());
+        Assert.True(!view.TryGetProperty("last_error", out var error) || error.ValueKind == JsonValueKind.Null, view.ToString());
+        await stack.WaitForEventsAsync();
+        Assert.Single(await stack.FulfilmentMessagesAsync(), m => m.SessionId == session.Id);
+    }
+
+    [Fact]
     public async Task Too_many_codes_on_one_session_are_refused_with_429_and_Retry_After_before_reaching_the_gateway()
     {
         await using var stack = await ServiceStack.StartAsync(azurite);

@@ -253,6 +253,17 @@ public sealed class SessionService(
         }
         catch (GatewayRejectedException e)
         {
+            if (NotAboutTheCode(e.Error) && (await reconciler.ReconcileAsync(id, "pay-refused", ct)).Session is { Status: not SessionStatus.Open } current)
+            {
+                // A 400 that names no code and no decline: read strictly, the docs answer a session in the wrong
+                // state (a code being confirmed, or ended) with their generic 400, not 409. The gateway's session,
+                // just read, says it is so: that is the answer, not a refused code. The attempt stays counted, since
+                // the gateway does not say the code was never judged.
+                metrics.CodeSubmitted("conflict");
+                SessionLog.PayRefusedForState(logger, id, e.Error.HttpStatus, current.Status.ToWire());
+                return new Refusal.SessionNotPayable(current.Status);
+            }
+
             var error = DeclineMessages.ToSessionError(e.Error);
             metrics.CodeSubmitted("refused");
             SessionLog.CodeRefused(logger, id, error.Code);
@@ -308,6 +319,10 @@ public sealed class SessionService(
             }
         }
     }
+
+    /// <summary>A pay refusal that says nothing about the code: a 400 with neither a decline nor <c>blik_code</c> as its param.</summary>
+    private static bool NotAboutTheCode(GatewayError error) =>
+        error.HttpStatus == 400 && error.DeclineCode is null && error.Param != "blik_code";
 
     private string NotificationUrl() =>
         new Uri(_options.PublicBaseUrl!, $"/{Routes.Prefix}/{Routes.Webhook}").AbsoluteUri;
