@@ -46,8 +46,11 @@ public sealed partial class BenchHost : IAsyncDisposable
 
     public double WorkerRssMiB() => AppProcess.ReadRssMiB(WorkerPid);
 
-    /// <summary>The worker process's CPU time so far (user + system, from <c>/proc/&lt;pid&gt;/stat</c>), in milliseconds.</summary>
-    public double WorkerCpuMs() => AppProcess.ReadCpuMs(WorkerPid);
+    /// <summary>
+    /// The worker process's CPU time so far (user + system), in milliseconds: through the probe (getrusage, microseconds)
+    /// where the host has one, else from <c>/proc/&lt;pid&gt;/stat</c> (10 ms ticks).
+    /// </summary>
+    public double WorkerCpuMs() => _probe is not null && Probe() is [_, _, _, var micros, ..] && micros >= 0 ? micros / 1000.0 : AppProcess.ReadCpuMs(WorkerPid);
 
     /// <summary>
     /// The bytes the worker process has allocated since it started, as its own GC counts them (read through the
@@ -60,7 +63,7 @@ public sealed partial class BenchHost : IAsyncDisposable
     /// the heap's size. What the worker's RSS holds beyond the committed bytes is native: the runtime, loaded assemblies,
     /// JIT'd code, thread stacks.
     /// </summary>
-    public (long Committed, long HeapSize) WorkerGc() => Probe() is [_, var committed, var heap] ? (committed, heap) : throw new InvalidOperationException("the probe answered no GC figures");
+    public (long Committed, long HeapSize) WorkerGc() => Probe() is [_, var committed, var heap, ..] ? (committed, heap) : throw new InvalidOperationException("the probe answered no GC figures");
 
     private long[] Probe()
     {

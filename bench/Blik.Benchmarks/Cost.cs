@@ -18,6 +18,25 @@ public sealed record OperationCost(int Operations, double CpuMs, long AllocatedB
     public double AllocatedKiBPerOp => AllocatedBytes / 1024.0 / Operations;
     public double RequestsPerOp => (double)StorageRequests / Operations;
     public double WallMsPerOp => WallSeconds * 1000 / Operations;
+
+    public static OperationCost Sum(IReadOnlyCollection<OperationCost> blocks) => new(
+        blocks.Sum(b => b.Operations), blocks.Sum(b => b.CpuMs), blocks.Sum(b => b.AllocatedBytes), blocks.Sum(b => b.StorageRequests), blocks.Sum(b => b.WallSeconds));
+}
+
+/// <summary>One path's cost for the service and the floor app, over every round, with each round's CPU ratio.</summary>
+public sealed record PairCost(OperationCost Service, OperationCost Floor, IReadOnlyList<double> CpuRatios)
+{
+    /// <summary>
+    /// The median of the rounds' CPU ratios (service ÷ floor); over all rounds together when no round's floor block
+    /// was charged a CPU tick (tiny runs: a few operations per block, and CPU time comes in 10 ms ticks).
+    /// </summary>
+    public double CpuRatio => CpuRatios.Count > 0 ? Median(CpuRatios) : Service.CpuMsPerOp / Floor.CpuMsPerOp;
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 }
 
 public static partial class Bench
@@ -56,16 +75,15 @@ public static partial class Bench
             await storage.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken: ct);
         }
 
-        async Task<OperationCost> MeasureAsync(string name, BenchHost host, Func<int, CancellationToken, Task> operation)
+        // One block of operations on one host: what its worker spent on them.
+        async Task<OperationCost> BlockAsync(string name, BenchHost host, Func<int, CancellationToken, Task> operation, int start, int count)
         {
-            await Load.CountAsync(CostConcurrency, 0, warm, operation, ct);
-            await SettleAsync(ct);
             tableProxy.Reset();
             queueProxy.Reset();
             var profile = AllocProfile.Start(host.WorkerPid, name);
             var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
             var clock = Stopwatch.StartNew();
-            var result = await Load.CountAsync(CostConcurrency, warm, n, operation, ct);
+            var result = await Load.CountAsync(CostConcurrency, start, count, operation, ct);
             var wall = clock.Elapsed.TotalSeconds;
             Check(result, "cost");
             if (result.Failed > 0)
@@ -75,13 +93,23 @@ public static partial class Bench
                 Console.WriteLine($"  {name}: {result.Failed} of {result.Offered} operations failed (first: {result.FirstError})");
             }
 
-            var cost = new OperationCost(n, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            var cost = new OperationCost(count, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
             if (profile is not null)
             {
-                await profile.StopAndPrintAsync(name, n, ct);
+                await profile.StopAndPrintAsync(name, count, ct);
             }
 
             return cost;
+        }
+
+        async Task<PairCost> MeasureAsync(string name, (BenchHost Host, Func<int, CancellationToken, Task> Operation) service, (BenchHost Host, Func<int, CancellationToken, Task> Operation) floor)
+        {
+            await Load.CountAsync(CostConcurrency, 0, warm, service.Operation, ct);
+            await Load.CountAsync(CostConcurrency, 0, warm, floor.Operation, ct);
+            await SettleAsync(ct);
+            return await RoundsAsync(run, name,
+                (start, count) => BlockAsync(name + "-service", service.Host, service.Operation, start, count),
+                (start, count) => BlockAsync(name + "-floor", floor.Host, floor.Operation, start, count));
         }
 
         var httpFunctions = (await FunctionsApp.FunctionNamesAsync()).Where(f => f != FunctionNames.ProcessEvent).ToArray();
@@ -92,28 +120,30 @@ public static partial class Bench
             using var floor = new FloorCalls(floorHost.BaseAddress, SecretKey);
             var eventSessions = Enumerable.Range(0, 64).Select(_ => InProcess.NewSessionId()).ToArray();
 
-            var svcIngest = await MeasureAsync("ingest-service", svcHost, (i, c) => service.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
-            var floorIngest = await MeasureAsync("ingest-floor", floorHost, (i, c) => floor.PostWebhookAsync(eventSessions[i % eventSessions.Length], c));
-            CostRows(run, "webhook ingest", svcIngest, floorIngest, 1.3, 1.5);
+            var ingest = await MeasureAsync("ingest",
+                (svcHost, (i, c) => service.PostWebhookAsync(eventSessions[i % eventSessions.Length], c)),
+                (floorHost, (i, c) => floor.PostWebhookAsync(eventSessions[i % eventSessions.Length], c)));
+            CostRows(run, "webhook ingest", ingest, 1.3, 1.5);
 
             var svcSessions = new ServiceCalls.Created?[warm + n];
             var floorSessions = new string?[warm + n];
-            var svcCreate = await MeasureAsync("create-service", svcHost, async (i, c) => svcSessions[i] = await service.CreateAsync(c));
-            var floorCreate = await MeasureAsync("create-floor", floorHost, async (i, c) => floorSessions[i] = await floor.CreateAsync(c));
-            CostRows(run, "create", svcCreate, floorCreate, 1.5, 1.5);
+            var create = await MeasureAsync("create",
+                (svcHost, async (i, c) => svcSessions[i] = await service.CreateAsync(c)),
+                (floorHost, async (i, c) => floorSessions[i] = await floor.CreateAsync(c)));
+            CostRows(run, "create", create, 1.5, 1.5);
 
             // Get and pay need a session per operation; a create that failed under load left a hole. Fill the holes
             // before measuring (not counted), so every get and pay measured has a session to call with.
             await FillFailedAsync(svcSessions, service.CreateAsync, ct);
             await FillFailedAsync(floorSessions, floor.CreateAsync, ct);
 
-            var svcGet = await MeasureAsync("get-service", svcHost, (i, c) => service.GetAsync(svcSessions[i]!, c));
-            var floorGet = await MeasureAsync("get-floor", floorHost, (i, c) => floor.GetAsync(floorSessions[i]!, c));
-            CostRows(run, "get", svcGet, floorGet, 1.3, 1.3);
+            var get = await MeasureAsync("get", (svcHost, (i, c) => service.GetAsync(svcSessions[i]!, c)), (floorHost, (i, c) => floor.GetAsync(floorSessions[i]!, c)));
+            CostRows(run, "get", get, 1.3, 1.3);
 
-            var svcPay = await MeasureAsync("pay-service", svcHost, (i, c) => service.PayAsync(svcSessions[i]!, ServiceStackCodes.Pending, c));
-            var floorPay = await MeasureAsync("pay-floor", floorHost, (i, c) => floor.PayAsync(floorSessions[i]!, ServiceStackCodes.Pending, c));
-            CostRows(run, "pay", svcPay, floorPay, 1.5, 1.5);
+            var pay = await MeasureAsync("pay",
+                (svcHost, (i, c) => service.PayAsync(svcSessions[i]!, ServiceStackCodes.Pending, c)),
+                (floorHost, (i, c) => floor.PayAsync(floorSessions[i]!, ServiceStackCodes.Pending, c)));
+            CostRows(run, "pay", pay, 1.5, 1.5);
         }
 
         // Event processing: sessions completed at the gateway and open in storage, one session.completed event each.
@@ -122,57 +152,56 @@ public static partial class Bench
         var floorPrepared = await PrepareFloorCompletedAsync(costRun, warm + n, ct);
         var polling = new Dictionary<string, string?> { ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.100" };
 
-        // Done when the worker has reported every event processed and the queue is empty; or, should some event fail
-        // and wait for its retry, when the queue has been empty with no progress for 5 s (the cost is then per event
-        // the worker reported).
-        async Task<OperationCost> MeasureQueueAsync(string name, BenchHost host, QueueClient queue, IReadOnlyList<string> messages)
+        // A block is done when the worker has reported every event of it processed and the queue is empty; or, should
+        // some event fail and wait for its retry, when the queue has been empty with no progress for 5 s (the cost is
+        // then per event the worker reported).
+        async Task<int> DrainAsync(BenchHost host, QueueClient queue, IReadOnlyList<string> messages, int from, int count)
         {
-            async Task DrainAsync(int from, int count)
-            {
-                await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
-                    async (i, c) => await queue.SendMessageAsync(messages[i], c));
-                var deadline = Stopwatch.StartNew();
-                var (seen, still) = (-1L, Stopwatch.StartNew());
-                while (true)
-                {
-                    var processed = host.Requests.EventsProcessed;
-                    var empty = (await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount == 0;
-                    if (processed >= from + count && empty)
-                    {
-                        return;
-                    }
-
-                    if (processed != seen || !empty)
-                    {
-                        (seen, still) = (processed, Stopwatch.StartNew());
-                    }
-                    else if (still.Elapsed > TimeSpan.FromSeconds(5))
-                    {
-                        Console.WriteLine($"  the worker reported {processed} of {from + count} events processed ({host.Requests.EventsApplied} applied); the queue is empty");
-                        return;
-                    }
-
-                    if (deadline.Elapsed > TimeSpan.FromMinutes(10))
-                    {
-                        throw new TimeoutException($"the worker processed {processed} of {from + count} events in 10 minutes");
-                    }
-
-                    await Task.Delay(20, ct);
-                }
-            }
-
-            await DrainAsync(0, warm);
-            await SettleAsync(ct);
             var before = host.Requests.EventsProcessed;
+            await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
+                async (i, c) => await queue.SendMessageAsync(messages[i], c));
+            var deadline = Stopwatch.StartNew();
+            var (seen, still) = (-1L, Stopwatch.StartNew());
+            while (true)
+            {
+                var processed = host.Requests.EventsProcessed - before;
+                var empty = (await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount == 0;
+                if (processed >= count && empty)
+                {
+                    return (int)processed;
+                }
+
+                if (processed != seen || !empty)
+                {
+                    (seen, still) = (processed, Stopwatch.StartNew());
+                }
+                else if (still.Elapsed > TimeSpan.FromSeconds(5))
+                {
+                    Console.WriteLine($"  the worker reported {processed} of {count} events processed ({host.Requests.EventsApplied} applied in all); the queue is empty");
+                    return (int)Math.Max(1, processed);
+                }
+
+                if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+                {
+                    throw new TimeoutException($"the worker processed {processed} of {count} events in 10 minutes");
+                }
+
+                await Task.Delay(20, ct);
+            }
+        }
+
+        // The other worker's host polls its own queue meanwhile: those requests are not this block's.
+        async Task<OperationCost> QueueBlockAsync(string name, BenchHost host, QueueClient queue, IReadOnlyList<string> messages, string otherQueue, int from, int count)
+        {
             tableProxy.Reset();
             queueProxy.Reset();
             var profile = AllocProfile.Start(host.WorkerPid, name);
             var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
             var clock = Stopwatch.StartNew();
-            await DrainAsync(warm, n);
+            var done = await DrainAsync(host, queue, messages, from, count);
             var wall = clock.Elapsed.TotalSeconds;
-            var done = (int)Math.Max(1, host.Requests.EventsProcessed - before);
-            var cost = new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            var requests = tableProxy.TotalRequests + queueProxy.Requests.Where(r => r.Key != otherQueue && !r.Key.StartsWith(otherQueue + "/", StringComparison.Ordinal)).Sum(r => r.Value);
+            var cost = new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, requests, wall);
             if (profile is not null)
             {
                 await profile.StopAndPrintAsync(name, done, ct);
@@ -181,23 +210,61 @@ public static partial class Bench
             return cost;
         }
 
-        OperationCost svcProcess, floorProcess;
-        await using (var host = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, [FunctionNames.ProcessEvent], ct, polling, probe: true))
+        // Both workers run side by side (each polls only its own queue), so their rounds can alternate as the HTTP paths' do.
+        PairCost processing;
+        await using (var svcHost = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, [FunctionNames.ProcessEvent], ct, polling, probe: true))
+        await using (var floorHost = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, ["FloorProcess"], ct, polling, app: AppProcess.FloorApp, probe: true))
         {
             var events = storage.Queues.GetQueueClient(QueueNames.Events);
             await events.CreateIfNotExistsAsync(cancellationToken: ct);
-            svcProcess = await MeasureQueueAsync("processing-service", host, events,
-                svcPrepared.Select(s => new Blik.Checkout.Webhooks.EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", s.Id, null).Serialize()).ToArray());
+            var floorQueue = storage.Queues.GetQueueClient(Floor.ProcessQueue);
+            var svcMessages = svcPrepared.Select(s => new Blik.Checkout.Webhooks.EventMessage("evt_" + Guid.NewGuid().ToString("N"), "session.completed", s.Id, null).Serialize()).ToArray();
+            var floorMessages = floorPrepared.Select(id => JsonSerializer.Serialize(new { event_id = "evt_" + Guid.NewGuid().ToString("N"), session_id = id })).ToArray();
+            await DrainAsync(svcHost, events, svcMessages, 0, warm);
+            await DrainAsync(floorHost, floorQueue, floorMessages, 0, warm);
+            await SettleAsync(ct);
+            processing = await RoundsAsync(run, "processing",
+                (start, count) => QueueBlockAsync("processing-service", svcHost, events, svcMessages, Floor.ProcessQueue, start, count),
+                (start, count) => QueueBlockAsync("processing-floor", floorHost, floorQueue, floorMessages, QueueNames.Events, start, count));
         }
 
-        await using (var host = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, ["FloorProcess"], ct, polling, app: AppProcess.FloorApp, probe: true))
+        CostRows(run, "event processing", processing, 1.5, 1.5, "event");
+        run.FloorEventCost = processing.Floor;
+    }
+
+    /// <summary>
+    /// The measured operations (after the warm-up) in <see cref="BenchSizes.CostRounds"/> rounds, a block of the service's
+    /// and one of the floor's in each, the order alternating by round so neither side always runs second.
+    /// </summary>
+    private static async Task<PairCost> RoundsAsync(Run run, string name, Func<int, int, Task<OperationCost>> service, Func<int, int, Task<OperationCost>> floor)
+    {
+        var (n, warm, rounds) = (run.Sizes.CostOperations, run.Sizes.CostWarmup, Math.Max(1, run.Sizes.CostRounds));
+        var (svc, flr) = (new List<OperationCost>(), new List<OperationCost>());
+        for (var r = 0; r < rounds; r++)
         {
-            floorProcess = await MeasureQueueAsync("processing-floor", host, storage.Queues.GetQueueClient(Floor.ProcessQueue),
-                floorPrepared.Select(id => JsonSerializer.Serialize(new { event_id = "evt_" + Guid.NewGuid().ToString("N"), session_id = id })).ToArray());
+            var start = warm + (n * r / rounds);
+            var count = warm + (n * (r + 1) / rounds) - start;
+            if (r % 2 == 0)
+            {
+                svc.Add(await service(start, count));
+                flr.Add(await floor(start, count));
+            }
+            else
+            {
+                flr.Add(await floor(start, count));
+                svc.Add(await service(start, count));
+            }
         }
 
-        CostRows(run, "event processing", svcProcess, floorProcess, 1.5, 1.5, "event");
-        run.FloorEventCost = floorProcess;
+        var ratios = svc.Zip(flr).Where(p => p.Second.CpuMs > 0).Select(p => p.First.CpuMsPerOp / p.Second.CpuMsPerOp).ToArray();
+        var pair = new PairCost(OperationCost.Sum(svc), OperationCost.Sum(flr), ratios);
+        if (rounds > 1)
+        {
+            var each = string.Join(", ", ratios.Select(BenchReport.Fmt));
+            run.Report.Notes.Add($"{name}: worker CPU ratio per round {each} (median {BenchReport.Fmt(pair.CpuRatio)}; {rounds} rounds of {n / rounds} operations each side)");
+        }
+
+        return pair;
     }
 
     /// <summary>
@@ -226,13 +293,15 @@ public static partial class Bench
         }
     }
 
-    private static void CostRows(Run run, string path, OperationCost service, OperationCost floor, double cpuTarget, double allocTarget, string per = "op")
+    private static void CostRows(Run run, string path, PairCost cost, double cpuTarget, double allocTarget, string per = "op")
     {
+        var (service, floor) = (cost.Service, cost.Floor);
         var shape = per == "op" ? $"{CostConcurrency} in flight" : "the host's queue batches";
         const string Area = "cost per operation";
-        var cpu = service.CpuMsPerOp / floor.CpuMsPerOp;
+        var cpu = cost.CpuRatio;
         var alloc = service.AllocatedKiBPerOp / floor.AllocatedKiBPerOp;
-        run.Report.Add(new BenchRow(Area, $"{path}: worker CPU per {per} ({service.Operations}; baseline: floor app)", service.CpuMsPerOp, floor.CpuMsPerOp,
+        var rounds = run.Sizes.CostRounds > 1 ? $"; ratio: median of {cost.CpuRatios.Count} interleaved rounds" : "";
+        run.Report.Add(new BenchRow(Area, $"{path}: worker CPU per {per} ({service.Operations}; baseline: floor app{rounds})", service.CpuMsPerOp, floor.CpuMsPerOp,
             "ms", "×", cpu, $"≤ {cpuTarget:0.0}×", cpu <= cpuTarget));
         run.Report.Add(new BenchRow(Area, $"{path}: allocated per {per} (baseline: floor app)", service.AllocatedKiBPerOp, floor.AllocatedKiBPerOp,
             "KiB", "×", alloc, $"≤ {allocTarget:0.0}×", alloc <= allocTarget));

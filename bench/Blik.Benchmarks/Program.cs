@@ -54,7 +54,7 @@ for (var i = 0; i < args.Length - 1; i++)
 if (args.SkipWhile(a => a != "--alloc-profile").Skip(1).FirstOrDefault() is { } profileDirectory)
 {
     AllocProfile.Directory = Path.GetFullPath(profileDirectory);
-    sizes = sizes with { CostOperations = sizes.CostOperations * 4 };
+    sizes = sizes with { CostOperations = sizes.CostOperations * 4, CostRounds = 1 }; // one profile per path and side
 }
 
 using var cancel = new CancellationTokenSource();

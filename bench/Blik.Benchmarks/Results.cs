@@ -28,6 +28,13 @@ public sealed record BenchSizes
     public int CostOperations { get; init; }
     public int CostWarmup { get; init; }
 
+    /// <summary>
+    /// The cost part's operations per path are measured in this many rounds, the service's block and the floor's
+    /// alternating (service first in even rounds, floor first in odd ones), so that both meet the same moments of a
+    /// shared machine; the CPU ratio is the median of the rounds' ratios.
+    /// </summary>
+    public int CostRounds { get; init; } = 1;
+
     /// <summary>The parts to run (all by default): startup, cost, ingest, merchant, memory, processing, sweep.</summary>
     public IReadOnlySet<string> Parts { get; init; } = AllParts;
 
@@ -53,6 +60,7 @@ public sealed record BenchSizes
         StartupRuns = 1,
         CostOperations = 12,
         CostWarmup = 3,
+        CostRounds = 3,
     };
 
     public static BenchSizes Full { get; } = new()
@@ -76,6 +84,7 @@ public sealed record BenchSizes
         // CPU time comes from /proc in 10 ms ticks: 1 000 operations keep a 0.5 ms path's figure within 2 %.
         CostOperations = 1000,
         CostWarmup = 200,
+        CostRounds = 5,
     };
 }
 
