@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Blik.Checkout.Storage;
 using Microsoft.Extensions.Configuration;
@@ -7,8 +8,9 @@ using Microsoft.Extensions.Configuration;
 namespace Blik.Ops;
 
 /// <summary>
-/// The ops command line (<see cref="OpsCommandLine"/>): <c>peek-poison</c>, <c>requeue-poison [--max N] [--dry-run]</c> and
-/// <c>reconcile --from T --to T [--csv FILE] [--apply]</c> (<see cref="ReconcileCommand"/>).
+/// The ops command line (<see cref="OpsCommandLine"/>): <c>peek-poison</c>, <c>requeue-poison [--max N] [--dry-run]</c>,
+/// <c>reconcile --from T --to T [--csv FILE] [--apply]</c> (<see cref="ReconcileCommand"/>) and
+/// <c>purge-events [--keep-days N] [--dry-run]</c> (<see cref="EventPurge"/>).
 /// Storage comes from the setting <c>AzureWebJobsStorage</c> exactly as the app reads it, from environment variables or
 /// <c>--AzureWebJobsStorage=...</c> / <c>--AzureWebJobsStorage__accountName=...</c> options.
 /// </summary>
@@ -93,6 +95,11 @@ public static class OpsApp
             return UsageError;
         }
 
+        if (parsed.Purge is { } purge)
+        {
+            return await PurgeEventsAsync(account, purge.Table, purge.KeepDays, parsed.DryRun, stdout, stderr, cancellationToken);
+        }
+
         // Raw text on both sides: the message goes back byte for byte as the host put it on the poison queue (base64,
         // as the app writes it), including one that is not valid base64 and was poisoned for that very reason.
         QueueServiceClient service;
@@ -129,6 +136,40 @@ public static class OpsApp
             if (failure.Status == 403)
             {
                 await stderr.WriteLineAsync("Your identity needs the 'Storage Queue Data Contributor' role on the storage account.");
+            }
+
+            return Failed;
+        }
+    }
+
+    private static async Task<int> PurgeEventsAsync(
+        StorageAccount account, string tableName, int keepDays, bool dryRun, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        TableClient table;
+        try
+        {
+            table = account.CreateTableServiceClient().GetTableClient(tableName);
+        }
+        catch (InvalidOperationException e)
+        {
+            await stderr.WriteLineAsync(e.Message); // identity-based settings with a queue endpoint only
+            return UsageError;
+        }
+
+        try
+        {
+            return await new EventPurge(table, stdout).RunAsync(DateTimeOffset.UtcNow.AddDays(-keepDays), dryRun, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Failed;
+        }
+        catch (Exception e) when (StorageCall.Translate(e, $"The request to table '{tableName}'", cancellationToken) is { } failure)
+        {
+            await stderr.WriteLineAsync($"Storage error (HTTP {failure.Status}, {failure.ErrorCode ?? "no error code"}): {failure.Message}");
+            if (failure.Status == 403)
+            {
+                await stderr.WriteLineAsync("Your identity needs the 'Storage Table Data Contributor' role on the storage account.");
             }
 
             return Failed;

@@ -11,6 +11,7 @@ internal enum OpsCommand
     PeekPoison,
     RequeuePoison,
     Reconcile,
+    PurgeEvents,
 }
 
 /// <summary>One parsed command: what to do, on which queue, and the storage settings given as options.</summary>
@@ -23,6 +24,9 @@ internal sealed record OpsArguments(
 {
     /// <summary>The options of <c>reconcile</c>; null for the other commands.</summary>
     public ReconcileArguments? Reconcile { get; init; }
+
+    /// <summary><c>purge-events</c>: the table, and how many days of applied events to keep.</summary>
+    public (string Table, int KeepDays)? Purge { get; init; }
 }
 
 /// <summary><c>reconcile</c>: the period whose finished sessions are compared (from inclusive, to exclusive), and what else to do.</summary>
@@ -46,7 +50,7 @@ internal static class OpsCommandLine
         (OpsApp.StorageSetting, "connection-string", "A storage connection string, e.g. UseDevelopmentStorage=true for Azurite."),
         (OpsApp.StorageSetting + "__accountName", "account", "The storage account name: sign in with Entra ID (your az login, or a managed identity)."),
         (OpsApp.StorageSetting + "__queueServiceUri", "uri", "The queue endpoint, when it is not https://<account>.queue.core.windows.net."),
-        (OpsApp.StorageSetting + "__tableServiceUri", "uri", "The table endpoint (reconcile), when it is not https://<account>.table.core.windows.net."),
+        (OpsApp.StorageSetting + "__tableServiceUri", "uri", "The table endpoint (reconcile, purge-events), when it is not https://<account>.table.core.windows.net."),
         (OpsApp.StorageSetting + "__credential", "managedidentity", "'managedidentity' to use a managed identity instead of your sign-in."),
         (OpsApp.StorageSetting + "__clientId", "client-id", "The client id of the user-assigned managed identity to use."),
     ];
@@ -95,8 +99,8 @@ internal static class OpsCommandLine
 
         var root = new Command(
             "blik-ops",
-            "Operator commands for a running deployment: look at and re-queue the events the Functions host poisoned, and " +
-            "compare the stored sessions with the gateway's record. " +
+            "Operator commands for a running deployment: look at and re-queue the events the Functions host poisoned, " +
+            "compare the stored sessions with the gateway's record, and delete old applied-event rows. " +
             $"Storage is the app's own setting {OpsApp.StorageSetting}, from environment variables or the options below. " +
             $"Exit codes: {OpsApp.Success} done, {OpsApp.Failed} failed (a storage error, or stopped), {OpsApp.UsageError} usage or configuration error, " +
             $"{OpsApp.DifferencesFound} reconcile found differences.");
@@ -109,7 +113,53 @@ internal static class OpsCommandLine
         root.Subcommands.Add(peek);
         root.Subcommands.Add(requeue);
         root.Subcommands.Add(ReconcileCommand(run, settings));
+        root.Subcommands.Add(PurgeEventsCommand(run, settings));
         return root;
+    }
+
+    /// <summary>The app's default <c>Webhooks__ReplayWindow</c>, in days.</summary>
+    public const int DefaultKeepDays = 7;
+
+    private static Command PurgeEventsCommand(Func<OpsArguments, CancellationToken, Task<int>> run, List<Option<string>> storageSettings)
+    {
+        var purge = new Command(
+            "purge-events",
+            $"Delete the rows of table {TableNames.Events} (the ids of applied webhook events, kept to answer replays without " +
+            "a gateway read) applied more than --keep-days ago. Rows older than the app's Webhooks__ReplayWindow already count " +
+            "as absent, so keep at least that many days; a row deleted sooner only costs a replay of its event one gateway " +
+            "read. An event applied again while the command runs keeps its row.");
+        var keepDays = new Option<int>("--keep-days")
+        {
+            Description = $"Keep the events applied in the last N days (1 to 3650; the app's default replay window is {DefaultKeepDays}).",
+            HelpName = "N",
+            DefaultValueFactory = _ => DefaultKeepDays,
+            CustomParser = result => ParseWhole(result, "--keep-days", 1, 3650) ?? 0,
+        };
+        var table = new Option<string>("--table")
+        {
+            Description = "The table.",
+            HelpName = "name",
+            DefaultValueFactory = _ => TableNames.Events,
+        };
+        table.Validators.Add(result =>
+        {
+            var name = result.GetValueOrDefault<string>();
+            if (string.IsNullOrEmpty(name) || name.Length is < 3 or > 63 || !char.IsAsciiLetter(name[0]) || !name.All(char.IsAsciiLetterOrDigit))
+            {
+                result.AddError($"--table needs a table name (3 to 63 letters and digits, starting with a letter), not '{name}'.");
+            }
+        });
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count the rows that would be deleted; delete nothing." };
+        purge.Options.Add(keepDays);
+        purge.Options.Add(table);
+        purge.Options.Add(dryRun);
+        purge.SetAction((parsed, token) => run(
+            new OpsArguments(OpsCommand.PurgeEvents, "", null, parsed.GetValue(dryRun), SettingsOf(parsed, storageSettings))
+            {
+                Purge = (parsed.GetRequiredValue(table), parsed.GetValue(keepDays)),
+            },
+            token));
+        return purge;
     }
 
     /// <summary>Most gateway reads in flight at once: enough for a report of thousands, well inside a merchant's rate limit.</summary>

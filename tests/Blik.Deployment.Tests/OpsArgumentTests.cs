@@ -56,6 +56,11 @@ public sealed partial class OpsArgumentTests
     [InlineData("Unrecognized command or argument '--force'", "requeue-poison", "--force")]
     [InlineData("Unrecognized command or argument '--AzureWebJobsStorage__acountName=x'", "peek-poison", "--AzureWebJobsStorage__acountName=x")]
     [InlineData("--queue needs the main queue's name (the poison queue is <queue>-poison), not 'checkout-events-poison'", "requeue-poison", "--queue", "checkout-events-poison")]
+    [InlineData("--keep-days needs a whole number from 1 to 3650, not '0'", "purge-events", "--keep-days", "0")]
+    [InlineData("--keep-days needs a whole number from 1 to 3650, not 'week'", "purge-events", "--keep-days", "week")]
+    [InlineData("--keep-days needs a whole number from 1 to 3650, not '-7'", "purge-events", "--keep-days=-7")]
+    [InlineData("--table needs a table name (3 to 63 letters and digits, starting with a letter), not 'checkout-events'", "purge-events", "--table", "checkout-events")]
+    [InlineData("Unrecognized command or argument '--max'", "purge-events", "--max", "3")]
     [InlineData("--queue needs the main queue's name (the poison queue is <queue>-poison), not ''", "peek-poison", "--queue", "")]
     public async Task Bad_arguments_name_the_option_print_usage_and_exit_with_code_2_running_nothing(string error, params string[] args)
     {
@@ -89,6 +94,7 @@ public sealed partial class OpsArgumentTests
         Assert.Contains("peek-poison", run.Out, StringComparison.Ordinal);
         Assert.Contains("requeue-poison", run.Out, StringComparison.Ordinal);
         Assert.Contains("reconcile", run.Out, StringComparison.Ordinal);
+        Assert.Contains("purge-events", run.Out, StringComparison.Ordinal);
         Assert.Contains("--AzureWebJobsStorage__accountName", run.Out, StringComparison.Ordinal);
         Assert.Contains("Exit codes: 0 done, 1 failed", Unwrapped(run.Out), StringComparison.Ordinal);
         Assert.Contains("3 reconcile found differences", Unwrapped(run.Out), StringComparison.Ordinal);
