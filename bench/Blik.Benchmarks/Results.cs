@@ -81,10 +81,10 @@ public sealed record BenchSizes
         MemoryGetRate = 50,
         MemoryCreateRate = 5,
         StartupRuns = 5,
-        // CPU time comes from /proc in 10 ms ticks: 1 000 operations keep a 0.5 ms path's figure within 2 %.
-        CostOperations = 1000,
+        // Ten rounds of 200 operations a side: the CPU ratio is their median.
+        CostOperations = 2000,
         CostWarmup = 200,
-        CostRounds = 5,
+        CostRounds = 10,
     };
 }
 
