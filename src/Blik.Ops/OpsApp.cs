@@ -131,14 +131,7 @@ public static class OpsApp
         }
         catch (Exception e) when (StorageCall.Translate(e, $"The request to queue '{parsed.Queue}' or its poison queue", cancellationToken) is { } failure)
         {
-            // Our own message, never the SDK's (which can quote the refused signature).
-            await stderr.WriteLineAsync($"Storage error (HTTP {failure.Status}, {failure.ErrorCode ?? "no error code"}): {failure.Message}");
-            if (failure.Status == 403)
-            {
-                await stderr.WriteLineAsync("Your identity needs the 'Storage Queue Data Contributor' role on the storage account.");
-            }
-
-            return Failed;
+            return await StorageFailedAsync(stderr, failure, "Storage Queue Data Contributor");
         }
     }
 
@@ -166,14 +159,20 @@ public static class OpsApp
         }
         catch (Exception e) when (StorageCall.Translate(e, $"The request to table '{tableName}'", cancellationToken) is { } failure)
         {
-            await stderr.WriteLineAsync($"Storage error (HTTP {failure.Status}, {failure.ErrorCode ?? "no error code"}): {failure.Message}");
-            if (failure.Status == 403)
-            {
-                await stderr.WriteLineAsync("Your identity needs the 'Storage Table Data Contributor' role on the storage account.");
-            }
-
-            return Failed;
+            return await StorageFailedAsync(stderr, failure, "Storage Table Data Contributor");
         }
+    }
+
+    /// <summary>Says what storage refused, in our own words (never the SDK's, which can quote the refused signature).</summary>
+    private static async Task<int> StorageFailedAsync(TextWriter stderr, StorageException failure, string role)
+    {
+        await stderr.WriteLineAsync($"Storage error (HTTP {failure.Status}, {failure.ErrorCode ?? "no error code"}): {failure.Message}");
+        if (failure.Status == 403)
+        {
+            await stderr.WriteLineAsync($"Your identity needs the '{role}' role on the storage account.");
+        }
+
+        return Failed;
     }
 
     private static IConfiguration BuildConfiguration(IReadOnlyDictionary<string, string?> fromArguments, IReadOnlyDictionary<string, string?>? environment)
