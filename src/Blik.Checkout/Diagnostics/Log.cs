@@ -52,8 +52,8 @@ internal static partial class SessionLog
     [LoggerMessage(2012, LogLevel.Warning, "The first re-check of the code for session {SessionId} could not be queued; the sweep re-checks it at retry_code_after")]
     public static partial void FirstRecheckNotScheduled(ILogger logger, Exception exception, string sessionId);
 
-    [LoggerMessage(2013, LogLevel.Information, "Converge Gate answered {Status} without naming the code to a code for session {SessionId}, which it reports {GatewayStatus}: answered as not payable, not as a refused code")]
-    public static partial void PayRefusedForState(ILogger logger, string sessionId, int status, string gatewayStatus);
+    [LoggerMessage(2013, LogLevel.Information, "Converge Gate answered {Status} without naming the code to a code for session {SessionId}, which is {SessionStatus} after reading it again: answered as not payable, not as a refused code")]
+    public static partial void PayRefusedForState(ILogger logger, string sessionId, int status, string sessionStatus);
 
     [LoggerMessage(2011, LogLevel.Error, "Converge Gate created session {SessionId} for {GatewayAmount} {GatewayCurrency}, but we asked for {Amount} {Currency}: refused, not stored")]
     public static partial void CreateEchoDiffers(ILogger logger, string sessionId, long? gatewayAmount, string? gatewayCurrency, long amount, string currency);
