@@ -169,13 +169,7 @@ public sealed class CheckoutFlowTests(AzuriteFixture azurite)
         }
 
         await stack.AdvanceAsync(TimeSpan.FromSeconds(1));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (stack.Sandbox.Sessions[session.Id].Status != "completed" && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.Equal("completed", stack.Sandbox.Sessions[session.Id].Status);
+        Assert.Equal("completed", await Wait.ForValueAsync(() => stack.Sandbox.Sessions[session.Id].Status, s => s == "completed", "the sandbox to complete the payment"));
         Assert.Equal("pending", (await stack.ViewAsync(session)).GetProperty("status").GetString());
 
         using var second = await stack.PayAsync(session, "777456");
