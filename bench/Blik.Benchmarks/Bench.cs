@@ -147,7 +147,7 @@ public static partial class Bench
         sandbox.Faults.Add(new WebhookFaultRule { Kind = WebhookFaultKind.Drop });
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.OrderBy(v => v).ToArray();
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;

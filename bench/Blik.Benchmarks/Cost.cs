@@ -27,16 +27,10 @@ public sealed record OperationCost(int Operations, double CpuMs, long AllocatedB
 public sealed record PairCost(OperationCost Service, OperationCost Floor, IReadOnlyList<double> CpuRatios)
 {
     /// <summary>
-    /// The median of the rounds' CPU ratios (service ÷ floor); over all rounds together when no round's floor block
-    /// was charged a CPU tick (tiny runs: a few operations per block, and CPU time comes in 10 ms ticks).
+    /// The median of the rounds' CPU ratios (service ÷ floor); over all rounds together when no round's floor block was
+    /// charged any CPU (tiny runs, a few operations a block, on a host read through /proc's 10 ms ticks).
     /// </summary>
-    public double CpuRatio => CpuRatios.Count > 0 ? Median(CpuRatios) : Service.CpuMsPerOp / Floor.CpuMsPerOp;
-
-    public static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    public double CpuRatio => CpuRatios.Count > 0 ? Bench.Median(CpuRatios) : Service.CpuMsPerOp / Floor.CpuMsPerOp;
 }
 
 public static partial class Bench
@@ -75,32 +69,43 @@ public static partial class Bench
             await storage.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken: ct);
         }
 
-        // One block of operations on one host: what its worker spent on them.
-        async Task<OperationCost> BlockAsync(string name, BenchHost host, Func<int, CancellationToken, Task> operation, int start, int count)
+        // One block of work on one host: what its worker spent on it. The work returns how many operations it did;
+        // storage requests to otherQueue (another host's polling meanwhile) are not the block's.
+        async Task<OperationCost> BlockAsync(string name, BenchHost host, Func<Task<int>> work, string? otherQueue = null)
         {
             tableProxy.Reset();
             queueProxy.Reset();
             var profile = AllocProfile.Start(host.WorkerPid, name);
             var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
             var clock = Stopwatch.StartNew();
-            var result = await Load.CountAsync(CostConcurrency, start, count, operation, ct);
+            var done = await work();
             var wall = clock.Elapsed.TotalSeconds;
-            Check(result, "cost");
-            if (result.Failed > 0)
-            {
-                // A failed operation (a storage call that timed out under load, answered 503) costs far more than a
-                // good one (exceptions, their logs and spans), so a run with failures overstates the path's cost.
-                Console.WriteLine($"  {name}: {result.Failed} of {result.Offered} operations failed (first: {result.FirstError})");
-            }
-
-            var cost = new OperationCost(count, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, tableProxy.TotalRequests + queueProxy.TotalRequests, wall);
+            var requests = tableProxy.TotalRequests + queueProxy.Requests
+                .Where(r => otherQueue is null || (r.Key != otherQueue && !r.Key.StartsWith(otherQueue + "/", StringComparison.Ordinal)))
+                .Sum(r => r.Value);
+            var cost = new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, requests, wall);
             if (profile is not null)
             {
-                await profile.StopAndPrintAsync(name, count, ct);
+                await profile.StopAndPrintAsync(name, done, ct);
             }
 
             return cost;
         }
+
+        Task<OperationCost> HttpBlockAsync(string name, BenchHost host, Func<int, CancellationToken, Task> operation, int start, int count) =>
+            BlockAsync(name, host, async () =>
+            {
+                var result = await Load.CountAsync(CostConcurrency, start, count, operation, ct);
+                Check(result, "cost");
+                if (result.Failed > 0)
+                {
+                    // A failed operation (a storage call that timed out under load, answered 503) costs far more than
+                    // a good one (exceptions, their logs and spans), so a run with failures overstates the path's cost.
+                    Console.WriteLine($"  {name}: {result.Failed} of {result.Offered} operations failed (first: {result.FirstError})");
+                }
+
+                return count;
+            });
 
         async Task<PairCost> MeasureAsync(string name, (BenchHost Host, Func<int, CancellationToken, Task> Operation) service, (BenchHost Host, Func<int, CancellationToken, Task> Operation) floor)
         {
@@ -112,8 +117,8 @@ public static partial class Bench
             }
 
             return await RoundsAsync(run, name,
-                (start, count) => BlockAsync(name + "-service", service.Host, service.Operation, start, count),
-                (start, count) => BlockAsync(name + "-floor", floor.Host, floor.Operation, start, count));
+                (start, count) => HttpBlockAsync(name + "-service", service.Host, service.Operation, start, count),
+                (start, count) => HttpBlockAsync(name + "-floor", floor.Host, floor.Operation, start, count));
         }
 
         // Only the functions answering HTTP, as the floor's: the minute sweep and the queued re-checks (of the pays
@@ -198,26 +203,6 @@ public static partial class Bench
             }
         }
 
-        // The other worker's host polls its own queue meanwhile: those requests are not this block's.
-        async Task<OperationCost> QueueBlockAsync(string name, BenchHost host, QueueClient queue, IReadOnlyList<string> messages, string otherQueue, int from, int count)
-        {
-            tableProxy.Reset();
-            queueProxy.Reset();
-            var profile = AllocProfile.Start(host.WorkerPid, name);
-            var (cpu, allocated) = (host.WorkerCpuMs(), host.WorkerAllocatedBytes());
-            var clock = Stopwatch.StartNew();
-            var done = await DrainAsync(host, queue, messages, from, count);
-            var wall = clock.Elapsed.TotalSeconds;
-            var requests = tableProxy.TotalRequests + queueProxy.Requests.Where(r => r.Key != otherQueue && !r.Key.StartsWith(otherQueue + "/", StringComparison.Ordinal)).Sum(r => r.Value);
-            var cost = new OperationCost(done, host.WorkerCpuMs() - cpu, host.WorkerAllocatedBytes() - allocated, requests, wall);
-            if (profile is not null)
-            {
-                await profile.StopAndPrintAsync(name, done, ct);
-            }
-
-            return cost;
-        }
-
         // Both workers run side by side (each polls only its own queue), so their rounds can alternate as the HTTP paths' do.
         PairCost processing;
         await using (var svcHost = await BenchHost.StartAsync(proxied, run.Sandbox.BaseAddress, SecretKey, [FunctionNames.ProcessEvent], ct, polling, probe: true))
@@ -236,8 +221,8 @@ public static partial class Bench
             }
 
             processing = await RoundsAsync(run, "processing",
-                (start, count) => QueueBlockAsync("processing-service", svcHost, events, svcMessages, Floor.ProcessQueue, start, count),
-                (start, count) => QueueBlockAsync("processing-floor", floorHost, floorQueue, floorMessages, QueueNames.Events, start, count));
+                (start, count) => BlockAsync("processing-service", svcHost, () => DrainAsync(svcHost, events, svcMessages, start, count), Floor.ProcessQueue),
+                (start, count) => BlockAsync("processing-floor", floorHost, () => DrainAsync(floorHost, floorQueue, floorMessages, start, count), QueueNames.Events));
         }
 
         CostRows(run, "event processing", processing, 1.5, 1.5, "event");
@@ -290,7 +275,7 @@ public static partial class Bench
     /// The warm-up in two halves, each followed by a pause: the runtime starts counting calls for tier-1 promotion only
     /// once no new method has been compiled for a while (100 ms), so calls made while the first half was still
     /// compiling are not counted, and those methods were promoted, at some CPU cost, during the first measured round
-    /// (create's first round cost 2.5–2.9 × the floor's, the others 1.0–1.4 ×). The second half gets them promoted.
+    /// (in six runs, create's first round cost 1.7–2.9 × the floor's, the others 0.9–1.4 ×). The second half gets them promoted.
     /// </summary>
     private static IEnumerable<(int Start, int Count)> WarmUpHalves(int warm) => [(0, warm / 2), (warm / 2, warm - (warm / 2))];
 
